@@ -1,0 +1,35 @@
+"""The personal-links sidecar: ``create_app`` builds the Flask app from settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from plugin import config, state
+from plugin import db as database
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
+    app = Flask(__name__, instance_path=os.environ.get("PERSONAL_LINKS_INSTANCE_PATH") or None)
+    config.load(app, test_config)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    database.db.init_app(app)
+    database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
+    state.init_app(app)
+
+    from plugin import health, openapi, public
+    from plugin.api import contact_links, errors, links
+
+    errors.init_app(app)
+    for module in (public, health, openapi, contact_links, links):
+        app.register_blueprint(module.bp)
+    return app

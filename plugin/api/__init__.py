@@ -1,0 +1,1 @@
+"""The admin API: the host-compatible contact-links endpoints and the sidecar's own."""

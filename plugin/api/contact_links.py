@@ -1,0 +1,132 @@
+"""The host's Enterprise contact-links API, same paths and shapes, backed by stored, revocable links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from plugin.api.auth import require_api_key
+from plugin.db import db
+from plugin.errors import InvalidInput, Refused
+from plugin.models import Contact
+from plugin.openapi import error_responses, json_response, param
+from plugin.services import links
+from plugin.services.expiry import parse_int, parse_issue_options
+from plugin.state import state
+
+bp = Blueprint("contact_links", __name__, url_prefix="/api/v2/management/surveys/<survey_id>/contact-links")
+
+MAX_ATTRIBUTE_KEYS = 20
+NAMED_FIELDS = {"userId": "custom_id", "firstName": "first_name", "lastName": "last_name", "email": "email"}
+
+
+def iso(value: datetime | None) -> str | None:
+    """The host's ISO-8601 spelling (milliseconds, Z)."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+@bp.get("/contacts/<contact_id>")
+@require_api_key
+def contact_link(survey_id: str, contact_id: str) -> Response:
+    """One contact's link: the current one if live, a new one otherwise (or with rotate)."""
+    now = state().clock.now()
+    options = parse_issue_options(request.args, now)
+    survey = links.get_survey(db.session, survey_id)
+    if survey.type != "link":
+        raise Refused("surveyId", "Not a link survey")
+    contact = links.get_contact(db.session, contact_id)
+    chosen = select(Contact.id).where(Contact.id == contact.id)
+    row = next(links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now)), None)
+    if row is not None and row.state == "used" and not options.rotate:
+        raise Refused("contactId", "Already responded")
+    links.issue_links(db.session, survey, chosen, options, now, g.actor)
+    db.session.commit()
+    row = next(links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now)))
+    return jsonify({"data": {"surveyUrl": state().link_url(row.link_id, survey.id),
+                             "expiresAt": iso(row.expires_at), "linkId": row.link_id, "state": row.state}})
+
+
+def attribute_keys(text: str | None) -> list[str]:
+    """The attributeKeys parameter: at most 20 comma-separated keys."""
+    keys = [key.strip() for key in (text or "").split(",") if key.strip()]
+    if len(keys) > MAX_ATTRIBUTE_KEYS:
+        raise InvalidInput("attributeKeys", f"at most {MAX_ATTRIBUTE_KEYS} keys")
+    return keys
+
+
+def attributes_of(row: links.LinkRow, keys: list[str]) -> dict[str, Any]:
+    """The requested attributes of a row's contact; named fields are attributes on the host."""
+    found: dict[str, Any] = {}
+    for key in keys:
+        value = getattr(row, NAMED_FIELDS[key]) if key in NAMED_FIELDS else row.attributes.get(key)
+        if value is not None:
+            found[key] = value
+    return found
+
+
+@bp.get("/segments/<segment_id>")
+@require_api_key
+def segment_links(survey_id: str, segment_id: str) -> Response:
+    """A page of a segment's links, newest contact first, issuing links for that page where needed."""
+    now = state().clock.now()
+    options = parse_issue_options(request.args, now)
+    limit = parse_int("limit", request.args.get("limit"), 1, current_limit(), default=50)
+    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
+    keys = attribute_keys(request.args.get("attributeKeys"))
+    survey = links.get_survey(db.session, survey_id)
+    if survey.type != "link":
+        raise Refused("surveyId", "Not a link survey")
+    segment = links.get_segment(db.session, segment_id)
+    total = links.require_members(db.session, segment)
+    page = (links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip))
+    links.issue_links(db.session, survey, page, options, now, g.actor)
+    db.session.commit()
+    data = []
+    for row in links.iter_link_rows(db.session, links.current_links(survey.id, page, now)):
+        item: dict[str, Any] = {"contactId": row.contact_host_id}
+        found = attributes_of(row, keys)
+        if found:
+            item["attributes"] = found
+        item.update(surveyUrl=state().link_url(row.link_id, survey.id), expiresAt=iso(row.expires_at),
+                    linkId=row.link_id, state=row.state)
+        data.append(item)
+    return jsonify({"data": data, "meta": {"total": total, "limit": limit, "offset": skip}})
+
+
+def current_limit() -> int:
+    """The largest page the JSON segment endpoint gives."""
+    return int(current_app.config["MAX_LINKS_PER_REQUEST"])
+
+
+ISSUE_PARAMS = [
+    param("expirationDays", schema={"type": "integer", "minimum": 1, "maximum": 365},
+          description="days from now until the link ends (the host's parameter)"),
+    param("expiresOn", schema={"type": "string", "format": "date"},
+          description="the last day the link is valid; it ends at 00:00 UTC the day after; tomorrow at the earliest"),
+    param("validFrom", schema={"type": "string"}, description="ISO-8601 date or date-time the link opens"),
+    param("maxUses", schema={"type": "integer", "minimum": 1, "maximum": 1000}, description="responses allowed (1)"),
+    param("rotate", schema={"type": "boolean"}, description="revoke the current link and issue a new URL"),
+]
+_SURVEY = param("surveyId", "path")
+PATHS = {
+    "/api/v2/management/surveys/{surveyId}/contact-links/contacts/{contactId}": {"get": {
+        "summary": "A contact's personal link (issued when the contact has no live one)",
+        "parameters": [_SURVEY, param("contactId", "path"), *ISSUE_PARAMS],
+        "responses": {**json_response("the link", {"type": "object", "properties": {"data": {
+            "type": "object", "properties": {"surveyUrl": {"type": "string"},
+                                             "expiresAt": {"type": ["string", "null"]},
+                                             "linkId": {"type": "integer"}, "state": {"type": "string"}}}}}),
+                      **error_responses(400, 401, 404, 422)}}},
+    "/api/v2/management/surveys/{surveyId}/contact-links/segments/{segmentId}": {"get": {
+        "summary": "A page of a segment's personal links, newest contact first",
+        "parameters": [_SURVEY, param("segmentId", "path"),
+                       param("limit", schema={"type": "integer", "minimum": 1, "maximum": 250}),
+                       param("skip", schema={"type": "integer", "minimum": 0}),
+                       param("attributeKeys", description="comma-separated, at most 20"), *ISSUE_PARAMS],
+        "responses": {**json_response("the page", {"type": "object", "properties": {
+            "data": {"type": "array", "items": {"type": "object"}},
+            "meta": {"$ref": "#/components/schemas/Meta"}}}), **error_responses(400, 401, 404, 422)}}},
+}

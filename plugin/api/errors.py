@@ -1,0 +1,50 @@
+"""One error handler: service errors and HTTP errors as the host's v2 JSON shape under /api, pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from adapters.base import AdapterError
+from plugin.db import db
+from plugin.errors import ServiceError, error_body
+
+log = logging.getLogger(__name__)
+
+
+def _json(status: int, message: str, details: list[dict[str, str]] | None = None) -> tuple[Response, int]:
+    return jsonify(error_body(status, message, details)), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError) -> tuple[Response, int]:
+        db.session.rollback()
+        return _json(exc.status, exc.message, exc.details)
+
+    @app.errorhandler(AdapterError)
+    def adapter_error(exc: AdapterError) -> tuple[Response, int]:
+        db.session.rollback()
+        log.warning("host error: %s", exc.message)
+        return _json(502, exc.message)
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: OperationalError) -> tuple[Response, int]:
+        db.session.rollback()
+        log.error("database unavailable: %s", exc.orig)
+        response, status = _json(503, "the database is unavailable; try again shortly")
+        response.headers["Retry-After"] = "5"
+        return response, status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | tuple[Response, int]:
+        status = exc.code or 500
+        if request.path.startswith(("/api/", "/webhooks/")) or request.accept_mimetypes.best == "application/json":
+            return _json(status, exc.description or exc.name)
+        return exc.get_response()

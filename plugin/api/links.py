@@ -1,0 +1,167 @@
+"""The sidecar's own admin API: surveys, segments, link lists with state, CSV download, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from sqlalchemy import func, select
+
+from plugin.api.auth import require_api_key
+from plugin.api.contact_links import ISSUE_PARAMS, iso
+from plugin.db import db
+from plugin.errors import InvalidInput, Refused
+from plugin.models import Contact, Link, Segment, SegmentMember
+from plugin.openapi import error_responses, json_response, param
+from plugin.services import links, surveys
+from plugin.services.expiry import parse_int, parse_issue_options
+from plugin.services.export import csv_lines
+from plugin.state import state
+
+bp = Blueprint("links", __name__, url_prefix="/api/personal-links/v1")
+
+
+@bp.get("/surveys")
+@require_api_key
+def list_surveys() -> Response:
+    """The surveys personal links can point to."""
+    return jsonify({"data": [surveys.as_json(row) for row in surveys.list_surveys(db.session)]})
+
+
+@bp.put("/surveys/<survey_id>")
+@require_api_key
+def put_survey(survey_id: str) -> Response:
+    """Register or update a survey by hand (hosts without a survey adapter)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "a JSON object is required")
+    row = surveys.save_survey(db.session, survey_id, body, state().clock.now(), state().hidden_field)
+    db.session.commit()
+    return jsonify({"data": surveys.as_json(row)})
+
+
+@bp.get("/segments")
+@require_api_key
+def list_segments() -> Response:
+    """Public segments with their live member counts; an empty list says to create segments first."""
+    counts = (select(SegmentMember.segment_id, func.count().label("n"))
+              .join(Contact, Contact.id == SegmentMember.contact_id).where(Contact.deleted_at.is_(None))
+              .group_by(SegmentMember.segment_id).subquery())
+    rows = db.session.execute(
+        select(Segment.id, Segment.title, Segment.kind, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.segment_id == Segment.id)
+        .where(Segment.is_private.is_(False)).order_by(Segment.title)).all()
+    data = [{"id": r[0], "title": r[1], "kind": r[2], "memberCount": r[3]} for r in rows]
+    body: dict[str, Any] = {"data": data}
+    if not data:
+        body["message"] = "No segments available: create segments first (import a contact file with a " \
+                          "'segments' column, or sync them from the host)"
+    return jsonify(body)
+
+
+@bp.get("/surveys/<survey_id>/links")
+@require_api_key
+def list_links(survey_id: str) -> Response:
+    """A survey's links with their state, newest first; filter by state and segment."""
+    now = state().clock.now()
+    survey = links.get_survey(db.session, survey_id)
+    limit = parse_int("limit", request.args.get("limit"), 1, 1000, default=100)
+    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
+    wanted = request.args.get("state")
+    if wanted and wanted not in links.STATES:
+        raise InvalidInput("state", f"must be one of {', '.join(links.STATES)}")
+    state_sql = links.state_expression(now)
+    query = (select(Link, Contact.host_id, state_sql).join(Contact, Contact.id == Link.contact_id)
+             .where(Link.survey_id == survey.id))
+    if wanted:
+        query = query.where(state_sql == wanted)
+    if request.args.get("segment"):
+        segment = links.get_segment(db.session, request.args["segment"])
+        query = query.where(Link.contact_id.in_(links.segment_contacts(segment.id)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    data = [link_json(link, host_id, link_state)
+            for link, host_id, link_state in db.session.execute(query.order_by(Link.id.desc())
+                                                                .limit(limit).offset(skip))]
+    return jsonify({"data": data, "meta": {"total": total, "limit": limit, "offset": skip}})
+
+
+def link_json(link: Link, host_id: str, link_state: str) -> dict[str, Any]:
+    """A link as the admin API shows it."""
+    return {"id": link.id, "surveyId": link.survey_id, "contactId": host_id, "state": link_state,
+            "url": state().link_url(link.id, link.survey_id), "current": link.is_current,
+            "createdAt": iso(link.created_at), "validFrom": iso(link.valid_from), "expiresAt": iso(link.expires_at),
+            "maxUses": link.max_uses, "useCount": link.use_count, "openCount": link.open_count,
+            "firstOpenedAt": iso(link.first_opened_at), "lastOpenedAt": iso(link.last_opened_at),
+            "startedAt": iso(link.started_at), "completedAt": iso(link.completed_at),
+            "revokedAt": iso(link.revoked_at)}
+
+
+@bp.get("/surveys/<survey_id>/segments/<segment_id>/links.csv")
+@require_api_key
+def segment_csv(survey_id: str, segment_id: str) -> Response:
+    """Issue links for a whole segment and stream them as the host's CSV."""
+    now = state().clock.now()
+    options = parse_issue_options(request.args, now)
+    survey = links.get_survey(db.session, survey_id)
+    if survey.type != "link":
+        raise Refused("surveyId", "Not a link survey")
+    segment = links.get_segment(db.session, segment_id)
+    links.require_members(db.session, segment)
+    members = links.segment_contacts(segment.id)
+    links.issue_links(db.session, survey, members, options, now, g.actor)
+    db.session.commit()
+    plugin_state = state()
+    rows = links.iter_link_rows(db.session, links.current_links(survey.id, members, now))
+    body = csv_lines(rows, lambda row: plugin_state.link_url(row.link_id, row.survey_id))
+    filename = f"personal-links-{survey.id}-{segment.id}.csv".replace('"', "")
+    return Response(stream_with_context(body), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/links/<int:link_id>/revoke")
+@require_api_key
+def revoke(link_id: int) -> Response:
+    """Revoke one link: it stops opening at once."""
+    link = links.revoke_link(db.session, link_id, state().clock.now(), g.actor)
+    db.session.commit()
+    host_id = db.session.scalar(select(Contact.host_id).where(Contact.id == link.contact_id))
+    return jsonify({"data": link_json(link, host_id or "", "revoked")})
+
+
+_LIST = {"type": "object", "properties": {"data": {"type": "array", "items": {"type": "object"}},
+                                          "meta": {"$ref": "#/components/schemas/Meta"}}}
+_SURVEY = param("surveyId", "path")
+PATHS = {
+    "/api/personal-links/v1/surveys": {"get": {
+        "summary": "Surveys personal links can point to",
+        "responses": {**json_response("surveys", _LIST), **error_responses(401)}}},
+    "/api/personal-links/v1/surveys/{surveyId}": {"put": {
+        "summary": "Register or update a survey by hand",
+        "parameters": [_SURVEY],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"name": {"type": "string"}, "publicUrl": {"type": "string"},
+                                             "type": {"enum": ["link", "app"]}, "status": {"type": "string"},
+                                             "hiddenFieldIds": {"type": "array", "items": {"type": "string"}},
+                                             "singleUse": {"type": "boolean"}}}}}},
+        "responses": {**json_response("the survey", {"type": "object"}), **error_responses(401, 422)}}},
+    "/api/personal-links/v1/segments": {"get": {
+        "summary": "Public segments with member counts",
+        "responses": {**json_response("segments", _LIST), **error_responses(401)}}},
+    "/api/personal-links/v1/surveys/{surveyId}/links": {"get": {
+        "summary": "A survey's links with their state",
+        "parameters": [_SURVEY, param("state", schema={"enum": list(links.STATES)}), param("segment"),
+                       param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                       param("skip", schema={"type": "integer", "minimum": 0})],
+        "responses": {**json_response("links", _LIST), **error_responses(401, 404, 422)}}},
+    "/api/personal-links/v1/surveys/{surveyId}/segments/{segmentId}/links.csv": {"get": {
+        "summary": "Issue a whole segment's links and download them as CSV",
+        "parameters": [_SURVEY, param("segmentId", "path"), *ISSUE_PARAMS],
+        "responses": {"200": {"description": "CSV: Formbricks Contact ID,Custom ID,First Name,Last Name,"
+                                             "Email,Personal Link",
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **error_responses(400, 401, 404, 422)}}},
+    "/api/personal-links/v1/links/{linkId}/revoke": {"post": {
+        "summary": "Revoke one link",
+        "parameters": [param("linkId", "path", {"type": "integer"})],
+        "responses": {**json_response("the revoked link", {"type": "object"}), **error_responses(401, 404)}}},
+}

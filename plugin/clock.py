@@ -1,0 +1,39 @@
+"""Time as a dependency: services take a clock so tests can stand at 23:59:59 and at 00:00:00 UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the current time, aware and in UTC."""
+
+    def now(self) -> datetime:
+        """The current time, aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    """The real time."""
+
+    def now(self) -> datetime:
+        """The current time, aware, in UTC."""
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that tells the time it is set to, until moved."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self.at = at
+
+    def now(self) -> datetime:
+        """The time the clock is set to."""
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward by a timedelta given as keywords (``seconds=1``, ``days=2``)."""
+        self.at += timedelta(**delta)

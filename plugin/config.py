@@ -1,0 +1,120 @@
+"""Settings: defaults, then ``PERSONAL_LINKS_*`` from the environment, then the test mapping; checked once.
+
+Every setting is documented in the README's settings table; ``SETTINGS`` below is the list it is made from.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PREFIX = "PERSONAL_LINKS"
+HOST_RESERVED_HIDDEN_FIELDS = frozenset(
+    "userId source suid end start welcomeCard hidden verifiedEmail multiLanguage embed verify".split()
+)
+HOST_RESERVED_PARAMETERS = frozenset(
+    "lang embed preview startAt offlineSupport verify suId suToken source userId".split()
+)
+
+# name -> (default, description). The README's table of settings says the same.
+SETTINGS: dict[str, tuple[Any, str]] = {
+    "DATABASE_URL": (None, "SQLAlchemy URL; default a SQLite file in the instance folder"),
+    "SECRET_KEY": (None, "signs link tokens and admin sessions; required outside demo mode"),
+    "SECRET_KEY_FALLBACKS": ("", "comma-separated older keys that still verify (key rotation)"),
+    "PUBLIC_URL": (None, "the base of every personal link, e.g. https://links.example.com"),
+    "HIDDEN_FIELD": ("plink", "the survey's hidden field that carries the token"),
+    "CONTACT_SOURCE": ("csv", "where contacts and segments come from: csv or formbricks"),
+    "CONTACTS_CSV": (None, "the contact file the csv source reads"),
+    "SURVEY_HOST": ("static", "where surveys live: static (registered by hand) or formbricks"),
+    "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
+    "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
+    "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
+    "LOG_LEVEL": ("INFO", "logging level"),
+}
+
+
+class ConfigError(Exception):
+    """Raised at start-up when a setting is missing or wrong; the message says what to set."""
+
+
+def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config``: defaults, environment, test mapping; then derive and check."""
+    app.config.from_mapping({name: default for name, (default, _) in SETTINGS.items()})
+    app.config.from_prefixed_env(PREFIX)
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _finish(app)
+
+
+def _finish(app: Flask) -> None:
+    config = app.config
+    config["DEMO"] = _as_bool(config["DEMO"])
+    if config["DEMO"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+        config["PUBLIC_URL"] = config["PUBLIC_URL"] or "http://127.0.0.1:5000"
+        config["CONTACTS_CSV"] = config["CONTACTS_CSV"] or str(Path(__file__).parent / "demo" / "contacts.csv")
+    if not config.get("SECRET_KEY"):
+        raise ConfigError(
+            f"{PREFIX}_SECRET_KEY is not set: set it to a long random string "
+            f"(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or start in demo mode"
+        )
+    config["SECRET_KEY"] = str(config["SECRET_KEY"])
+    fallbacks = config["SECRET_KEY_FALLBACKS"]
+    if isinstance(fallbacks, str):
+        fallbacks = [key.strip() for key in fallbacks.split(",") if key.strip()]
+    config["SECRET_KEY_FALLBACKS"] = [str(key) for key in fallbacks]
+    if not config.get("PUBLIC_URL"):
+        raise ConfigError(f"{PREFIX}_PUBLIC_URL is not set: set it to the sidecar's public base URL")
+    public_url = str(config["PUBLIC_URL"]).rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{PREFIX}_PUBLIC_URL must start with http:// or https://, got {public_url!r}")
+    config["PUBLIC_URL"] = public_url
+    field = str(config["HIDDEN_FIELD"])
+    if not field or " " in field or field in HOST_RESERVED_HIDDEN_FIELDS or field in HOST_RESERVED_PARAMETERS:
+        raise ConfigError(f"{PREFIX}_HIDDEN_FIELD {field!r} is reserved by the host or empty; choose another")
+    config["HIDDEN_FIELD"] = field
+    url = config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
+    if str(url).startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST"):
+        try:
+            config[name] = int(config[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+    logging.getLogger("plugin").setLevel(str(config["LOG_LEVEL"]).upper())
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual ways."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def _instance_secret(path: Path) -> str:
+    """The demo signing key: made once, kept in the instance folder, readable by the owner only."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    logging.getLogger("plugin").warning("generated a new signing key in %s", path)
+    return key

@@ -1,0 +1,55 @@
+"""Domain errors of the sidecar's services; the API turns them into the host's v2 error shape."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+           413: "Payload Too Large", 422: "Unprocessable Entity", 429: "Too Many Requests",
+           503: "Service Unavailable"}
+
+
+class ServiceError(Exception):
+    """Base of every error a service raises on purpose; carries an HTTP status and field details."""
+
+    status = 400
+
+    def __init__(self, message: str, details: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = [{"field": field, "issue": issue} for field, issue in details]
+
+
+class NotFound(ServiceError):
+    """Raised when a survey, contact, segment or link named in a request does not exist."""
+
+    status = 404
+
+    def __init__(self, field: str, message: str | None = None) -> None:
+        super().__init__(message or f"{field} not found", [(field, "not found")])
+
+
+class InvalidInput(ServiceError):
+    """Raised when a parameter or a file is malformed or out of range (the host answers 422 for these)."""
+
+    status = 422
+
+    def __init__(self, field: str, issue: str) -> None:
+        super().__init__(f"{field}: {issue}", [(field, issue)])
+
+
+class Refused(ServiceError):
+    """Raised when a well-formed request cannot be done in the current state (empty segment, answered)."""
+
+    status = 400
+
+    def __init__(self, field: str, issue: str, message: str | None = None) -> None:
+        super().__init__(message or f"{field}: {issue}", [(field, issue)])
+
+
+def error_body(status: int, message: str, details: list[dict[str, str]] | None = None) -> dict[str, object]:
+    """The host's v2 error shape, with our sentence added as ``error.detail``."""
+    error: dict[str, object] = {"code": status, "message": REASONS.get(status, "Error"), "detail": message}
+    if details:
+        error["details"] = details
+    return {"error": error}

@@ -1,0 +1,163 @@
+"""The sidecar's tables: contacts and segments from the host, surveys, links, attributions, audit, API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from plugin.db import UTCDateTime, db
+
+
+class Contact(db.Model):  # type: ignore[name-defined,misc]
+    """A contact as the contact source knows it; ``host_id`` is the host's contact id."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host_id: Mapped[str] = mapped_column(String(255), unique=True)
+    custom_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(32), default="csv")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Segment(db.Model):  # type: ignore[name-defined,misc]
+    """A named group of contacts: from the host, a saved local filter, or a static import."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    is_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16), default="static")  # static | host | local
+    filters: Mapped[Any] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SegmentMember(db.Model):  # type: ignore[name-defined,misc]
+    """Membership of a contact in a segment."""
+
+    __tablename__ = "segment_members"
+
+    segment_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Survey(db.Model):  # type: ignore[name-defined,misc]
+    """A host survey that personal links can point to; ``public_url`` is where respondents are sent."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    public_url: Mapped[str] = mapped_column(String(2048))
+    type: Mapped[str] = mapped_column(String(16), default="link")
+    status: Mapped[str] = mapped_column(String(32), default="inProgress")
+    hidden_field_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    single_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(32), default="manual")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Link(db.Model):  # type: ignore[name-defined,misc]
+    """One contact's personal link to one survey. Its state is derived from the timestamps and counts.
+
+    ``is_current`` marks the link a contact holds for a survey now; a partial unique index allows one.
+    """
+
+    __tablename__ = "links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(255), ForeignKey("surveys.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(Integer, ForeignKey("contacts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    use_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    open_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    single_use_url: Mapped[str | None] = mapped_column(String(2048))
+    batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
+
+    __table_args__ = (
+        Index(
+            "uq_links_current",
+            "survey_id",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+        Index("ix_links_survey_contact", "survey_id", "contact_id"),
+    )
+
+
+class ResponseAttribution(db.Model):  # type: ignore[name-defined,misc]
+    """What the sidecar knows of one host response: which link and contact it came through, and its fate."""
+
+    __tablename__ = "response_attributions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(255), unique=True)
+    survey_id: Mapped[str] = mapped_column(String(255), index=True)
+    link_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("links.id", ondelete="SET NULL"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    # attributed | started | duplicate | late | unattributed | rejected
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    """One action on a link (issued, opened, revoked, used, purged) or on the sidecar itself; who and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(255))
+    link_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    survey_id: Mapped[str | None] = mapped_column(String(255))
+    contact_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ApiKey(db.Model):  # type: ignore[name-defined,misc]
+    """An admin API key: only its SHA-256 is stored; ``prefix`` finds the row without revealing the key."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("prefix"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

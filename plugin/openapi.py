@@ -1,0 +1,71 @@
+"""The OpenAPI 3.1 document of the admin API, served at ``/openapi.json``.
+
+Each API module declares its own ``PATHS`` next to its views; this module gathers them, so a route and its
+documentation change together. A test checks that every API route is documented and every documented
+path is routed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+SOURCES = ("plugin.api.contact_links", "plugin.api.links")
+
+
+def param(name: str, where: str = "query", schema: dict[str, Any] | None = None, description: str = "",
+          required: bool | None = None) -> dict[str, Any]:
+    """One parameter object; path parameters are always required."""
+    return {"name": name, "in": where, "required": where == "path" if required is None else required,
+            "schema": schema or {"type": "string"}, "description": description}
+
+
+def error_responses(*codes: int) -> dict[str, Any]:
+    """Responses in the host's v2 error shape for the given status codes."""
+    return {str(code): {"description": "error", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for code in codes}
+
+
+def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A 200 response with a JSON body."""
+    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+COMPONENTS: dict[str, Any] = {
+    "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+    "schemas": {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "integer"}, "message": {"type": "string"}, "detail": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object", "properties": {
+                    "field": {"type": "string"}, "issue": {"type": "string"}}}}}}}},
+        "Meta": {"type": "object", "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
+                                                  "offset": {"type": "integer"}}},
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The whole document."""
+    paths: dict[str, Any] = {}
+    for name in SOURCES:
+        paths.update(importlib.import_module(name).PATHS)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Personal links sidecar admin API", "version": current_app.config.get("VERSION", "0"),
+                 "description": "Personal survey links: host-compatible contact-links endpoints and the "
+                                "sidecar's own. Authenticate with an admin API key in the x-api-key header."},
+        "security": [{"apiKey": []}],
+        "paths": paths,
+        "components": COMPONENTS,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The document, as JSON."""
+    return jsonify(document())

@@ -1,0 +1,62 @@
+"""Admin API keys: made once and shown once, stored as a SHA-256 hash, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from plugin.db import DbSession
+from plugin.errors import NotFound
+from plugin.models import ApiKey
+
+KEY_PREFIX = "plk_"
+_ALPHABET = string.ascii_letters + string.digits
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_key(session: DbSession, name: str, now: datetime) -> tuple[ApiKey, str]:
+    """A new key: the row (with its public prefix) and the key itself, which is never stored."""
+    prefix = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(name=name, prefix=prefix, key_hash=_hash(key), created_at=now)
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def check_key(session: DbSession, key: str | None, now: datetime) -> ApiKey | None:
+    """The live key row matching ``key``, or None; the comparison takes the same time either way."""
+    if not key or not key.startswith(KEY_PREFIX) or len(key) > 200:
+        hmac.compare_digest(_DUMMY_HASH, _DUMMY_HASH)
+        return None
+    prefix = key[len(KEY_PREFIX):].split("_", 1)[0]
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
+    expected = row.key_hash if row is not None else _DUMMY_HASH
+    if not hmac.compare_digest(expected, _hash(key)) or row is None:
+        return None
+    session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+    return row
+
+
+def revoke_key(session: DbSession, prefix: str, now: datetime) -> ApiKey:
+    """Revoke the key with this prefix (as ``api-key list`` shows it)."""
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None:
+        raise NotFound("apiKey", f"no API key with prefix {prefix!r}")
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return row
+
+
+def list_keys(session: DbSession) -> list[ApiKey]:
+    """Every key, oldest first (never the keys themselves)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))

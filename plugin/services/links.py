@@ -1,0 +1,198 @@
+"""Issuing, reading and revoking personal links, set-based so a segment of a million costs a few statements."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy.sql import Select
+
+from plugin.db import DbSession, UTCDateTime
+from plugin.errors import NotFound, Refused
+from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey
+from plugin.services.expiry import IssueOptions
+
+STATES = ("live", "pending", "expired", "used", "revoked")
+
+
+def state_of(revoked_at: datetime | None, use_count: int, max_uses: int, expires_at: datetime | None,
+             valid_from: datetime | None, now: datetime) -> str:
+    """A link's state at ``now``: revoked, used, expired, pending (not yet valid) or live."""
+    if revoked_at is not None:
+        return "revoked"
+    if use_count >= max_uses:
+        return "used"
+    if expires_at is not None and now >= expires_at:
+        return "expired"
+    if valid_from is not None and now < valid_from:
+        return "pending"
+    return "live"
+
+
+def state_expression(now: datetime) -> Any:
+    """The same rule as ``state_of``, as SQL, for filtering and counting."""
+    at = literal(now, UTCDateTime)
+    return case(
+        (Link.revoked_at.is_not(None), "revoked"),
+        (Link.use_count >= Link.max_uses, "used"),
+        (and_(Link.expires_at.is_not(None), Link.expires_at <= at), "expired"),
+        (and_(Link.valid_from.is_not(None), Link.valid_from > at), "pending"),
+        else_="live",
+    )
+
+
+def get_survey(session: DbSession, survey_id: str) -> Survey:
+    """The survey, or NotFound naming the field ``survey``."""
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise NotFound("survey", f"survey {survey_id!r} is not known to the sidecar")
+    return survey
+
+
+def get_contact(session: DbSession, host_id: str) -> Contact:
+    """The live contact with this host id, or NotFound naming ``contact``."""
+    contact = session.scalar(select(Contact).where(Contact.host_id == host_id, Contact.deleted_at.is_(None)))
+    if contact is None:
+        raise NotFound("contact", f"contact {host_id!r} not found")
+    return contact
+
+
+def get_segment(session: DbSession, segment_id: str) -> Segment:
+    """The segment, or NotFound; when there are no segments at all, the message says to create some."""
+    segment = session.get(Segment, segment_id)
+    if segment is not None:
+        return segment
+    if session.scalar(select(func.count()).select_from(Segment)) == 0:
+        raise NotFound("segment", "there are no segments yet: create segments first (import a contact file "
+                                  "with a 'segments' column, or sync them from the host)")
+    raise NotFound("segment", f"segment {segment_id!r} not found")
+
+
+def segment_contacts(segment_id: str) -> Select[Any]:
+    """The ids of the segment's contacts that are not deleted."""
+    return (
+        select(SegmentMember.contact_id)
+        .join(Contact, Contact.id == SegmentMember.contact_id)
+        .where(SegmentMember.segment_id == segment_id, Contact.deleted_at.is_(None))
+    )
+
+
+def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], options: IssueOptions,
+                now: datetime, actor: str) -> int:
+    """Give each contact selected a current link to the survey; return how many links were made.
+
+    A contact whose current link is live, pending or used keeps it (same URL); an expired one is replaced;
+    with ``options.rotate`` every current link is revoked and replaced. Runs in the caller's transaction.
+    """
+    at = literal(now, UTCDateTime)
+    chosen = contacts.scalar_subquery()
+    current = and_(Link.survey_id == survey.id, Link.is_current == true(), Link.contact_id.in_(chosen))
+    if options.rotate:
+        revoked = select(Link.id).where(current, Link.revoked_at.is_(None))
+        _audit_select(session, "revoked", actor, now, revoked, {"reason": "rotate"})
+        session.execute(update(Link).where(current).values(is_current=False,
+                                                           revoked_at=func.coalesce(Link.revoked_at, at)))
+    else:
+        stale = or_(Link.revoked_at.is_not(None),
+                    and_(Link.expires_at.is_not(None), Link.expires_at <= at, Link.use_count < Link.max_uses))
+        session.execute(update(Link).where(current, stale).values(is_current=False))
+    batch = secrets.token_hex(8)
+    source = contacts.subquery()
+    rows = select(
+        literal(survey.id), source.c[0], at, literal(options.valid_from, UTCDateTime),
+        literal(options.expires_at, UTCDateTime), literal(options.max_uses), literal(0), literal(0),
+        true(), literal(batch),
+    ).where(~exists().where(Link.survey_id == survey.id, Link.is_current == true(),
+                            Link.contact_id == source.c[0]))
+    columns = ["survey_id", "contact_id", "created_at", "valid_from", "expires_at", "max_uses", "use_count",
+               "open_count", "is_current", "batch_id"]
+    result = session.execute(insert(Link).from_select(columns, rows))
+    count = getattr(result, "rowcount", -1)  # a CursorResult for INSERT ... SELECT
+    made = count if count is not None and count >= 0 else 0
+    if made:
+        _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
+    return made
+
+
+def _audit_select(session: DbSession, action: str, actor: str, now: datetime, link_ids: Select[Any],
+                  detail: dict[str, Any] | None) -> None:
+    """One audit row per link selected, written by one INSERT ... SELECT."""
+    ids = link_ids.subquery()
+    rows = (
+        select(literal(now, UTCDateTime), literal(action), literal(actor), Link.id, Link.survey_id,
+               Link.contact_id, literal(detail, AuditEvent.detail.type))
+        .where(Link.id.in_(select(ids.c[0])))
+    )
+    session.execute(insert(AuditEvent).from_select(
+        ["at", "action", "actor", "link_id", "survey_id", "contact_id", "detail"], rows))
+
+
+def audit(session: DbSession, action: str, actor: str, now: datetime, *, link_id: int | None = None,
+          survey_id: str | None = None, contact_id: int | None = None,
+          detail: dict[str, Any] | None = None) -> None:
+    """Record one action in the audit trail."""
+    session.execute(insert(AuditEvent).values(at=now, action=action, actor=actor, link_id=link_id,
+                                              survey_id=survey_id, contact_id=contact_id, detail=detail))
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    """A current link with its contact's fields, as the API and the CSV show it."""
+
+    link_id: int
+    survey_id: str
+    contact_host_id: str
+    custom_id: str | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    attributes: dict[str, Any]
+    expires_at: datetime | None
+    state: str
+
+
+def current_links(survey_id: str, contacts: Select[Any], now: datetime) -> Select[Any]:
+    """The current links of the selected contacts to the survey, newest contact first."""
+    return (
+        select(Link.id, Link.survey_id, Contact.host_id, Contact.custom_id, Contact.first_name,
+               Contact.last_name, Contact.email, Contact.attributes, Link.expires_at, state_expression(now))
+        .join(Contact, Contact.id == Link.contact_id)
+        .where(Link.survey_id == survey_id, Link.is_current == true(),
+               Link.contact_id.in_(contacts.scalar_subquery()))
+        .order_by(Contact.id.desc())
+    )
+
+
+def iter_link_rows(session: DbSession, statement: Select[Any], batch: int = 2000) -> Iterator[LinkRow]:
+    """Rows of ``current_links`` streamed in batches (server-side cursor on PostgreSQL)."""
+    result = session.execute(statement.execution_options(yield_per=batch))
+    for row in result:
+        yield LinkRow(*row)
+
+
+def revoke_link(session: DbSession, link_id: int, now: datetime, actor: str) -> Link:
+    """Revoke a link (it stops opening at once); revoking twice keeps the first time."""
+    link = session.get(Link, link_id)
+    if link is None:
+        raise NotFound("link", f"link {link_id} not found")
+    if link.revoked_at is None:
+        session.execute(update(Link).where(Link.id == link_id, Link.revoked_at.is_(None))
+                        .values(revoked_at=now, is_current=False))
+        audit(session, "revoked", actor, now, link_id=link.id, survey_id=link.survey_id,
+              contact_id=link.contact_id)
+        session.refresh(link)
+    return link
+
+
+def require_members(session: DbSession, segment: Segment) -> int:
+    """The number of live contacts in the segment; Refused when there are none."""
+    count = session.scalar(select(func.count()).select_from(segment_contacts(segment.id).subquery())) or 0
+    if count == 0:
+        raise Refused("segmentId", "no contacts in segment",
+                      f"segment {segment.title!r} has no contacts: add contacts to it first")
+    return int(count)
+

@@ -1,0 +1,80 @@
+"""Surveys known to the sidecar: registered by hand or synced from the host."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from plugin.db import DbSession
+from plugin.errors import InvalidInput
+from plugin.models import Survey
+
+SURVEY_TYPES = ("link", "app")
+
+
+def list_surveys(session: DbSession) -> list[Survey]:
+    """Every known survey, by name."""
+    return list(session.scalars(select(Survey).order_by(Survey.name, Survey.id)))
+
+
+def check_public_url(url: Any) -> str:
+    """A survey's public URL: absolute http(s) with a host."""
+    if not isinstance(url, str) or len(url) > 2000:
+        raise InvalidInput("publicUrl", "a URL string is required")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+        raise InvalidInput("publicUrl", "must be an absolute http(s) URL without a #fragment")
+    return url
+
+
+def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now: datetime,
+                hidden_field: str, source: str = "manual") -> Survey:
+    """Create or update a survey from ``{name, publicUrl, type?, status?, hiddenFieldIds?, singleUse?}``."""
+    if not survey_id or len(survey_id) > 255 or not survey_id.replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput("surveyId", "letters, digits, '-' and '_' only, at most 255")
+    row = session.get(Survey, survey_id)
+    name = body.get("name", row.name if row else survey_id)
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise InvalidInput("name", "a non-empty string of at most 255 characters")
+    url = check_public_url(body.get("publicUrl", row.public_url if row else None))
+    kind = body.get("type", row.type if row else "link")
+    if kind not in SURVEY_TYPES:
+        raise InvalidInput("type", "must be link or app")
+    fields = body.get("hiddenFieldIds", row.hidden_field_ids if row else [hidden_field])
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise InvalidInput("hiddenFieldIds", "a list of strings")
+    single_use = body.get("singleUse", row.single_use if row else False)
+    if not isinstance(single_use, bool):
+        raise InvalidInput("singleUse", "true or false")
+    status = body.get("status", row.status if row else "inProgress")
+    if not isinstance(status, str):
+        raise InvalidInput("status", "a string")
+    if row is None:
+        row = Survey(id=survey_id, created_at=now)
+        session.add(row)
+    row.name, row.public_url, row.type, row.status = name.strip(), url, kind, status
+    row.hidden_field_ids, row.single_use, row.source, row.updated_at = list(fields), single_use, source, now
+    session.flush()
+    return row
+
+
+def warnings_for(survey: Survey, hidden_field: str) -> list[str]:
+    """What stops personal links from attributing responses of this survey, said as what to do."""
+    found = []
+    if survey.type != "link":
+        found.append("this is not a link survey: personal links only work with link surveys")
+    if hidden_field not in (survey.hidden_field_ids or []):
+        found.append(f"the survey lacks the hidden field {hidden_field!r}: in the survey editor, open "
+                     f"Settings > Hidden fields, turn them on and add {hidden_field!r}")
+    return found
+
+
+def as_json(survey: Survey, hidden_field: str | None = None) -> dict[str, Any]:
+    """A survey as the admin API shows it."""
+    return {"id": survey.id, "name": survey.name, "publicUrl": survey.public_url, "type": survey.type,
+            "status": survey.status, "hiddenFieldIds": survey.hidden_field_ids, "singleUse": survey.single_use,
+            "source": survey.source}

@@ -1,0 +1,41 @@
+"""Per-app state kept in ``app.extensions``: the clock and the token signer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from plugin.clock import Clock, SystemClock
+from plugin.tokens import LinkTokens
+
+KEY = "personal_links"
+
+
+@dataclass
+class PluginState:
+    """What services need from the app besides the database session."""
+
+    clock: Clock
+    tokens: LinkTokens
+    public_url: str
+    hidden_field: str
+
+    def link_url(self, link_id: int, survey_id: str) -> str:
+        """The personal link of a link row."""
+        return f"{self.public_url}/c/{self.tokens.make(link_id, survey_id)}"
+
+
+def init_app(app: Flask) -> None:
+    """Make the state from the app's checked config."""
+    app.extensions[KEY] = PluginState(
+        clock=SystemClock(),
+        tokens=LinkTokens(app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]),
+        public_url=app.config["PUBLIC_URL"],
+        hidden_field=app.config["HIDDEN_FIELD"],
+    )
+
+
+def state() -> PluginState:
+    """The current app's state."""
+    return current_app.extensions[KEY]  # type: ignore[no-any-return]

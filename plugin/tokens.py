@@ -1,0 +1,85 @@
+"""Link tokens: short, URL-safe, signed with itsdangerous, bound to their survey, no personal data.
+
+A token is ``<link id in base 62>.<signature>``; the signature covers the survey id as well, so a token
+opens only the link of its own survey. The same link always gives the same token (a CSV can be downloaded
+again). Keys rotate: the newest key signs, every key in the list still verifies.
+Only ``[A-Za-z0-9._-]`` appear, so the token survives the host's query decoding unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from itsdangerous import BadSignature, Signer
+
+SALT = "personal-links.link-token.v1"
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_TOKEN_RE = re.compile(r"^([0-9A-Za-z]{1,12})\.([A-Za-z0-9_-]{20,64})$")
+
+
+class InvalidToken(Exception):
+    """Raised when a token is malformed or its signature does not verify for the survey given."""
+
+
+def encode_id(number: int) -> str:
+    """The base-62 spelling of a non-negative integer."""
+    if number < 0:
+        raise ValueError("negative id")
+    digits = []
+    while True:
+        number, rest = divmod(number, 62)
+        digits.append(ALPHABET[rest])
+        if number == 0:
+            return "".join(reversed(digits))
+
+
+def decode_id(text: str) -> int:
+    """The integer of a base-62 spelling."""
+    number = 0
+    for char in text:
+        number = number * 62 + ALPHABET.index(char)
+    return number
+
+
+class LinkTokens:
+    """Signs and reads link tokens with a list of keys: the last signs, all verify."""
+
+    def __init__(self, secret_key: str, fallbacks: Sequence[str] = ()) -> None:
+        keys = [*fallbacks, secret_key]  # itsdangerous: the last key signs
+        self._signer = Signer(keys, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256)
+
+    @staticmethod
+    def _message(link_id: str, survey_id: str) -> bytes:
+        return f"{survey_id}\x00{link_id}".encode()
+
+    def make(self, link_id: int, survey_id: str) -> str:
+        """The token of a link."""
+        encoded = encode_id(link_id)
+        signature = self._signer.get_signature(self._message(encoded, survey_id)).decode("ascii")
+        return f"{encoded}.{signature}"
+
+    @staticmethod
+    def peek(token: str) -> int:
+        """The link id a token claims, unverified; InvalidToken when it is not even shaped like one."""
+        match = _TOKEN_RE.match(token)
+        if match is None:
+            raise InvalidToken("malformed token")
+        return decode_id(match.group(1))
+
+    def verify(self, token: str, survey_id: str) -> int:
+        """The link id of a token whose signature verifies for ``survey_id``; InvalidToken otherwise."""
+        match = _TOKEN_RE.match(token)
+        if match is None:
+            raise InvalidToken("malformed token")
+        encoded, signature = match.groups()
+        if encode_id(decode_id(encoded)) != encoded:  # leading zeros: one id, one spelling
+            raise InvalidToken("malformed token")
+        try:
+            ok = self._signer.verify_signature(self._message(encoded, survey_id), signature.encode())
+        except BadSignature as exc:  # itsdangerous raises on some malformed signatures
+            raise InvalidToken("bad signature") from exc
+        if not ok:
+            raise InvalidToken("bad signature")
+        return decode_id(encoded)

@@ -1,0 +1,124 @@
+"""Fixtures shared by every test folder: the app on SQLite and on PostgreSQL, a frozen clock, API keys.
+
+Each test that uses ``app`` runs twice, once per database. The schema is made by the real migrations, once
+per backend and session; rows are emptied after each test. PostgreSQL tests use a schema of their own
+(``pl_test_<pid>``) in the configured database, so parallel runs on one server do not meet. Without a
+reachable server they are skipped, unless ``PERSONAL_LINKS_TEST_REQUIRE_POSTGRES=1`` (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from plugin import create_app
+from plugin.clock import FrozenClock
+from plugin.db import db
+from plugin.services.api_keys import create_key
+from plugin.state import state
+from tests.helpers import NOW, base_config
+
+POSTGRES_URL = os.environ.get("PERSONAL_LINKS_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A URL whose search_path is a schema made for this test session; dropped at the end."""
+    schema = f"pl_test_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = sa.create_engine(POSTGRES_URL)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file for this test session."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+_MIGRATED: set[str] = set()
+
+
+def migrate_once(url: str) -> None:
+    """Run the real migrations on a database, once per session."""
+    if url in _MIGRATED:
+        return
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+    _MIGRATED.add(url)
+
+
+def empty_tables(url: str) -> None:
+    """Delete every row of the app's tables (the schema and alembic_version stay)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = [table.name for table in db.metadata.sorted_tables]
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                connection.execute(sa.text(f'DELETE FROM "{table}"'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated, empty database of each backend in turn."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    migrate_once(url)
+    yield url
+    empty_tables(url)
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    """The app on a migrated, empty database, with a frozen clock at ``NOW``."""
+    app = create_app(base_config(database_url))
+    app.extensions["personal_links"].clock = FrozenClock(NOW)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def clock(app: Flask) -> FrozenClock:
+    """The app's clock, to move in tests."""
+    return state().clock  # type: ignore[return-value]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def api_headers(app: Flask) -> dict[str, str]:
+    """Headers with a fresh admin API key."""
+    _, key = create_key(db.session, "test", NOW)
+    db.session.commit()
+    return {"x-api-key": key}
