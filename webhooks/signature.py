@@ -23,6 +23,7 @@ SIGNATURE_HEADER = "webhook-signature"
 
 # Bounds on what we read at all, so a hostile header costs nothing. Unix seconds have 10 digits until 2286.
 _MAX_ID = 256
+_MAX_TIMESTAMP = 32  # longer than the regex allows, so a millisecond timestamp is named as such
 _MAX_SIGNATURE_HEADER = 4096
 # ``[0-9]`` and ``[!-~]`` are ASCII only; ``int()`` alone would accept '١٢٣', '+5', ' 5', '1_0'.
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,15}")
@@ -98,7 +99,9 @@ def _header(headers: Mapping[str, str], name: str, limit: int) -> str:
     if len(values) > 1:
         raise _malformed(f"{name} header is given more than once")
     value = values[0]
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
+        raise _malformed(f"{name} header is not text")
+    if not value:
         raise _malformed(f"{name} header is empty")
     if len(value) > limit:
         raise _malformed(f"{name} header is longer than {limit} characters")
@@ -129,14 +132,18 @@ def verify(
     now: float,
     tolerance: int = 300,
 ) -> VerifiedDelivery:
-    """Check a delivery's signature and timestamp over the raw body; SignatureError if it is not authentic."""
+    """Check a delivery's signature and timestamp over the raw body; SignatureError if it is not authentic.
+
+    ``secrets`` are ``whsec_`` strings or keys from ``parse_secret``; parse them at start-up so a malformed
+    one stops the app there (here it would be a ValueError, that is a 500, on every delivery).
+    """
     if isinstance(secrets, str | bytes) or not secrets:
         raise ValueError("secrets must be a non-empty list of secrets (a bare string is not a list)")
     keys = [_key(secret) for secret in secrets]
     webhook_id = _header(headers, ID_HEADER, _MAX_ID)
     if not _ID_RE.fullmatch(webhook_id):
         raise _malformed(f"{ID_HEADER} header contains spaces or control characters")
-    timestamp = _header(headers, TIMESTAMP_HEADER, 32)
+    timestamp = _header(headers, TIMESTAMP_HEADER, _MAX_TIMESTAMP)
     if not _TIMESTAMP_RE.fullmatch(timestamp):
         raise _malformed(f"{TIMESTAMP_HEADER} header is not whole unix seconds")
     signatures = _candidates(_header(headers, SIGNATURE_HEADER, _MAX_SIGNATURE_HEADER))
