@@ -1,0 +1,1 @@
+"""Webhook intake: verify a host's signed deliveries, then parse them into frozen records."""
