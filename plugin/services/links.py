@@ -110,9 +110,9 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
                             Link.contact_id == source.c[0]))
     columns = ["survey_id", "contact_id", "created_at", "valid_from", "expires_at", "max_uses", "use_count",
                "open_count", "is_current", "batch_id"]
-    result = session.execute(insert(Link).from_select(columns, rows))
-    count = getattr(result, "rowcount", -1)  # a CursorResult for INSERT ... SELECT
-    made = count if count is not None and count >= 0 else 0
+    session.execute(insert(Link).from_select(columns, rows))
+    # Counted by batch, not by rowcount: the ORM's INSERT ... SELECT result has none on every driver.
+    made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
         _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
     return made
