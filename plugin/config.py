@@ -31,7 +31,7 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "HIDDEN_FIELD": ("plink", "the survey's hidden field that carries the token"),
     "CONTACT_SOURCE": ("csv", "where contacts and segments come from: csv or formbricks"),
     "CONTACTS_CSV": (None, "the contact file the csv source reads"),
-    "SURVEY_HOST": ("static", "where surveys live: static (registered by hand) or formbricks"),
+    "SURVEY_HOST": ("", "where surveys live: empty (registered by hand) or formbricks"),
     "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
