@@ -46,8 +46,9 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def adapter(sleeps: list[float]) -> FormbricksAdapter:
     session = make_session(retries=3, backoff_factor=0.5, sleep=sleeps.append)
-    return FormbricksAdapter(BASE, KEY, WS, "https://survey.example.org", session=session, timeout=5,
-                             clock=lambda: NOW)
+    return FormbricksAdapter(
+        BASE, KEY, WS, "https://survey.example.org", session=session, timeout=5, clock=lambda: NOW
+    )
 
 
 @pytest.fixture

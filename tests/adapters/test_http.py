@@ -15,8 +15,13 @@ ME = f"{BASE}/api/v1/management/me"
 
 
 def client(session: requests.Session | None = None) -> HostClient:
-    return HostClient(BASE, {"x-api-key": KEY}, session=session or make_session(retries=2, backoff_factor=0),
-                      timeout=3, host_name="Formbricks")
+    return HostClient(
+        BASE,
+        {"x-api-key": KEY},
+        session=session or make_session(retries=2, backoff_factor=0),
+        timeout=3,
+        host_name="Formbricks",
+    )
 
 
 def test_token_bucket_allows_burst_then_waits_for_refill(clock: FakeClock) -> None:
@@ -101,7 +106,8 @@ def test_retry_without_retry_after_backs_off_and_takes_a_token(clock: FakeClock)
     retry = HostRetry(total=3, backoff_factor=2, status_forcelist=[429])
     retry.sleeper, retry.limiter = clock.sleep, bucket
     retry = retry.increment("GET", "/x", response=HTTPResponse(status=429)).increment(
-        "GET", "/x", response=HTTPResponse(status=429))
+        "GET", "/x", response=HTTPResponse(status=429)
+    )
     assert retry.limiter is bucket
     retry.sleep(HTTPResponse(status=429))
     assert clock.slept[0] == 4.0  # backoff 2 * 2**(2-1)
