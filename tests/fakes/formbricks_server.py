@@ -329,7 +329,8 @@ class _QuietHandler(WSGIRequestHandler):
 def run_fake_formbricks(app: Flask) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 (a free port) in a thread; yields the base URL and shuts down after."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="fake-formbricks", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="fake-formbricks", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
