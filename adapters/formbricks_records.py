@@ -137,8 +137,8 @@ def response_from_api(obj: Mapping[str, Any]) -> HostResponse:
     contact_id = obj.get("contactId")
     if contact_id is None and isinstance(obj.get("contact"), Mapping):
         contact_id = obj["contact"].get("id")
-    meta = obj.get("meta") if isinstance(obj.get("meta"), Mapping) else {}
-    data = obj.get("data") if isinstance(obj.get("data"), Mapping) else {}
+    meta: Mapping[str, Any] = obj["meta"] if isinstance(obj.get("meta"), Mapping) else {}
+    data: Mapping[str, Any] = obj["data"] if isinstance(obj.get("data"), Mapping) else {}
     return HostResponse(
         id=str(_require(obj, "id", "response")),
         survey_id=str(obj.get("surveyId") or ""),

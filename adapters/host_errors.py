@@ -29,7 +29,7 @@ def _error_parts(body: Any) -> tuple[str, str]:
     """The (message, details) of a v1 ``{code, message, details}`` or v2 ``{error: {...}}`` body."""
     if not isinstance(body, dict):
         return "", ""
-    err = body.get("error") if isinstance(body.get("error"), dict) else body
+    err: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else body
     message = str(err.get("message") or "")
     details = err.get("details")
     if isinstance(details, list):

@@ -34,11 +34,10 @@ class Host:
     survey: str
     segment: str
 
-    def adapter(self, key: str | None = None, **kw: object) -> FormbricksAdapter:
+    def adapter(self, key: str | None = None) -> FormbricksAdapter:
         session = make_session(retries=2, backoff_factor=0)
-        return FormbricksAdapter(
-            self.url, key or self.state.api_key, self.state.workspace_id, session=session, **kw
-        )  # type: ignore[arg-type]
+        key = key or self.state.api_key
+        return FormbricksAdapter(self.url, key, self.state.workspace_id, session=session)
 
 
 def seeded() -> tuple[FakeFormbricksState, str, str]:

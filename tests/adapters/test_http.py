@@ -133,7 +133,7 @@ def test_connection_error_says_check_url() -> None:
 def test_every_call_has_a_timeout() -> None:
     responses.get(ME, json={"id": "x"})
     client().get_json("api/v1/management/me")
-    assert responses.calls[0].request.req_kwargs["timeout"] == 3
+    assert responses.calls[0].request.req_kwargs["timeout"] == 3  # type: ignore[attr-defined]
 
 
 @responses.activate
