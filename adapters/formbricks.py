@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 PAGE_LIMIT = 250  # v2 maximum
 SINGLE_USE_CHUNK = 5000  # v1 singleUseIds maximum
 V1_SURVEY_PAGE = 100
+MAX_EMPTY_PAGES = 10
 
 
 def _utc_now() -> datetime:
@@ -116,7 +117,7 @@ class FormbricksAdapter:
         With ``meta.total`` the pages run until ``skip`` reaches it, because a page can be short while more
         exist (the contact-links endpoint drops contacts whose link fails); without meta, a short page ends.
         """
-        skip = 0
+        skip = empty_pages = 0
         while True:
             query = {**params, "limit": PAGE_LIMIT, "skip": skip}
             body = self.client.get_json(path, params=query, what=what)
@@ -125,6 +126,10 @@ class FormbricksAdapter:
             meta = body.get("meta")
             total = meta.get("total") if isinstance(meta, dict) else None
             skip += PAGE_LIMIT
+            empty_pages = 0 if page else empty_pages + 1
+            if empty_pages >= MAX_EMPTY_PAGES:  # a total that never comes true must not page forever
+                log.warning("%s: %d empty pages in a row before meta.total; stopping", what, empty_pages)
+                return
             if isinstance(total, int) and not isinstance(total, bool):
                 if skip >= total:
                     return

@@ -303,3 +303,11 @@ def test_contact_links_400_quotes_v2_details(
     )
     with pytest.raises(AdapterError, match="segmentId: Environment mismatch"):
         adapter.segment_members("s1", "sg1")
+
+
+def test_segment_members_stop_when_total_never_comes_true(
+    adapter: FormbricksAdapter, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(links_url("s1", "sg1"), json={"data": [], "meta": {"total": 10**9, "limit": 250, "offset": 0}})
+    assert adapter.segment_members("s1", "sg1") == []
+    assert len(mocked.calls) == 10
