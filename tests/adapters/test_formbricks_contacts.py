@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import responses
-from conftest import BASE, KEY, WS
+from adapter_helpers import BASE, KEY, WS
 
 from adapters.base import AdapterError, ConfigurationError, ContactSource, SurveyHost
 from adapters.formbricks import FormbricksAdapter

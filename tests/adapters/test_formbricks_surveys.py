@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 import responses
-from conftest import BASE, WS
+from adapter_helpers import BASE, WS
 from responses import matchers
 
 from adapters.base import AdapterError

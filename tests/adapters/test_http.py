@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 import responses
-from conftest import BASE, KEY, FakeClock
+from adapter_helpers import BASE, KEY, FakeClock
 from urllib3 import HTTPResponse
 
 from adapters.base import AdapterError, ConfigurationError

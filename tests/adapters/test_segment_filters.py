@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import NOW
+from adapter_helpers import NOW
 
 from adapters.base import AdapterError, Contact
 from adapters.segment_filters import matches, validate
