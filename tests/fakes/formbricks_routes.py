@@ -237,6 +237,8 @@ def _public(hook: dict[str, Any]) -> dict[str, Any]:
 
 def _select_responses() -> list[dict[str, Any]]:
     items = [r for r in _state().responses if r["surveyId"] == request.args.get("surveyId", r["surveyId"])]
+    if request.args.get("contactId"):
+        items = [r for r in items if r["contactId"] == request.args["contactId"]]
     if request.args.get("startDate"):
         items = [r for r in items if r["createdAt"] >= request.args["startDate"][:19]]
     if request.args.get("sortBy"):
