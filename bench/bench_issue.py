@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=50_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    print(f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
+    print(f"machine: {platform.node()} {platform.machine()} python {platform.python_version()}")
     print(f"contacts in the segment: {args.contacts}")
     for backend in ("sqlite", "postgresql"):
         results = {}

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 import responses
-from adapter_helpers import BASE, KEY, NOW, WS, FakeClock
 
 from adapters.formbricks import FormbricksAdapter
 from adapters.http import make_session
+from tests.adapters.adapter_helpers import BASE, KEY, NOW, WS, FakeClock
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 import responses
-from adapter_helpers import BASE, KEY, WS
 
 from adapters.base import AdapterError, ConfigurationError, ContactSource, SurveyHost
 from adapters.formbricks import FormbricksAdapter
 from adapters.registry import contact_source_class, survey_host_class
+from tests.adapters.adapter_helpers import BASE, KEY, WS
 
 V1 = f"{BASE}/api/v1/management"
 LICENCE = {

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import requests
 import responses
-from adapter_helpers import BASE, WS
 from responses import matchers
 
 from adapters.base import AdapterError
 from adapters.formbricks import FormbricksAdapter
 from adapters.http import make_session
+from tests.adapters.adapter_helpers import BASE, WS
 
 V1 = f"{BASE}/api/v1/management"
 V2 = f"{BASE}/api/v2/management"

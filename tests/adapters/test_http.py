@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 import responses
-from adapter_helpers import BASE, KEY, FakeClock
 from urllib3 import HTTPResponse
 
 from adapters.base import AdapterError, ConfigurationError
 from adapters.http import HostClient, HostRetry, TokenBucket, make_session
+from tests.adapters.adapter_helpers import BASE, KEY, FakeClock
 
 ME = f"{BASE}/api/v1/management/me"
 

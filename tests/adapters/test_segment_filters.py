@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from adapter_helpers import NOW
 
 from adapters.base import AdapterError, Contact
 from adapters.segment_filters import matches, validate
+from tests.adapters.adapter_helpers import NOW
 
 ADA = Contact(
     host_id="c1",
