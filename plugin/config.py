@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask
 
+from adapters.registry import CONTACT_SOURCES, SURVEY_HOSTS
+
 PREFIX = "PERSONAL_LINKS"
 HOST_RESERVED_HIDDEN_FIELDS = frozenset(
     "userId source suid end start welcomeCard hidden verifiedEmail multiLanguage embed verify".split()
@@ -32,6 +34,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "CONTACT_SOURCE": ("csv", "where contacts and segments come from: csv or formbricks"),
     "CONTACTS_CSV": (None, "the contact file the csv source reads"),
     "SURVEY_HOST": ("", "where surveys live: empty (registered by hand) or formbricks"),
+    "FORMBRICKS_URL": (None, "the Formbricks API URL, e.g. https://forms.example.com"),
+    "FORMBRICKS_PUBLIC_URL": (None, "the Formbricks URL respondents see, when it differs from the API URL"),
+    "FORMBRICKS_API_KEY": (None, "a Formbricks API key (read, write, manage on the workspace); never logged"),
+    "FORMBRICKS_WORKSPACE_ID": (None, "the Formbricks workspace (5.x) or environment (4.x) id; default the key's"),
+    "FORMBRICKS_TIMEOUT": (10.0, "seconds to wait for each Formbricks request"),
     "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
@@ -91,7 +98,22 @@ def _finish(app: Flask) -> None:
             config[name] = int(config[name])
         except (TypeError, ValueError):
             raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+    _check_adapters(config)
     logging.getLogger("plugin").setLevel(str(config["LOG_LEVEL"]).upper())
+
+
+def _check_adapters(config: Any) -> None:
+    """Unknown adapter names stop start-up (the registry lists the known ones)."""
+    for name, table in (("CONTACT_SOURCE", CONTACT_SOURCES), ("SURVEY_HOST", SURVEY_HOSTS)):
+        value = str(config[name] or "").strip().lower()
+        if value and value not in table:
+            known = ", ".join(sorted(table))
+            raise ConfigError(f"{PREFIX}_{name} {value!r} is not a known adapter; known: {known}")
+        config[name] = value
+    try:
+        config["FORMBRICKS_TIMEOUT"] = float(config["FORMBRICKS_TIMEOUT"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"{PREFIX}_FORMBRICKS_TIMEOUT must be a number, got {config['FORMBRICKS_TIMEOUT']!r}") from None
 
 
 def normalise_database_url(url: str) -> str:

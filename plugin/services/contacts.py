@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from adapters.base import Contact as SourceContact
 from adapters.base import Segment as SourceSegment
 from plugin.db import DbSession
+from plugin.errors import Refused
 from plugin.models import Contact, Link, Segment, SegmentMember
 from plugin.services.links import audit
 
@@ -93,12 +94,30 @@ def _apply_segments(session: DbSession, segments: Sequence[SourceSegment], ids: 
             session.add(Segment(id=segment.id, title=segment.title, description=segment.description,
                                 is_private=segment.is_private, kind=kind, filters=segment.filters,
                                 created_at=now, updated_at=now))
+            session.flush()
         else:
-            row.title, row.description, row.is_private = segment.title, segment.description, segment.is_private
-            row.filters, row.updated_at = segment.filters, now
-        session.flush()
-        session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
-        members = [{"segment_id": segment.id, "contact_id": ids[host_id]}
-                   for host_id in dict.fromkeys(segment.member_ids) if host_id in ids]
-        for start in range(0, len(members), CHUNK):
-            session.execute(insert(SegmentMember), members[start:start + CHUNK])
+            if row.kind == "local" and kind != "local":
+                raise Refused("segment", f"segment id {segment.id!r} is taken by a local segment",
+                              f"segment {segment.title!r} has the id {segment.id!r} of a local segment: "
+                              "remove or rename the local segment first")
+            fields = (segment.title, segment.description, segment.is_private, segment.filters)
+            if (row.title, row.description, row.is_private, row.filters) != fields:
+                row.title, row.description, row.is_private, row.filters = fields
+                row.updated_at = now
+        set_members(session, segment.id, {ids[host_id] for host_id in segment.member_ids if host_id in ids})
+
+
+def set_members(session: DbSession, segment_id: str, wanted: set[int]) -> bool:
+    """Make the segment's members exactly ``wanted`` (contact row ids), touching only the difference.
+
+    Returns whether anything changed, so that a sync that finds nothing new writes nothing.
+    """
+    have = set(session.scalars(select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment_id)))
+    gone, new = sorted(have - wanted), sorted(wanted - have)
+    for start in range(0, len(gone), CHUNK):
+        session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id,
+                                                    SegmentMember.contact_id.in_(gone[start:start + CHUNK])))
+    rows = [{"segment_id": segment_id, "contact_id": contact_id} for contact_id in new]
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(SegmentMember), rows[start:start + CHUNK])
+    return bool(gone or new)
