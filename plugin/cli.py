@@ -28,10 +28,12 @@ from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.models import Contact, Segment, SegmentMember
 from plugin.services import api_keys, links, surveys
+from plugin.services.adapters import survey_host_provider
 from plugin.services.contacts import import_contacts
 from plugin.services.expiry import parse_issue_options
 from plugin.services.export import csv_lines
 from plugin.services.purge import purge_expired
+from plugin.services.single_use import attach_single_use_urls
 from plugin.state import state
 
 ACTOR = "cli"
@@ -260,6 +262,7 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
         total = links.require_members(db.session, segment)
         chosen = links.segment_contacts(segment.id)
     made = links.issue_links(db.session, survey, chosen, options, now, ACTOR)
+    attach_single_use_urls(db.session, survey, now, survey_host_provider(app))
     db.session.commit()
     rows = links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now))
     out = kw["output"]

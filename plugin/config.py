@@ -113,7 +113,8 @@ def _check_adapters(config: Any) -> None:
     try:
         config["FORMBRICKS_TIMEOUT"] = float(config["FORMBRICKS_TIMEOUT"])
     except (TypeError, ValueError):
-        raise ConfigError(f"{PREFIX}_FORMBRICKS_TIMEOUT must be a number, got {config['FORMBRICKS_TIMEOUT']!r}") from None
+        value = config["FORMBRICKS_TIMEOUT"]
+        raise ConfigError(f"{PREFIX}_FORMBRICKS_TIMEOUT must be a number, got {value!r}") from None
 
 
 def normalise_database_url(url: str) -> str:

@@ -11,10 +11,12 @@ from sqlalchemy import select
 from plugin.api.auth import require_api_key
 from plugin.db import db
 from plugin.errors import InvalidInput, Refused
-from plugin.models import Contact
+from plugin.models import Contact, Survey
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import links
+from plugin.services.adapters import survey_host_provider
 from plugin.services.expiry import parse_int, parse_issue_options
+from plugin.services.single_use import attach_single_use_urls
 from plugin.state import state
 
 bp = Blueprint("contact_links", __name__, url_prefix="/api/v2/management/surveys/<survey_id>/contact-links")
@@ -43,10 +45,16 @@ def contact_link(survey_id: str, contact_id: str) -> Response:
     if row is not None and row.state == "used" and not options.rotate:
         raise Refused("contactId", "Already responded")
     links.issue_links(db.session, survey, chosen, options, now, g.actor)
+    attach_single_use(survey, now)
     db.session.commit()
     row = next(links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now)))
     return jsonify({"data": {"surveyUrl": state().link_url(row.link_id, survey.id),
                              "expiresAt": iso(row.expires_at), "linkId": row.link_id, "state": row.state}})
+
+
+def attach_single_use(survey: Survey, now: datetime) -> None:
+    """Links just issued to a single-use survey get their host URLs (AdapterError -> 502, rolled back)."""
+    attach_single_use_urls(db.session, survey, now, survey_host_provider(current_app))
 
 
 def attribute_keys(text: str | None) -> list[str]:
@@ -83,6 +91,7 @@ def segment_links(survey_id: str, segment_id: str) -> Response:
     total = links.require_members(db.session, segment)
     page = (links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip))
     links.issue_links(db.session, survey, page, options, now, g.actor)
+    attach_single_use(survey, now)
     db.session.commit()
     data = []
     for row in links.iter_link_rows(db.session, links.current_links(survey.id, page, now)):

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request, stream_with_context
 from sqlalchemy import func, select
 
 from plugin.api.auth import require_api_key
-from plugin.api.contact_links import ISSUE_PARAMS, iso
+from plugin.api.contact_links import ISSUE_PARAMS, attach_single_use, iso
 from plugin.db import db
 from plugin.errors import InvalidInput, Refused
 from plugin.models import Contact, Link, Segment, SegmentMember
@@ -109,6 +109,7 @@ def segment_csv(survey_id: str, segment_id: str) -> Response:
     links.require_members(db.session, segment)
     members = links.segment_contacts(segment.id)
     links.issue_links(db.session, survey, members, options, now, g.actor)
+    attach_single_use(survey, now)  # single-use surveys: each new link gets its host URL (issue #6)
     db.session.commit()
     plugin_state = state()
     rows = links.iter_link_rows(db.session, links.current_links(survey.id, members, now))

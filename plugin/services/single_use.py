@@ -1,0 +1,56 @@
+"""Single-use surveys: each newly issued link gets its own single-use survey URL from the host.
+
+The host then refuses a second response itself and resumes a half-finished one. Called right after
+``issue_links`` in the same transaction: when the host fails, the caller rolls back and no link is left
+without its single-use URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, true, update
+
+from adapters.base import AdapterError, SurveyHost
+from plugin.db import DbSession
+from plugin.models import Link, Survey
+
+log = logging.getLogger(__name__)
+
+CHUNK = 5000  # the host's largest singleUseIds request
+
+
+def attach_single_use_urls(session: DbSession, survey: Survey, now: datetime,
+                           host: Callable[[], SurveyHost | None]) -> int:
+    """Give the survey's links issued at ``now`` a single-use URL each; return how many got one.
+
+    Does nothing unless the survey has single-use links on; ``host`` is called only then. AdapterError when
+    the host fails or gives fewer URLs than asked.
+    """
+    if not survey.single_use:
+        return 0
+    ids = list(session.scalars(select(Link.id).where(
+        Link.survey_id == survey.id, Link.created_at == now, Link.is_current == true(),
+        Link.single_use_url.is_(None)).order_by(Link.id)))
+    if not ids:
+        return 0
+    survey_host = host()
+    if survey_host is None:
+        log.warning("survey %s has single-use links on but no survey host is configured; its links go to the "
+                    "public URL without a single-use id", survey.id)
+        return 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        try:
+            urls = survey_host.single_use_ids(survey.id, len(chunk))
+        except AdapterError as exc:
+            raise AdapterError(f"survey {survey.id} has single-use links on, and the host gave no single-use ids: "
+                               f"{exc.message}; no links were issued", status=exc.status, body=exc.body) from exc
+        if len(urls) < len(chunk):
+            raise AdapterError(f"survey {survey.id}: the host gave {len(urls)} single-use ids where "
+                               f"{len(chunk)} were asked; no links were issued, try again")
+        session.execute(update(Link), [{"id": link_id, "single_use_url": url}
+                                       for link_id, url in zip(chunk, urls, strict=False)])
+    return len(ids)

@@ -1,0 +1,170 @@
+"""Sync: pull contacts, segments and surveys from the adapters and apply them in one transaction.
+
+Everything is fetched from the host first and written after, so a host that fails half-way leaves the
+previous state whole. Each run is recorded in ``sync_runs`` in transactions of its own: the record of a
+failed run survives the rollback of its changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters.base import AdapterError, ContactSource, SurveyHost
+from adapters.base import Contact as SourceContact
+from adapters.base import Segment as SourceSegment
+from adapters.base import Survey as HostSurvey
+from plugin.db import DbSession
+from plugin.errors import ServiceError
+from plugin.models import Segment, Survey, SyncRun
+from plugin.services.contacts import import_contacts
+from plugin.services.segments import evaluate_local_segments
+from plugin.services.surveys import save_survey
+
+log = logging.getLogger(__name__)
+
+STEPS = ("contacts", "segments", "surveys", "apply", "local segments")
+Progress = Callable[[str], None]
+SEGMENT_KINDS = {"csv": "static"}  # segments of any other source are the host's own
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What a sync run did: contacts added, changed and removed; segments and surveys synced."""
+
+    run_id: int
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    segments: int = 0
+    surveys: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    contacts: list[SourceContact] | None
+    segments: list[SourceSegment]
+    surveys: list[HostSurvey] | None
+
+
+def _fetch(source: ContactSource | None, host: SurveyHost | None, progress: Progress) -> _Fetched:
+    """Everything from the adapters, before any write."""
+    try:
+        contacts = list(source.contacts()) if source is not None else None
+    except AdapterError as exc:
+        if exc.status == 403 and source is not None and source.name == "formbricks":
+            raise AdapterError(
+                "Formbricks has no Enterprise 'Contacts' licence (403), so it cannot be the contact source. "
+                "Use the Community Edition setup: set PERSONAL_LINKS_CONTACT_SOURCE=csv and "
+                "PERSONAL_LINKS_CONTACTS_CSV to your contact file, keep PERSONAL_LINKS_SURVEY_HOST=formbricks "
+                "(see docs/formbricks.md)", status=403, body=exc.body) from exc
+        raise
+    progress("contacts")
+    segments = list(source.segments()) if source is not None else []
+    progress("segments")
+    surveys = list(host.surveys()) if host is not None else None
+    progress("surveys")
+    return _Fetched(contacts, segments, surveys)
+
+
+def _survey_body(survey: HostSurvey) -> dict[str, object]:
+    return {"name": survey.name[:255] or survey.id, "publicUrl": survey.public_url, "type": survey.type,
+            "status": survey.status, "hiddenFieldIds": list(survey.hidden_field_ids),
+            "singleUse": survey.single_use}
+
+
+def _same(row: Survey, body: dict[str, object], source: str) -> bool:
+    return (row.name, row.public_url, row.type, row.status, list(row.hidden_field_ids or []), row.single_use,
+            row.source) == (body["name"], body["publicUrl"], body["type"], body["status"],
+                            body["hiddenFieldIds"], body["singleUse"], source)
+
+
+def apply_surveys(session: DbSession, surveys: Sequence[HostSurvey], now: datetime, source: str) -> int:
+    """Save the host's surveys (only those that changed); its surveys now missing are marked ``deleted``."""
+    seen = set()
+    for survey in surveys:
+        seen.add(survey.id)
+        body = _survey_body(survey)
+        row = session.get(Survey, survey.id)
+        if row is None or not _same(row, body, source):
+            save_survey(session, survey.id, body, now, "", source=source)
+    stale = update(Survey).where(Survey.source == source, Survey.status != "deleted")
+    if seen:
+        stale = stale.where(Survey.id.not_in(seen))
+    session.execute(stale.values(status="deleted", updated_at=now))
+    return len(seen)
+
+
+def _apply(session: DbSession, fetched: _Fetched, source: ContactSource | None, host: SurveyHost | None,
+           now: datetime, actor: str) -> SyncResult:
+    added = changed = removed = 0
+    if fetched.contacts is not None and source is not None:
+        kind = SEGMENT_KINDS.get(source.name, "host")
+        result = import_contacts(session, fetched.contacts, fetched.segments, now, actor, source=source.name,
+                                 replace=True, kind=kind)
+        added, changed, removed = result.added, result.changed, result.removed
+        if kind == "host":  # segments gone from the host go here too; static ones stay as imported
+            gone = delete(Segment).where(Segment.kind == "host")
+            if fetched.segments:
+                gone = gone.where(Segment.id.not_in([s.id for s in fetched.segments]))
+            session.execute(gone)
+    surveys = apply_surveys(session, fetched.surveys, now, host.name) if fetched.surveys is not None and host \
+        else 0
+    return SyncResult(0, added, changed, removed, len(fetched.segments), surveys)
+
+
+def sync(session: DbSession, contact_source: ContactSource | None, survey_host: SurveyHost | None,
+         now: datetime, actor: str, progress: Progress | None = None,
+         finished: Callable[[], datetime] | None = None) -> SyncResult:
+    """Run one sync and record it; commits. On any error the changes roll back, the run is recorded as
+    failed with the message, and the error is raised again for the caller to show.
+
+    ``finished`` gives the end time (default ``now``); ``progress`` is called with each step of ``STEPS``.
+    """
+    step = progress or (lambda name: None)
+    end = finished or (lambda: now)
+    run = SyncRun(started_at=now, status="running", actor=actor)
+    session.add(run)
+    session.commit()
+    run_id = run.id
+    try:
+        fetched = _fetch(contact_source, survey_host, step)
+        result = _apply(session, fetched, contact_source, survey_host, now, actor)
+        step("apply")
+        local = evaluate_local_segments(session, now)
+        step("local segments")
+        result = SyncResult(run_id, result.added, result.changed, result.removed, result.segments + local,
+                            result.surveys)
+        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+            status="succeeded", finished_at=end(), added=result.added,
+            changed=result.changed, removed=result.removed, segments=result.segments, surveys=result.surveys))
+        session.commit()
+    except (AdapterError, ServiceError, SQLAlchemyError) as exc:
+        session.rollback()
+        message = getattr(exc, "message", None) or str(exc).splitlines()[0]
+        log.warning("sync %d failed: %s", run_id, message)
+        session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+            status="failed", finished_at=end(), error=message[:2000]))
+        session.commit()
+        raise
+    log.info("sync %d: %d added, %d changed, %d removed, %d segments, %d surveys", run_id, result.added,
+             result.changed, result.removed, result.segments, result.surveys)
+    return result
+
+
+def recent_runs(session: DbSession, limit: int = 20) -> list[SyncRun]:
+    """The latest sync runs, newest first."""
+    return list(session.scalars(select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)))
+
+
+def run_json(run: SyncRun) -> dict[str, object]:
+    """A sync run as the admin API shows it."""
+    return {"id": run.id, "status": run.status, "actor": run.actor,
+            "startedAt": run.started_at.isoformat(), "finishedAt": run.finished_at and run.finished_at.isoformat(),
+            "added": run.added, "changed": run.changed, "removed": run.removed, "segments": run.segments,
+            "surveys": run.surveys, "error": run.error}
