@@ -63,6 +63,9 @@ def _gate() -> Any:
     bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
     if state.api_key not in (request.headers.get("x-api-key"), bearer):
         return error(401, "Not authenticated")
+    for prefix, status in state.fail_paths.items():
+        if request.path.startswith(prefix):
+            return error(status, "Injected failure")
     needs_licence = request.path.startswith(LICENSED_PREFIXES) or "/contact-links/" in request.path
     if needs_licence and not cfg["licensed"]:
         return error(403, LICENCE_MESSAGE)

@@ -18,7 +18,8 @@ class FakeFormbricksState:
 
     ``contacts`` maps a contact id to its attributes; ``segments`` holds segment objects whose optional
     ``members`` list fixes membership (newest contact first); ``link_failures`` are contact ids whose personal
-    link fails, so the contact-links endpoint drops them silently (its pages then come out short).
+    link fails, so the contact-links endpoint drops them silently (its pages then come out short);
+    ``fail_paths`` makes every request whose path starts with a key answer that status instead.
     """
 
     api_key: str = "fbk_test_key"
@@ -31,6 +32,7 @@ class FakeFormbricksState:
     responses: list[dict[str, Any]] = field(default_factory=list)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     link_failures: set[str] = field(default_factory=set)
+    fail_paths: dict[str, int] = field(default_factory=dict)  # path prefix -> status answered instead
     responses_meta: bool = False  # a real 5.4 instance answers response listings without meta
     requests_seen: list[str] = field(default_factory=list)
     clock: Callable[[], float] = time.monotonic
