@@ -28,6 +28,7 @@ from tests.helpers import NOW, base_config
 POSTGRES_URL = os.environ.get("PERSONAL_LINKS_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
+pytest_plugins = ["tests.plugin.formbricks_host"]  # the fake Formbricks fixtures (fake_host, fake_host_v5)
 
 
 @pytest.fixture(scope="session")

@@ -76,5 +76,5 @@ def snapshot(session: DbSession | None = None) -> dict[str, list[tuple[Any, ...]
     """Every row of the tables a sync may touch, in a stable order (sync_runs excluded)."""
     session = session or db.session
     session.rollback()
-    return {table: sorted((tuple(map(repr, row)) for row in session.execute(sa.text(f'SELECT * FROM "{table}"'))))
+    return {table: sorted(tuple(map(repr, row)) for row in session.execute(sa.text(f'SELECT * FROM "{table}"')))
             for table in SNAPSHOT_TABLES}

@@ -16,7 +16,7 @@ from plugin.services.expiry import IssueOptions
 from plugin.services.segments import save_local_segment
 from plugin.services.sync import STEPS, sync
 from tests.helpers import NOW
-from tests.plugin.formbricks_host import PRO, FakeHost, fake_host, fake_host_v5, serve, snapshot  # noqa: F401
+from tests.plugin.formbricks_host import PRO, FakeHost, serve, snapshot
 
 
 def members(segment_id: str) -> list[str]:
