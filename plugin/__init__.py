@@ -26,10 +26,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
     state.init_app(app)
 
-    from plugin import health, openapi, public
-    from plugin.api import contact_links, errors, links
+    from plugin import health, manifest, openapi, public
+    from plugin.api import contact_links, errors, links, segments, syncs
 
     errors.init_app(app)
-    for module in (public, health, openapi, contact_links, links):
+    for module in (public, health, openapi, manifest, contact_links, links, segments, syncs):
         app.register_blueprint(module.bp)
     return app

@@ -110,6 +110,10 @@ def _check_adapters(config: Any) -> None:
             known = ", ".join(sorted(table))
             raise ConfigError(f"{PREFIX}_{name} {value!r} is not a known adapter; known: {known}")
         config[name] = value
+    if "formbricks" in (config["CONTACT_SOURCE"], config["SURVEY_HOST"]):
+        missing = [f"{PREFIX}_{name}" for name in ("FORMBRICKS_URL", "FORMBRICKS_API_KEY") if not config.get(name)]
+        if missing:
+            raise ConfigError(f"the formbricks adapter needs {' and '.join(missing)}")
     try:
         config["FORMBRICKS_TIMEOUT"] = float(config["FORMBRICKS_TIMEOUT"])
     except (TypeError, ValueError):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
            413: "Payload Too Large", 422: "Unprocessable Entity", 429: "Too Many Requests",
-           503: "Service Unavailable"}
+           502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 class ServiceError(Exception):
