@@ -11,9 +11,9 @@ from plugin.api.auth import require_api_key
 from plugin.api.contact_links import ISSUE_PARAMS, iso
 from plugin.db import db
 from plugin.errors import InvalidInput, Refused
-from plugin.models import Contact, Link, Segment, SegmentMember
+from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import links, surveys
+from plugin.services import links, segments, surveys
 from plugin.services.expiry import parse_int, parse_issue_options
 from plugin.services.export import csv_lines
 from plugin.state import state
@@ -44,18 +44,11 @@ def put_survey(survey_id: str) -> Response:
 @require_api_key
 def list_segments() -> Response:
     """Public segments with their live member counts; an empty list says to create segments first."""
-    counts = (select(SegmentMember.segment_id, func.count().label("n"))
-              .join(Contact, Contact.id == SegmentMember.contact_id).where(Contact.deleted_at.is_(None))
-              .group_by(SegmentMember.segment_id).subquery())
-    rows = db.session.execute(
-        select(Segment.id, Segment.title, Segment.kind, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.segment_id == Segment.id)
-        .where(Segment.is_private.is_(False)).order_by(Segment.title)).all()
-    data = [{"id": r[0], "title": r[1], "kind": r[2], "memberCount": r[3]} for r in rows]
+    data = [{"id": row.id, "title": row.title, "kind": row.kind, "memberCount": row.member_count}
+            for row in segments.public_segments(db.session)]
     body: dict[str, Any] = {"data": data}
     if not data:
-        body["message"] = "No segments available: create segments first (import a contact file with a " \
-                          "'segments' column, or sync them from the host)"
+        body["message"] = segments.NO_SEGMENTS
     return jsonify(body)
 
 
