@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from plugin.api.auth import require_api_key
 from plugin.api.contact_links import ISSUE_PARAMS, iso
 from plugin.db import db
-from plugin.errors import InvalidInput, Refused
+from plugin.errors import InvalidInput
 from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import links, segments, surveys
-from plugin.services.expiry import parse_int, parse_issue_options
+from plugin.services import links, segments, share, surveys
+from plugin.services.expiry import parse_int
 from plugin.services.export import csv_lines
 from plugin.state import state
 
@@ -93,18 +93,11 @@ def link_json(link: Link, host_id: str, link_state: str) -> dict[str, Any]:
 @require_api_key
 def segment_csv(survey_id: str, segment_id: str) -> Response:
     """Issue links for a whole segment and stream them as the host's CSV."""
-    now = state().clock.now()
-    options = parse_issue_options(request.args, now)
-    survey = links.get_survey(db.session, survey_id)
-    if survey.type != "link":
-        raise Refused("surveyId", "Not a link survey")
-    segment = links.get_segment(db.session, segment_id)
-    links.require_members(db.session, segment)
-    members = links.segment_contacts(segment.id)
-    links.issue_links(db.session, survey, members, options, now, g.actor)
+    issued = share.issue_segment(db.session, survey_id, segment_id, request.args, state().clock.now(), g.actor)
     db.session.commit()
+    survey, segment = issued.survey, issued.segment
     plugin_state = state()
-    rows = links.iter_link_rows(db.session, links.current_links(survey.id, members, now))
+    rows = links.iter_link_rows(db.session, issued.rows)
     body = csv_lines(rows, lambda row: plugin_state.link_url(row.link_id, row.survey_id))
     filename = f"personal-links-{survey.id}-{segment.id}.csv".replace('"', "")
     return Response(stream_with_context(body), mimetype="text/csv",
