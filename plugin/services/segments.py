@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from plugin.db import DbSession
 from plugin.models import Contact, Segment, SegmentMember
 
-NO_SEGMENTS = ("No segments available: create segments first (import a contact file with a 'segments' column, "
-               "or sync them from the host)")
+HOW_TO_CREATE = "create segments first (import a contact file with a 'segments' column, or sync them from the host)"
+NO_SEGMENTS = f"No segments available: {HOW_TO_CREATE}"
 
 
 @dataclass(frozen=True, slots=True)
