@@ -89,7 +89,7 @@ def admin_required(view: F) -> F:
             session.clear()
             if ended:
                 flash("Your session ended because its API key was revoked. Sign in with a live key.")
-            target = request.full_path if request.method == "GET" else None
+            target = request.full_path.rstrip("?") if request.method == "GET" else None
             return redirect(url_for("admin_auth.sign_in", next=target))
         g.actor = f"api-key:{key.prefix}"
         g.admin_key = key

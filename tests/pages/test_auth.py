@@ -14,7 +14,7 @@ from tests.pages.support import csrf_of
 def test_pages_need_sign_in(client: FlaskClient) -> None:
     response = client.get("/admin/surveys")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/admin/sign-in?next=/admin/surveys")
+    assert response.headers["Location"] == "/admin/sign-in?next=/admin/surveys"
 
 
 def test_sign_in_sets_a_hardened_cookie_holding_no_key(client: FlaskClient, api_key: str) -> None:
