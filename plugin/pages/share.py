@@ -19,6 +19,7 @@ from plugin.state import state
 
 bp = protect(Blueprint("admin_share", __name__, url_prefix="/admin"))
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_LABELS = {"expiresOn": "expiry date", "segment": "segment", "segmentId": "segment", "surveyId": "survey"}
 
 
 @bp.get("/surveys/<survey_id>")
@@ -40,7 +41,7 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
     except ServiceError as exc:
         db.session.rollback()
         survey = links.get_survey(db.session, survey_id)
-        return render_share(survey, error=f"Generation failed: {exc.message}", status=exc.status,
+        return render_share(survey, error=f"Generation failed: {_reason(exc)}", status=exc.status,
                             chosen=segment_id, expires_on=expires_on)
     db.session.commit()
     name = _filename(f"personal-links-{issued.survey.id}-{issued.segment.id}")
@@ -78,6 +79,14 @@ def render_share(survey: Survey, *, error: str | None = None, status: int = 200,
         links=funnel.find_links(db.session, survey.id, now, search), search=search,
         runs=runs.recent_runs(db.session), error=error, chosen=chosen, expires_on=expires_on)
     return page, status
+
+
+def _reason(exc: ServiceError) -> str:
+    """The error's sentence, naming the form's field as the form labels it."""
+    field = exc.details[0]["field"] if exc.details else ""
+    if field in _LABELS and exc.message.startswith(f"{field}: "):
+        return f"{_LABELS[field]}: {exc.message[len(field) + 2:]}"
+    return exc.message
 
 
 def _filename(stem: str) -> str:

@@ -77,6 +77,8 @@ class LiveServer:
                 db.session.execute(table.delete())
             db.session.commit()
             seed(contacts)
+            save_survey(db.session, "survey-2", {"name": "Survey two", "publicUrl": "https://forms.example.com/s/2",
+                                                 "hiddenFieldIds": [], "status": "paused"}, NOW, "plink")
             _, key = create_key(db.session, "browser", NOW)
             db.session.commit()
         return key

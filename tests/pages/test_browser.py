@@ -78,7 +78,7 @@ def test_the_date_picker_refuses_today_and_so_does_the_server(page: Any, live_se
     page.get_by_role("button", name="Generate & download links").click()
     alert = page.get_by_role("alert")
     alert.wait_for()
-    assert "Generation failed: expiresOn: must be 2026-11-29 (tomorrow, UTC) or later" in alert.inner_text()
+    assert "Generation failed: expiry date: must be 2026-11-29 (tomorrow, UTC) or later" in alert.inner_text()
     screenshot("5-share-refused")
     assert page.locator('[data-step="issued"]').inner_text() == "0"
 

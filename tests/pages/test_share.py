@@ -71,7 +71,7 @@ def test_generate_downloads_the_hosts_csv_and_counts_the_funnel(admin: FlaskClie
 def test_today_is_refused_with_the_reason_and_nothing_is_made(admin: FlaskClient, seeded: None) -> None:
     status, body, _ = generate(admin, "alpha", "2026-11-28")
     assert status == 422
-    assert "Generation failed: expiresOn: must be 2026-11-29 (tomorrow, UTC) or later" in body
+    assert "Generation failed: expiry date: must be 2026-11-29 (tomorrow, UTC) or later" in body
     assert 'value="2026-11-28"' in body and "selected" in body  # the form keeps what was chosen
     assert db.session.scalar(select(Link.id)) is None
 
