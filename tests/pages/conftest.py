@@ -6,6 +6,7 @@ ever downloaded. Without Chromium they are skipped, and the terminal summary say
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     browser_items = [item for item in items if item.get_closest_marker("browser")]
     if reason is None or not browser_items:
         return
+    if os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"browser tests are required (PERSONAL_LINKS_TEST_REQUIRE_BROWSER=1): {reason}")
     config.stash[_SKIPPED] = (reason, len(browser_items))
     for item in browser_items:
         item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
