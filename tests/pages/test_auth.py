@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask.testing import FlaskClient
 
+from plugin import create_app
 from plugin.db import db
 from plugin.models import ApiKey
 from plugin.services.api_keys import revoke_key
-from tests.helpers import NOW
+from tests.helpers import NOW, base_config
 from tests.pages.support import csrf_of
 
 
@@ -77,3 +80,10 @@ def test_admin_pages_are_not_cached_or_framed(admin: FlaskClient) -> None:
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_cookie_is_secure_only_on_https_and_lasts_the_configured_hours(sqlite_url: str) -> None:
+    app = create_app(base_config(sqlite_url, PUBLIC_URL="http://127.0.0.1:5000", ADMIN_SESSION_HOURS="2"))
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax" and app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.permanent_session_lifetime == timedelta(hours=2)
