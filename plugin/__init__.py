@@ -28,8 +28,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from plugin import health, openapi, public
     from plugin.api import contact_links, errors, links
+    from plugin.pages import auth, share, surveys
 
     errors.init_app(app)
-    for module in (public, health, openapi, contact_links, links):
+    for module in (public, health, openapi, contact_links, links, auth, surveys, share):
         app.register_blueprint(module.bp)
     return app

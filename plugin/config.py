@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
     "LOG_LEVEL": ("INFO", "logging level"),
+    "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
 }
 
 
@@ -86,12 +88,25 @@ def _finish(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST"):
+    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS"):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):
             raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+    _session_cookie(app)
     logging.getLogger("plugin").setLevel(str(config["LOG_LEVEL"]).upper())
+
+
+def _session_cookie(app: Flask) -> None:
+    """The admin session cookie: not readable by scripts, not sent on cross-site posts, HTTPS-only on HTTPS."""
+    config = app.config
+    if config["ADMIN_SESSION_HOURS"] < 1:
+        raise ConfigError(f"{PREFIX}_ADMIN_SESSION_HOURS must be at least 1")
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["ADMIN_SESSION_HOURS"])
+    config["SESSION_COOKIE_NAME"] = "personal_links_session"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_SECURE"] = config["PUBLIC_URL"].startswith("https://")
 
 
 def normalise_database_url(url: str) -> str:
