@@ -27,10 +27,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     state.init_app(app)
 
     from plugin import health, openapi, public
-    from plugin.api import contact_links, errors, links
+    from plugin.api import contact_links, errors, jobs, links
+    from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, share, surveys
 
     errors.init_app(app)
-    for module in (public, health, openapi, contact_links, links, auth, surveys, share):
+    for module in (public, health, openapi, contact_links, links, jobs, auth, surveys, share):
         app.register_blueprint(module.bp)
     return app

@@ -37,8 +37,19 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
     "LOG_LEVEL": ("INFO", "logging level"),
+    "SCHEDULER": ("in-process", "where scheduled jobs run: in-process (in the server) or off"),
+    "PURGE_INTERVAL_SECONDS": (3600, "how often the purge job runs (0: never)"),
+    "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
+    "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
+    "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
+    "JOB_STALE_AFTER_INTERVALS": (3, "health reports a job stale after this many intervals without success"),
+    "JOB_FAILURE_LIMIT": (3, "health reports a job failing after this many failed runs in a row"),
     "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
 }
+
+
+INTEGER_SETTINGS = ("PURGE_INTERVAL_SECONDS", "TOKEN_RETENTION_DAYS", "LINK_RETENTION_DAYS", "INBOX_RETENTION_DAYS",
+                    "JOB_STALE_AFTER_INTERVALS", "JOB_FAILURE_LIMIT")
 
 
 class ConfigError(Exception):
@@ -88,11 +99,16 @@ def _finish(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS"):
+    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS", *INTEGER_SETTINGS):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):
             raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+    for name in INTEGER_SETTINGS:
+        if config[name] < 0:
+            raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
+    if config["SCHEDULER"] not in ("in-process", "off"):
+        raise ConfigError(f"{PREFIX}_SCHEDULER must be in-process or off, got {config['SCHEDULER']!r}")
     _session_cookie(app)
     logging.getLogger("plugin").setLevel(str(config["LOG_LEVEL"]).upper())
 

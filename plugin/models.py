@@ -96,6 +96,7 @@ class Link(db.Model):  # type: ignore[name-defined,misc]
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the token no longer opens
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     single_use_url: Mapped[str | None] = mapped_column(String(2048))
     batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
