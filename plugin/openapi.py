@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 bp = Blueprint("openapi", __name__)
 
-SOURCES = ("plugin.api.contact_links", "plugin.api.links")
+SOURCES = ("plugin.api.contact_links", "plugin.api.links", "plugin.api.followup", "webhooks.receiver")
 
 
 def param(name: str, where: str = "query", schema: dict[str, Any] | None = None, description: str = "",
