@@ -21,7 +21,7 @@ from plugin.services.links import audit
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store
 from webhooks.models import InboxDelivery
-from webhooks.payload import Delivery, PayloadError, ResponseRecord, TestPing, extract_token, parse_delivery
+from webhooks.payload import Delivery, PayloadError, ResponseRecord, extract_token, parse_delivery
 
 log = logging.getLogger(__name__)
 ACTOR = "webhook"
@@ -144,13 +144,14 @@ def apply_pending(session: DbSession, now: datetime, intake: Intake, limit: int 
     for inbox_id, body in rows:
         try:
             parsed = parse_delivery(body.encode("utf-8"))
-        except PayloadError as exc:  # stored before a parser change, say; keep it, stop retrying it
-            store.mark_failed(session, inbox_id, f"payload: {exc}")
-            session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id).values(status="ignored"))
+        except PayloadError as exc:  # stored before a parser change, say: keep it, stop retrying it
+            parsed, error = None, f"payload: {exc}"
+        else:
+            error = "not a response event"
+        if not isinstance(parsed, Delivery):
+            session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id)
+                            .values(status="ignored", last_error=error))
             session.commit()
-            continue
-        if isinstance(parsed, TestPing):
-            continue
-        if apply_stored(session, inbox_id, parsed, now, intake) is not None:
+        elif apply_stored(session, inbox_id, parsed, now, intake) is not None:
             done += 1
     return done
