@@ -55,7 +55,7 @@ class Contact:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A named group of contacts. ``member_ids`` are host contact ids; ``filters`` the host's filter tree, if any."""
+    """A named group of contacts: ``member_ids`` are host contact ids, ``filters`` the host's filter tree."""
 
     id: str
     title: str

@@ -85,6 +85,7 @@ def decode(raw: bytes) -> str:
 
 
 def _parse(text: str) -> tuple[list[Contact], list[Segment]]:
+    text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise SourceFormatError("the file contains NUL bytes: it is not a CSV text file")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)

@@ -14,7 +14,6 @@ CONTACT_SOURCES: dict[str, str] = {
     "formbricks": "adapters.formbricks:FormbricksAdapter",
 }
 SURVEY_HOSTS: dict[str, str] = {
-    "static": "adapters.static_host:StaticSurveyHost",
     "formbricks": "adapters.formbricks:FormbricksAdapter",
 }
 

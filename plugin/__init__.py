@@ -29,10 +29,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, openapi, public
     from plugin.api import contact_links, errors, followup, links
+    from plugin.pages import auth, share, surveys
     from webhooks import receiver
 
     errors.init_app(app)
     receiver.init_app(app)
-    for module in (public, health, openapi, contact_links, links, followup, receiver):
+    for module in (public, health, openapi, contact_links, links, followup, auth, surveys, share, receiver):
         app.register_blueprint(module.bp)
     return app

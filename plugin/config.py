@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "HIDDEN_FIELD": ("plink", "the survey's hidden field that carries the token"),
     "CONTACT_SOURCE": ("csv", "where contacts and segments come from: csv or formbricks"),
     "CONTACTS_CSV": (None, "the contact file the csv source reads"),
-    "SURVEY_HOST": ("static", "where surveys live: static (registered by hand) or formbricks"),
+    "SURVEY_HOST": ("", "where surveys live: empty (registered by hand) or formbricks"),
     "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
     "LOG_LEVEL": ("INFO", "logging level"),
+    "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
     "WEBHOOK_SECRETS": ("", "comma-separated whsec_... secrets that verify host webhooks (several: rotation); "
                             "secrets of webhooks registered by the sidecar are read from the database too"),
     "WEBHOOK_ALLOW_UNSIGNED": (False, "accept unsigned webhook deliveries (hosts before Formbricks 4.6); "
@@ -100,12 +102,25 @@ def _finish(app: Flask) -> None:
     for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):
         config[name] = _as_bool(config[name])
     config["WEBHOOK_SECRETS"] = _webhook_secrets(config["WEBHOOK_SECRETS"])
-    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "WEBHOOK_MAX_BYTES"):
+    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS", "WEBHOOK_MAX_BYTES"):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):
             raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+    _session_cookie(app)
     logging.getLogger("plugin").setLevel(str(config["LOG_LEVEL"]).upper())
+
+
+def _session_cookie(app: Flask) -> None:
+    """The admin session cookie: not readable by scripts, not sent on cross-site posts, HTTPS-only on HTTPS."""
+    config = app.config
+    if config["ADMIN_SESSION_HOURS"] < 1:
+        raise ConfigError(f"{PREFIX}_ADMIN_SESSION_HOURS must be at least 1")
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["ADMIN_SESSION_HOURS"])
+    config["SESSION_COOKIE_NAME"] = "personal_links_session"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_SECURE"] = config["PUBLIC_URL"].startswith("https://")
 
 
 def normalise_database_url(url: str) -> str:

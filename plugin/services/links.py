@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from plugin.db import DbSession, UTCDateTime
@@ -110,9 +111,17 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
                             Link.contact_id == source.c[0]))
     columns = ["survey_id", "contact_id", "created_at", "valid_from", "expires_at", "max_uses", "use_count",
                "open_count", "is_current", "batch_id"]
-    result = session.execute(insert(Link).from_select(columns, rows))
-    count = getattr(result, "rowcount", -1)  # a CursorResult for INSERT ... SELECT
-    made = count if count is not None and count >= 0 else 0
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():  # a concurrent issuer may win the unique (survey, contact, current)
+                session.execute(insert(Link).from_select(columns, rows))
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            # The other issuer committed first; the NOT EXISTS now sees its links, so this round skips them.
+    # Counted by batch, not by rowcount: the ORM's INSERT ... SELECT result has none on every driver.
+    made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
         _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
     return made

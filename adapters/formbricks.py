@@ -1,0 +1,304 @@
+"""Formbricks as contact source and survey host, through its management API (v1 and v2, 4.x and 5.x).
+
+Contacts, attributes and contact links need the Enterprise "Contacts" licence; surveys, webhooks, single-use
+ids and responses do not. The management API has no segment list: segments are collected from surveys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from adapters import segment_filters
+from adapters.base import (
+    AdapterError,
+    ConfigurationError,
+    Contact,
+    HostResponse,
+    Segment,
+    Survey,
+    WebhookRegistration,
+)
+from adapters.formbricks_records import (
+    Workspace,
+    contacts_from_api,
+    response_from_api,
+    segment_from_api,
+    survey_from_api,
+    webhook_from_api,
+    workspace_of,
+)
+from adapters.host_errors import unwrap
+from adapters.http import HostClient, TokenBucket, make_session
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 250  # v2 maximum
+SINGLE_USE_CHUNK = 5000  # v1 singleUseIds maximum
+V1_SURVEY_PAGE = 100
+MAX_EMPTY_PAGES = 10
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FormbricksAdapter:
+    """A Formbricks instance reached with one API key; satisfies ContactSource and SurveyHost."""
+
+    name = "formbricks"
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        workspace_id: str | None = None,
+        public_url: str | None = None,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], datetime] = _utc_now,
+        limiter: TokenBucket | None = None,
+    ) -> None:
+        if not api_key:
+            raise ConfigurationError("Formbricks API key is empty; set PERSONAL_LINKS_FORMBRICKS_API_KEY")
+        if session is None:
+            session = make_session(limiter=limiter or TokenBucket())
+        self.client = HostClient(
+            api_url,
+            {"x-api-key": api_key, "accept": "application/json"},
+            session=session,
+            timeout=timeout,
+            host_name="Formbricks",
+        )
+        self.api_url = self.client.base_url.rstrip("/")
+        self.public_url = (public_url or api_url).rstrip("/")
+        self.workspace_id = workspace_id or None
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"FormbricksAdapter({self.api_url!r}, workspace_id={self.workspace_id!r})"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **kwargs: Any) -> FormbricksAdapter:
+        """Build from ``FORMBRICKS_URL``, ``_API_KEY`` and the optional ``_WORKSPACE_ID``, ``_PUBLIC_URL``."""
+        missing = [k for k in ("FORMBRICKS_URL", "FORMBRICKS_API_KEY") if not config.get(k)]
+        if missing:
+            names = ", ".join(f"PERSONAL_LINKS_{k}" for k in missing)
+            raise ConfigurationError(f"Formbricks adapter needs the setting(s) {names}")
+        if "FORMBRICKS_TIMEOUT" in config and "timeout" not in kwargs:
+            kwargs["timeout"] = float(config["FORMBRICKS_TIMEOUT"])
+        return cls(
+            str(config["FORMBRICKS_URL"]),
+            str(config["FORMBRICKS_API_KEY"]),
+            config.get("FORMBRICKS_WORKSPACE_ID") or None,
+            config.get("FORMBRICKS_PUBLIC_URL") or None,
+            **kwargs,
+        )
+
+    # -- who am I ---------------------------------------------------------------------------------------
+
+    def whoami(self) -> Workspace:
+        """The workspace (5.x) or environment (4.x) the key belongs to, from ``/api/v1/management/me``."""
+        return Workspace.from_api(self.client.get_json("api/v1/management/me", what="who am I"))
+
+    def _workspace(self) -> str:
+        if self.workspace_id is None:
+            self.workspace_id = self.whoami().id
+        return self.workspace_id
+
+    def _v2_pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[dict[str, Any]]:
+        """Items of a v2 listing paged by limit/skip.
+
+        With ``meta.total`` the pages run until ``skip`` reaches it, because a page can be short while more
+        exist (the contact-links endpoint drops contacts whose link fails); without meta, a short page ends.
+        """
+        skip = empty_pages = 0
+        while True:
+            query = {**params, "limit": PAGE_LIMIT, "skip": skip}
+            body = self.client.get_json(path, params=query, what=what)
+            page = unwrap(body, what=what, expect=list)
+            yield from (item for item in page if isinstance(item, dict))
+            meta = body.get("meta")
+            total = meta.get("total") if isinstance(meta, dict) else None
+            skip += PAGE_LIMIT
+            empty_pages = 0 if page else empty_pages + 1
+            if empty_pages >= MAX_EMPTY_PAGES:  # a total that never comes true must not page forever
+                log.warning("%s: %d empty pages in a row before meta.total; stopping", what, empty_pages)
+                return
+            if isinstance(total, int) and not isinstance(total, bool):
+                if skip >= total:
+                    return
+            elif len(page) < PAGE_LIMIT:
+                return
+
+    def _list(self, path: str, what: str, **kw: Any) -> list[Any]:
+        return unwrap(self.client.get_json(path, what=what, **kw), what=what, expect=list)  # type: ignore[no-any-return]
+
+    # -- contacts and segments --------------------------------------------------------------------------
+
+    def contacts(self) -> Iterator[Contact]:
+        """Every contact of the workspace with its attributes (needs the Contacts licence)."""
+        contacts = self._list("api/v1/management/contacts", "list contacts")
+        attributes = self._list("api/v1/management/contact-attributes", "list contact attributes")
+        keys = self._list("api/v1/management/contact-attribute-keys", "list contact attribute keys")
+        yield from contacts_from_api(contacts, attributes, keys, self.workspace_id)
+
+    def segment_members(self, survey_id: str, segment_id: str) -> list[str]:
+        """Contact ids of a segment, resolved by the host through a link survey that is in progress."""
+        path = f"api/v2/management/surveys/{survey_id}/contact-links/segments/{segment_id}"
+        what = f"resolve segment {segment_id} through survey {survey_id}"
+        ids = [str(item["contactId"]) for item in self._v2_pages(path, {}, what) if item.get("contactId")]
+        return list(dict.fromkeys(ids))
+
+    def segments(self, include_private: bool = False, *, resolve: bool = True) -> list[Segment]:
+        """Segments found on surveys (public only unless asked), with members when ``resolve``.
+
+        Members come from the host when a link survey in progress carries the segment, else from evaluating
+        the filters locally over ``contacts()``.
+        """
+        found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        for raw in self._raw_surveys():
+            seg = raw.get("segment")
+            if not isinstance(seg, dict) or not seg.get("id"):
+                continue
+            if seg.get("isPrivate") and not include_private:
+                continue
+            found.setdefault(str(seg["id"]), (seg, []))[1].append(raw)
+        result = []
+        local_contacts: list[Contact] | None = None
+        for seg_id, (seg, carriers) in found.items():
+            if not resolve:
+                result.append(segment_from_api(seg))
+                continue
+            live = [s for s in carriers if s.get("type") == "link" and s.get("status") == "inProgress"]
+            if live:
+                members = self.segment_members(str(live[0]["id"]), seg_id)
+            else:
+                if local_contacts is None:
+                    local_contacts = list(self.contacts())
+                members = self._evaluate(seg, local_contacts)
+            result.append(segment_from_api(seg, members))
+        return result
+
+    def _evaluate(self, seg: Mapping[str, Any], contacts: Sequence[Contact]) -> list[str]:
+        filters = seg.get("filters") or []
+        now = self._clock()
+        try:
+            return [c.host_id for c in contacts if segment_filters.matches(filters, c, now)]
+        except AdapterError as exc:
+            raise AdapterError(f"segment {seg.get('title')!r}: {exc.message}", body=filters) from exc
+
+    # -- surveys ------------------------------------------------------------------------------------------
+
+    def _raw_surveys(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            params = {"limit": V1_SURVEY_PAGE, "offset": offset}
+            page = self._list("api/v1/management/surveys", "list surveys", params=params)
+            items.extend(p for p in page if isinstance(p, dict))
+            if len(page) < V1_SURVEY_PAGE:
+                break
+            offset += V1_SURVEY_PAGE
+        if self.workspace_id:
+            items = [s for s in items if workspace_of(s) in (None, self.workspace_id)]
+        return items
+
+    def surveys(self) -> list[Survey]:
+        """The workspace's surveys (all permitted ones when no workspace is configured)."""
+        return [survey_from_api(s, self.public_url) for s in self._raw_surveys()]
+
+    def survey(self, survey_id: str) -> Survey:
+        """One survey; AdapterError with status 404 when unknown."""
+        what = f"get survey {survey_id}"
+        obj = unwrap(self.client.get_json(f"api/v1/management/surveys/{survey_id}", what=what), what=what,
+                     expect=dict)
+        return survey_from_api(obj, self.public_url)
+
+    # -- webhooks -------------------------------------------------------------------------------------------
+
+    def register_webhook(
+        self,
+        url: str,
+        triggers: Sequence[str],
+        survey_ids: Sequence[str] = (),
+        *,
+        name: str = "Personal Links",
+    ) -> WebhookRegistration:
+        """Create a webhook (v2; v1 on hosts without it); the result carries the secret."""
+        workspace = self._workspace()
+        body = {"name": name, "url": url, "source": "user", "workspaceId": workspace,
+                "triggers": list(triggers), "surveyIds": list(survey_ids)}
+        try:
+            answer = self.client.send_json("POST", "api/v2/management/webhooks", body, ok=(200, 201),
+                                           what="create webhook")
+        except AdapterError as exc:
+            if exc.status != 404:
+                raise
+            log.info("Formbricks has no v2 webhooks endpoint; using v1")
+            v1 = {k: v for k, v in body.items() if k != "workspaceId"} | {"environmentId": workspace}
+            answer = self.client.send_json("POST", "api/v1/webhooks", v1, what="create webhook (v1)")
+        return webhook_from_api(unwrap(answer, what="create webhook", expect=dict))
+
+    def webhooks(self) -> list[WebhookRegistration]:
+        """The host's webhooks, without secrets."""
+        what = "list webhooks"
+        try:
+            items = list(self._v2_pages("api/v2/management/webhooks", {}, what))
+        except AdapterError as exc:
+            if exc.status != 404:
+                raise
+            items = self._list("api/v1/webhooks", "list webhooks (v1)")
+        return [webhook_from_api(i) for i in items if isinstance(i, dict)]
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        """Delete a webhook; one that does not exist is not an error."""
+        for path in (f"api/v2/management/webhooks/{webhook_id}", f"api/v1/webhooks/{webhook_id}"):
+            try:
+                self.client.request("DELETE", path, ok=(200, 204), what=f"delete webhook {webhook_id}")
+                return
+            except AdapterError as exc:
+                if exc.status != 404:
+                    raise
+        log.info("webhook %s was already gone", webhook_id)
+
+    # -- single-use ids and responses -------------------------------------------------------------------
+
+    def single_use_ids(self, survey_id: str, count: int) -> list[str]:
+        """``count`` single-use survey URLs (needs a key with write permission)."""
+        path = f"api/v1/management/surveys/{survey_id}/singleUseIds"
+        urls: list[str] = []
+        while len(urls) < count:
+            limit = min(SINGLE_USE_CHUNK, count - len(urls))
+            try:
+                body = self.client.get_json(path, params={"limit": limit}, what="get single-use ids",
+                                            permission="write")
+            except AdapterError as exc:
+                if exc.status == 400:
+                    raise AdapterError(
+                        f"survey {survey_id} gives no single-use ids: it is not a link survey or single-use "
+                        f"links are off; turn on single-use links in its settings. ({exc.message})",
+                        status=400, body=exc.body,
+                    ) from exc
+                raise
+            urls.extend(str(u) for u in unwrap(body, what="get single-use ids", expect=list))
+        return urls
+
+    def responses(self, survey_id: str, since: datetime | None = None) -> Iterator[HostResponse]:
+        """The survey's responses, oldest update first; from ``since`` (host's startDate) when given."""
+        what = f"list responses of survey {survey_id}"
+        params: dict[str, Any] = {"surveyId": survey_id, "sortBy": "updatedAt", "order": "asc"}
+        if since is not None:
+            params["startDate"] = since.isoformat()
+        for item in self._v2_pages("api/v2/management/responses", params, what):
+            yield response_from_api(item)
+
+    def delete_response(self, response_id: str) -> None:
+        """Delete one response (needs manage permission)."""
+        self.client.request("DELETE", f"api/v1/management/responses/{response_id}",
+                            what=f"delete response {response_id}")

@@ -1,0 +1,60 @@
+"""The CSV contact source: documented columns, attributes, segments, and precise errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.base import ContactSource, SourceFormatError
+from adapters.csv_file import CsvContactSource, segment_id_for
+
+
+def test_columns_aliases_attributes_and_segments() -> None:
+    text = ("\ufeffFormbricks Contact ID,Custom ID,First Name,last_name,EMAIL,Segments,Plan,empty\n"
+            "a,u-a,Ann,Lee,ann@x.org,Beta testers; VIP ,pro,\n"
+            "b,,Bob,,,VIP,,\n\n")
+    source = CsvContactSource(text=text)
+    assert isinstance(source, ContactSource)
+    ann, bob = list(source.contacts())
+    fields = (ann.host_id, ann.custom_id, ann.first_name, ann.last_name, ann.email)
+    assert fields == ("a", "u-a", "Ann", "Lee", "ann@x.org")
+    assert ann.attributes == {"Plan": "pro"} and bob.attributes == {} and bob.custom_id is None
+    segments = {segment.id: segment for segment in source.segments()}
+    assert segments["vip"].member_ids == ("a", "b") and segments["vip"].title == "VIP"
+    assert segments["beta-testers"].member_ids == ("a",)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "the file is empty"),
+    ("email\nx@y\n", "line 1: no 'id' column"),
+    ("id,email,Email\n", "line 1: column 'email' appears twice"),
+    ("id,\n", "line 1: a column has an empty name"),
+    ("id,email\na,x\na,y\n", "line 3: id 'a' already on line 2"),
+    ("id,email\na,x,extra\n", "line 2: 3 cells where the header has 2"),
+    ("id,email\n,x\n", "line 2: empty id"),
+    ('id,email\n"a,x\n', "malformed CSV"),
+    ("id\x00,email\n", "NUL bytes"),
+])
+def test_malformed_files_name_the_problem(text: str, message: str) -> None:
+    with pytest.raises(SourceFormatError) as caught:
+        CsvContactSource(text=text)
+    assert message in str(caught.value)
+
+
+def test_encoding_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_bytes("id,name\na,ok\nb,J\xfcrgen\n".encode("latin-1"))
+    with pytest.raises(SourceFormatError) as caught:
+        CsvContactSource(path)
+    assert str(caught.value).startswith("line 3: the file is not UTF-8")
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceFormatError, match="cannot read"):
+        CsvContactSource(tmp_path / "nope.csv")
+
+
+def test_segment_ids_are_stable_slugs() -> None:
+    assert segment_id_for("Beta Testers!") == "beta-testers"
+    assert segment_id_for("***") == "segment"

@@ -1,0 +1,1 @@
+"""Fakes of host platforms, reusable by every test folder."""

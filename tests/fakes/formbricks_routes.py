@@ -1,0 +1,274 @@
+"""Routes of the fake Formbricks: one blueprint answering like the host's v1 and v2 management APIs."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from tests.fakes.formbricks_state import STAMP, FakeFormbricksState
+
+LICENCE_MESSAGE = "Contacts are only enabled for Enterprise Edition, please upgrade."
+LICENSED_PREFIXES = ("/api/v1/management/contact", "/api/v2/management/contacts")
+V2_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+             422: "Unprocessable Entity", 429: "Too Many Requests"}
+V1_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+            429: "too_many_requests"}
+
+bp = Blueprint("fake_formbricks", __name__)
+
+
+def _cfg() -> dict[str, Any]:
+    return current_app.extensions["fake_formbricks"]  # type: ignore[no-any-return]
+
+
+def _state() -> FakeFormbricksState:
+    return _cfg()["state"]  # type: ignore[no-any-return]
+
+
+def _v4() -> bool:
+    return _cfg()["version"] == "4"
+
+
+def error(status: int, message: str = "", details: Any = None) -> Any:
+    """An error in the v1 or v2 shape, by the request's path."""
+    if request.path.startswith("/api/v2/"):
+        body: Any = {"error": {"code": status, "message": V2_TITLES.get(status, "Error")}}
+        if details:
+            body["error"]["details"] = details
+    else:
+        code = V1_CODES.get(status, "internal_server_error")
+        body = {"code": code, "message": message or V2_TITLES.get(status), "details": details or {}}
+    return jsonify(body), status
+
+
+def _ws(obj: dict[str, Any], workspace_id: str) -> dict[str, Any]:
+    """Stamp the workspace id with this version's spelling(s)."""
+    if _v4():
+        return {**obj, "environmentId": workspace_id}
+    return {**obj, "workspaceId": workspace_id, "environmentId": workspace_id}
+
+
+@bp.before_request
+def _gate() -> Any:
+    cfg, state = _cfg(), _state()
+    state.requests_seen.append(f"{request.method} {request.full_path.rstrip('?')}")
+    now, window = state.clock(), cfg["window"]
+    while window and now - window[0] >= 60:
+        window.popleft()
+    if len(window) >= cfg["rate_limit"]:
+        return error(429, "Too many requests")
+    window.append(now)
+    bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+    if state.api_key not in (request.headers.get("x-api-key"), bearer):
+        return error(401, "Not authenticated")
+    needs_licence = request.path.startswith(LICENSED_PREFIXES) or "/contact-links/" in request.path
+    if needs_licence and not cfg["licensed"]:
+        return error(403, LICENCE_MESSAGE)
+    return None
+
+
+@bp.get("/api/v1/management/me")
+def me() -> Any:
+    state = _state()
+    body = {"id": state.workspace_id, "type": "production", "createdAt": STAMP, "updatedAt": STAMP,
+            "appSetupCompleted": True, "project": {"id": "prj_1", "name": state.workspace_name}}
+    if not _v4():
+        body["workspace"] = {"id": state.workspace_id, "name": state.workspace_name}
+    return jsonify(body)
+
+
+@bp.get("/api/v1/management/contacts")
+def contacts() -> Any:
+    state = _state()
+    items = [_ws({"id": cid, "createdAt": STAMP, "updatedAt": STAMP}, state.contact_workspaces[cid])
+             for cid in state.contacts]
+    return jsonify({"data": items})
+
+
+@bp.get("/api/v1/management/contact-attribute-keys")
+def attribute_keys() -> Any:
+    state = _state()
+    items = [_ws({"id": f"key_{k}", "createdAt": STAMP, "updatedAt": STAMP,
+                  "isUnique": k in ("userId", "email"),
+                  "key": k, "name": k, "description": None, "type": "default" if i < 5 else "custom",
+                  "dataType": "string"}, state.workspace_id)
+             for i, k in enumerate(state.attribute_keys())]
+    return jsonify({"data": items})
+
+
+@bp.get("/api/v1/management/contact-attributes")
+def attributes() -> Any:
+    rows = [{"id": f"attr_{cid}_{k}", "createdAt": STAMP, "updatedAt": STAMP, "attributeKeyId": f"key_{k}",
+             "contactId": cid, "value": v, "valueNumber": None, "valueDate": None}
+            for cid, attrs in _state().contacts.items() for k, v in attrs.items()]
+    return jsonify({"data": rows})
+
+
+def _survey_json(survey: dict[str, Any]) -> dict[str, Any]:
+    state = _state()
+    body = {k: v for k, v in survey.items() if k not in ("segmentId", "workspaceId")}
+    segment = state.segments.get(survey.get("segmentId") or "")
+    body["segment"] = (_ws({k: v for k, v in segment.items() if k not in ("members", "workspaceId")},
+                           segment["workspaceId"]) if segment else None)
+    return _ws(body, survey["workspaceId"])
+
+
+@bp.get("/api/v1/management/surveys")
+def surveys() -> Any:
+    limit, offset = request.args.get("limit", type=int), request.args.get("offset", 0, type=int)
+    items = [_survey_json(s) for s in _state().surveys.values()]
+    return jsonify({"data": items[offset: offset + limit] if limit else items[offset:]})
+
+
+@bp.get("/api/v1/management/surveys/<survey_id>")
+def survey(survey_id: str) -> Any:
+    found = _state().surveys.get(survey_id)
+    if found is None:
+        return error(404, "Survey not found", {"resource_id": survey_id, "resource_type": "Survey"})
+    return jsonify({"data": _survey_json(found)})
+
+
+@bp.get("/api/v1/management/surveys/<survey_id>/singleUseIds")
+def single_use_ids(survey_id: str) -> Any:
+    found = _state().surveys.get(survey_id)
+    if found is None:
+        return error(404, "Survey not found")
+    if found["type"] != "link" or not found["singleUse"]["enabled"]:
+        return error(400, "Single use links are not enabled for this survey")
+    limit = request.args.get("limit", 10, type=int)
+    if not 1 <= limit <= 5000:
+        return error(400, "limit must be between 1 and 5000", {"limit": "out of range"})
+    base = request.host_url.rstrip("/")
+    return jsonify({"data": [f"{base}/s/{survey_id}?suId={secrets.token_hex(8)}" for _ in range(limit)]})
+
+
+@bp.get("/api/v2/management/surveys/<survey_id>/contact-links/segments/<segment_id>")
+def contact_links(survey_id: str, segment_id: str) -> Any:
+    state = _state()
+    found = state.surveys.get(survey_id)
+    if found is None:
+        return error(404, details=[{"field": "survey", "issue": "not found"}])
+    if found["type"] != "link":
+        return error(400, details=[{"field": "surveyId", "issue": "Not a link survey"}])
+    if found["status"] != "inProgress":
+        return error(403)
+    segment = state.segments.get(segment_id)
+    if segment is None:
+        return error(404, details=[{"field": "segment", "issue": "not found"}])
+    if segment["workspaceId"] != found["workspaceId"]:
+        return error(400, details=[{"field": "segmentId", "issue": "Environment mismatch"}])
+    limit, skip = request.args.get("limit", 50, type=int), request.args.get("skip", 0, type=int)
+    if not 1 <= limit <= 250 or skip < 0:
+        return error(422, details=[{"field": "limit", "issue": "must be between 1 and 250"}])
+    members = segment["members"] if segment["members"] is not None else list(reversed(state.contacts))
+    base = request.host_url.rstrip("/")
+    page = [{"contactId": cid, "surveyUrl": f"{base}/c/token-{cid}", "expiresAt": None}
+            for cid in members[skip: skip + limit] if cid not in state.link_failures]
+    return jsonify({"data": page, "meta": {"total": len(members), "limit": limit, "offset": skip}})
+
+
+@bp.route("/api/v2/management/webhooks", methods=["GET", "POST"])
+def webhooks_v2() -> Any:
+    if _v4():
+        abort(404)
+    state = _state()
+    if request.method == "GET":
+        limit, skip = request.args.get("limit", 50, type=int), request.args.get("skip", 0, type=int)
+        items = [_public(w) for w in state.webhooks.values()]
+        return jsonify({"data": items[skip: skip + limit], "meta": {"total": len(items), "limit": limit,
+                                                                      "offset": skip}})
+    body = request.get_json(silent=True) or {}
+    missing = [k for k in ("name", "url", "source", "workspaceId", "triggers", "surveyIds") if k not in body]
+    if missing:
+        return error(422, details=[{"field": k, "issue": "Required"} for k in missing])
+    return jsonify({"data": _create_webhook(body, body["workspaceId"])}), 201
+
+
+@bp.route("/api/v2/management/webhooks/<webhook_id>", methods=["GET", "DELETE"])
+def webhook_v2(webhook_id: str) -> Any:
+    if _v4():
+        abort(404)
+    return _one_webhook(webhook_id)
+
+
+@bp.route("/api/v1/webhooks", methods=["GET", "POST"])
+def webhooks_v1() -> Any:
+    state = _state()
+    if request.method == "GET":
+        return jsonify({"data": [_public(w) for w in state.webhooks.values()]})
+    body = request.get_json(silent=True) or {}
+    workspace = body.get("workspaceId") or body.get("environmentId")
+    if not body.get("url") or not body.get("triggers") or not workspace:
+        return error(400, "Fields are missing or incorrectly formatted", {"url": "required"})
+    return jsonify({"data": _create_webhook(body, workspace)})
+
+
+@bp.route("/api/v1/webhooks/<webhook_id>", methods=["GET", "DELETE"])
+def webhook_v1(webhook_id: str) -> Any:
+    return _one_webhook(webhook_id)
+
+
+def _create_webhook(body: dict[str, Any], workspace_id: str) -> dict[str, Any]:
+    state = _state()
+    hook = _ws({"id": state.new_id("wh_"), "name": body.get("name"), "createdAt": STAMP, "updatedAt": STAMP,
+                "url": body["url"], "source": body.get("source", "user"), "triggers": list(body["triggers"]),
+                "surveyIds": list(body.get("surveyIds") or [])}, workspace_id)
+    hook["secret"] = "whsec_" + secrets.token_urlsafe(24)
+    state.webhooks[hook["id"]] = hook
+    return hook
+
+
+def _one_webhook(webhook_id: str) -> Any:
+    state = _state()
+    hook = state.webhooks.get(webhook_id)
+    if hook is None:
+        return error(404, "Webhook not found", [{"field": "id", "issue": "not found"}])
+    if request.method == "DELETE":
+        del state.webhooks[webhook_id]
+    return jsonify({"data": _public(hook)})
+
+
+def _public(hook: dict[str, Any]) -> dict[str, Any]:
+    """A webhook as listed: the secret is only shown at creation."""
+    return {k: v for k, v in hook.items() if k != "secret"}
+
+
+def _select_responses() -> list[dict[str, Any]]:
+    items = [r for r in _state().responses if r["surveyId"] == request.args.get("surveyId", r["surveyId"])]
+    if request.args.get("contactId"):
+        items = [r for r in items if r["contactId"] == request.args["contactId"]]
+    if request.args.get("startDate"):
+        items = [r for r in items if r["createdAt"] >= request.args["startDate"][:19]]
+    if request.args.get("sortBy"):
+        items.sort(key=lambda r: r[request.args["sortBy"]], reverse=request.args.get("order") == "desc")
+    return items
+
+
+@bp.get("/api/v2/management/responses")
+def responses_v2() -> Any:
+    items = _select_responses()
+    limit, skip = request.args.get("limit", 50, type=int), request.args.get("skip", 0, type=int)
+    body: dict[str, Any] = {"data": items[skip: skip + limit]}
+    if _state().responses_meta:
+        body["meta"] = {"total": len(items), "limit": limit, "offset": skip}
+    return jsonify(body)
+
+
+@bp.get("/api/v1/management/responses")
+def responses_v1() -> Any:
+    limit, skip = request.args.get("limit", 50, type=int), request.args.get("skip", 0, type=int)
+    items = [{**{k: v for k, v in r.items() if k != "contactId"}, "contact": None}
+             for r in _select_responses()]
+    return jsonify({"data": items[skip: skip + limit]})
+
+
+@bp.delete("/api/v1/management/responses/<response_id>")
+def delete_response(response_id: str) -> Any:
+    state = _state()
+    found = next((r for r in state.responses if r["id"] == response_id), None)
+    if found is None:
+        return error(404, "Response not found")
+    state.responses.remove(found)
+    return jsonify({"data": found})

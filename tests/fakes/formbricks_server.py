@@ -1,0 +1,81 @@
+"""A fake Formbricks management API for end-to-end tests, following /work/shared/formbricks-host.md.
+
+Usage::
+
+    state = FakeFormbricksState()
+    state.add_contact("ct_1", userId="u1", email="a@example.org")
+    app = create_fake_formbricks(state, version="5")
+    with run_fake_formbricks(app) as base_url:
+        adapter = FormbricksAdapter(base_url, state.api_key, state.workspace_id)
+
+What it mimics: ``x-api-key`` (or ``Authorization: Bearer``) auth with 401 on a wrong key; the v1 ``{code,
+message, details}`` and v2 ``{error: {code, message, details}}`` error shapes; the Enterprise licence 403 on
+contacts, attributes and contact links when ``licensed=False``; a 429 without Retry-After after ``rate_limit``
+requests in a minute; the unwrapped ``/api/v1/management/me``; v1 contacts, attributes, attribute keys,
+surveys (limit/offset), singleUseIds, webhooks and responses; v2 webhooks (201 with ``secret``), responses
+(without meta unless ``state.responses_meta``) and contact-links per segment, which drops contacts in
+``state.link_failures`` and so returns short pages. ``version="4"`` says ``environmentId`` everywhere, has
+no v2 webhooks (404) and an environment-shaped ``/me``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tests.fakes.formbricks_routes import bp, error
+from tests.fakes.formbricks_state import FakeFormbricksState
+
+__all__ = ["FakeFormbricksState", "create_fake_formbricks", "run_fake_formbricks"]
+
+
+def create_fake_formbricks(
+    state: FakeFormbricksState | None = None,
+    *,
+    version: str = "5",
+    rate_limit: int = 100,
+    licensed: bool = True,
+) -> Flask:
+    """A Flask app that answers like a Formbricks host of ``version`` "4" or "5"; ``app.config['STATE']``."""
+    if version not in ("4", "5"):
+        raise ValueError("version must be '4' or '5'")
+    app = Flask(__name__)
+    state = state or FakeFormbricksState()
+    app.extensions["fake_formbricks"] = {"state": state, "version": version, "rate_limit": rate_limit,
+                                         "licensed": licensed, "window": deque()}
+    app.config["STATE"] = state
+    app.register_blueprint(bp)
+
+    @app.errorhandler(404)
+    def _not_found(_: Exception) -> Any:
+        return error(404, "Not found")
+
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Keeps test output clean: no access log line per request."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing."""
+
+
+@contextmanager
+def run_fake_formbricks(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 (a free port) in a thread; yields the base URL and shuts down after."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="fake-formbricks", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()

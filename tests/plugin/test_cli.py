@@ -1,0 +1,93 @@
+"""The personal-links command: every error is one line and a non-zero exit; commands use the same services."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from plugin.cli import cli
+from plugin.db import db
+from plugin.models import ApiKey, Contact, Link
+from tests.helpers import PUBLIC_URL, SECRET_KEY
+
+
+@pytest.fixture
+def run(app, database_url, monkeypatch):
+    """Run the CLI against the test database (the app fixture holds the same database)."""
+    for name, value in {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL}.items():
+        monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
+
+    def invoke(*args: str) -> Result:
+        result = CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
+        db.session.rollback()  # see what the command committed
+        return result
+
+    return invoke
+
+
+def test_import_issue_and_revoke(run, tmp_path: Path) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("id,email,firstName,segments,team\nk1,a@x.org,Ann,Staff;All,red\nk2,b@x.org,Bob,All,\n")
+    result = run("contacts", "import", str(contacts))
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    assert db.session.get(Contact, 1).attributes == {"team": "red"}
+    assert run("surveys", "add", "sv", "--url", "https://f.example/s/sv").exit_code == 0
+    listed = run("segments", "list")
+    assert "all\tAll\t2 contacts" in listed.output
+    out = tmp_path / "links.csv"
+    issued = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-01-31", "-o", str(out))
+    assert issued.exit_code == 0, issued.output
+    rows = list(csv.reader(io.StringIO(out.read_text())))
+    assert rows[0][0] == "Formbricks Contact ID" and len(rows) == 3
+    assert run("links", "revoke", "1").exit_code == 0
+    assert db.session.get(Link, 1).revoked_at is not None
+
+
+def test_errors_are_one_line(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"id,email\nk1,a@x.org\nk1,b@x.org\n")
+    result = run("contacts", "import", str(bad))
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: line 3: id 'k1' already on line 2"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("id,firstName\nk1,J\xfcrgen\n".encode("latin-1"))
+    assert "not UTF-8" in run("contacts", "import", str(latin)).output
+    assert run("contacts", "import", str(tmp_path / "missing.csv")).exit_code != 0
+    assert run("links", "issue", "--survey", "nope", "--contact", "k1").output.startswith("Error: survey")
+    assert "give --contact or --segment" in run("links", "issue", "--survey", "x").output
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_bad_dates_are_refused(run, tmp_path: Path) -> None:
+    contacts = tmp_path / "c.csv"
+    contacts.write_text("id,segments\nk1,All\n")
+    run("contacts", "import", str(contacts))
+    run("surveys", "add", "sv", "--url", "https://f.example/s/sv")
+    result = run("links", "issue", "--survey", "sv", "--contact", "k1", "--expires-on", "2026-11-28")
+    assert result.exit_code == 1 and "tomorrow" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Link)) == 0
+
+
+def test_api_key_create_shows_the_key_once_and_stores_a_hash(run) -> None:
+    result = run("api-key", "create", "ops")
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("plk_")
+    row = db.session.scalar(select(ApiKey))
+    assert key not in (row.key_hash, row.prefix) and row.prefix in key
+    assert run("api-key", "revoke", row.prefix).exit_code == 0
+    assert "revoked" in run("api-key", "list").output
+    assert run("api-key", "revoke", "nope").exit_code == 1
+
+
+def test_missing_secret_key_stops_with_a_message(monkeypatch) -> None:
+    monkeypatch.delenv("PERSONAL_LINKS_SECRET_KEY", raising=False)
+    monkeypatch.setenv("PERSONAL_LINKS_PUBLIC_URL", PUBLIC_URL)
+    result = CliRunner().invoke(cli, ["segments", "list"], obj={})
+    assert result.exit_code == 1
+    assert "PERSONAL_LINKS_SECRET_KEY is not set" in result.output
