@@ -22,7 +22,7 @@ bp = Blueprint("followup", __name__, url_prefix="/api/personal-links/v1")
 def funnel(survey_id: str) -> Response:
     """Issued, opened, started, completed, expired and revoked links of a survey, now."""
     survey = links.get_survey(db.session, survey_id)
-    return jsonify({"data": followup.funnel(db.session, survey.id, state().clock.now())})
+    return jsonify({"data": followup.funnel_counts(db.session, survey.id, state().clock.now())})
 
 
 def _non_respondents(survey_id: str) -> Any:

@@ -5,33 +5,30 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, true
+from sqlalchemy import exists, func, select, true
 from sqlalchemy.sql import Select
 
 from plugin.db import DbSession
 from plugin.errors import NotFound
 from plugin.models import Contact, Link, ResponseAttribution
 from plugin.services.export import neutralise
+from plugin.services.funnel import Funnel, funnel
 from plugin.services.links import get_contact, segment_contacts, state_expression
 
-FUNNEL = ("issued", "opened", "started", "completed", "expired", "revoked")
+FUNNEL = tuple(field.name for field in fields(Funnel))
 # A contact has answered when a finished response came through one of their links with a valid token.
 ANSWERED = ("attributed", "late", "duplicate")
 CSV_HEADER = ("Contact ID", "Custom ID", "First Name", "Last Name", "Email", "Personal Link", "State",
               "Last Opened At", "Started At", "Expires At")
 
 
-def funnel(session: DbSession, survey_id: str, now: datetime) -> dict[str, int]:
-    """How many of the survey's links were issued, opened, started, completed, are expired, were revoked."""
-    expired = func.sum(case((state_expression(now) == "expired", 1), else_=0))
-    row = session.execute(select(func.count(Link.id), func.count(Link.first_opened_at), func.count(Link.started_at),
-                                 func.count(Link.completed_at), expired, func.count(Link.revoked_at))
-                          .where(Link.survey_id == survey_id)).one()
-    return {name: int(value or 0) for name, value in zip(FUNNEL, row, strict=True)}
+def funnel_counts(session: DbSession, survey_id: str, now: datetime) -> dict[str, int]:
+    """The survey's funnel (``services.funnel``) by name: issued, opened, started, completed, expired, revoked."""
+    return asdict(funnel(session, survey_id, now))
 
 
 @dataclass(frozen=True, slots=True)
