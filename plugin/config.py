@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask
 
+from webhooks.signature import parse_secret
+
 PREFIX = "PERSONAL_LINKS"
 HOST_RESERVED_HIDDEN_FIELDS = frozenset(
     "userId source suid end start welcomeCard hidden verifiedEmail multiLanguage embed verify".split()
@@ -45,6 +47,15 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "JOB_STALE_AFTER_INTERVALS": (3, "health reports a job stale after this many intervals without success"),
     "JOB_FAILURE_LIMIT": (3, "health reports a job failing after this many failed runs in a row"),
     "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
+    "WEBHOOK_SECRETS": ("", "comma-separated whsec_... secrets that verify host webhooks (several: rotation); "
+                            "secrets of webhooks registered by the sidecar are read from the database too"),
+    "WEBHOOK_ALLOW_UNSIGNED": (False, "accept unsigned webhook deliveries (hosts before Formbricks 4.6); "
+                                      "logs a warning for each"),
+    "WEBHOOK_MAX_BYTES": (256 * 1024, "largest webhook body accepted, in bytes; larger ones get 413"),
+    "LATE_RESPONSES_COUNT": (False, "a response finished after its link expired still uses the link and is "
+                                    "attributed; otherwise it is recorded as late only"),
+    "DELETE_DUPLICATES_ON_HOST": (False, "delete, on the survey host, a second response to a used-up link "
+                                         "(after answering the webhook; needs SURVEY_HOST)"),
 }
 
 
@@ -99,7 +110,11 @@ def _finish(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS", *INTEGER_SETTINGS):
+    for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):
+        config[name] = _as_bool(config[name])
+    config["WEBHOOK_SECRETS"] = _webhook_secrets(config["WEBHOOK_SECRETS"])
+    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS", "WEBHOOK_MAX_BYTES",
+                 *INTEGER_SETTINGS):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):
@@ -131,6 +146,18 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _webhook_secrets(value: Any) -> list[str]:
+    """The configured webhook secrets, each checked now so a typo stops start-up, not every delivery."""
+    listed = value.split(",") if isinstance(value, str) else list(value or ())
+    found = [str(secret).strip() for secret in listed if str(secret).strip()]
+    for position, secret in enumerate(found, start=1):
+        try:
+            parse_secret(secret)
+        except ValueError as exc:  # the message never contains the secret
+            raise ConfigError(f"{PREFIX}_WEBHOOK_SECRETS, secret {position}: {exc}") from None
+    return found
 
 
 def _as_bool(value: Any) -> bool:

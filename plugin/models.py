@@ -132,6 +132,8 @@ class ResponseAttribution(db.Model):  # type: ignore[name-defined,misc]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # set when a duplicate was deleted on the host (PERSONAL_LINKS_DELETE_DUPLICATES_ON_HOST)
+    host_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
