@@ -26,13 +26,15 @@ from plugin import create_app, demo
 from plugin.config import ConfigError
 from plugin.db import db
 from plugin.errors import ServiceError
+from plugin.jobs.models import JobRun
+from plugin.jobs.runner import run_job
+from plugin.jobs.scheduler import run_blocking, start_background
 from plugin.models import Contact, Segment, SegmentMember
 from plugin.services import api_keys, links, surveys
 from plugin.services.adapters import survey_host_provider
 from plugin.services.contacts import import_contacts
 from plugin.services.expiry import parse_issue_options
 from plugin.services.export import csv_lines
-from plugin.services.purge import purge_expired
 from plugin.services.single_use import attach_single_use_urls
 from plugin.state import state
 
@@ -105,6 +107,7 @@ def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
         click.echo(f"Demo survey: {app.config['PUBLIC_URL']}/demo/s/{demo.DEMO_SURVEY}; try:\n"
                    f"  curl -H 'x-api-key: <key>' '{app.config['PUBLIC_URL']}/api/v2/management/surveys/"
                    f"{demo.DEMO_SURVEY}/contact-links/segments/beta-testers'")
+    start_background(app)
     click.echo(f"Serving on http://{host}:{port}")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
@@ -283,13 +286,43 @@ def links_revoke(app: Flask, link_id: int) -> None:
     click.echo(f"revoked link {link_id}")
 
 
+def run_job_once(app: Flask, name: str) -> None:
+    """Run a scheduled job now, recorded like a scheduled run; a failure is one line and exit 1."""
+    outcome = run_job(app, name, trigger="cli")
+    if outcome.status == "failed":
+        fail(f"{name} failed: {outcome.error}")
+    summary = ", ".join(f"{key} {value}" for key, value in (outcome.counts or {}).items())
+    click.echo(f"{name}: {summary or 'done'}")
+
+
 @cli.command()
-@click.option("--older-than-days", default=30, show_default=True, type=click.IntRange(0, 36500))
 @with_app
-def purge(app: Flask, older_than_days: int) -> None:
-    """Delete links that expired more than N days ago."""
-    count = purge_expired(db.session, state().clock.now(), older_than_days, ACTOR)
-    click.echo(f"purged {count} expired links")
+def purge(app: Flask) -> None:
+    """Purge expired tokens, old links and old webhook deliveries now (after their retention settings)."""
+    run_job_once(app, "purge")
+
+
+@cli.command()
+@with_app
+def scheduler(app: Flask) -> None:
+    """Run the scheduled jobs in this process (set PERSONAL_LINKS_SCHEDULER=off on the servers then)."""
+    click.echo("scheduler running; stop with Ctrl-C")
+    run_blocking(app)
+
+
+@cli.group("jobs")
+def jobs_group() -> None:
+    """Scheduled jobs."""
+
+
+@jobs_group.command("runs")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@with_app
+def jobs_runs(app: Flask, limit: int) -> None:
+    """The newest job runs."""
+    for run in db.session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)):
+        click.echo(f"{run.started_at:%Y-%m-%d %H:%M:%S}\t{run.job}\t{run.trigger}\t{run.status}\t"
+                   f"{run.counts or ''}\t{run.error or ''}")
 
 
 def main() -> None:

@@ -9,12 +9,13 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from adapters.registry import CONTACT_SOURCES, SURVEY_HOSTS
+from webhooks.signature import parse_secret
 
 PREFIX = "PERSONAL_LINKS"
 HOST_RESERVED_HIDDEN_FIELDS = frozenset(
@@ -43,7 +44,28 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
     "LOG_LEVEL": ("INFO", "logging level"),
+    "SCHEDULER": ("in-process", "where scheduled jobs run: in-process (in the server) or off"),
+    "PURGE_INTERVAL_SECONDS": (3600, "how often the purge job runs (0: never)"),
+    "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
+    "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
+    "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
+    "JOB_STALE_AFTER_INTERVALS": (3, "health reports a job stale after this many intervals without success"),
+    "JOB_FAILURE_LIMIT": (3, "health reports a job failing after this many failed runs in a row"),
+    "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
+    "WEBHOOK_SECRETS": ("", "comma-separated whsec_... secrets that verify host webhooks (several: rotation); "
+                            "secrets of webhooks registered by the sidecar are read from the database too"),
+    "WEBHOOK_ALLOW_UNSIGNED": (False, "accept unsigned webhook deliveries (hosts before Formbricks 4.6); "
+                                      "logs a warning for each"),
+    "WEBHOOK_MAX_BYTES": (256 * 1024, "largest webhook body accepted, in bytes; larger ones get 413"),
+    "LATE_RESPONSES_COUNT": (False, "a response finished after its link expired still uses the link and is "
+                                    "attributed; otherwise it is recorded as late only"),
+    "DELETE_DUPLICATES_ON_HOST": (False, "delete, on the survey host, a second response to a used-up link "
+                                         "(after answering the webhook; needs SURVEY_HOST)"),
 }
+
+
+INTEGER_SETTINGS = ("PURGE_INTERVAL_SECONDS", "TOKEN_RETENTION_DAYS", "LINK_RETENTION_DAYS", "INBOX_RETENTION_DAYS",
+                    "JOB_STALE_AFTER_INTERVALS", "JOB_FAILURE_LIMIT")
 
 
 class ConfigError(Exception):
@@ -93,23 +115,41 @@ def _finish(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST"):
+    for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):
+        config[name] = _as_bool(config[name])
+    config["WEBHOOK_SECRETS"] = _webhook_secrets(config["WEBHOOK_SECRETS"])
+    for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS", "WEBHOOK_MAX_BYTES",
+                 *INTEGER_SETTINGS):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):
             raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+    for name in INTEGER_SETTINGS:
+        if config[name] < 0:
+            raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
+    if config["SCHEDULER"] not in ("in-process", "off"):
+        raise ConfigError(f"{PREFIX}_SCHEDULER must be in-process or off, got {config['SCHEDULER']!r}")
+    _session_cookie(app)
     _check_adapters(config)
     logging.getLogger("plugin").setLevel(str(config["LOG_LEVEL"]).upper())
 
 
+def _session_cookie(app: Flask) -> None:
+    """The admin session cookie: not readable by scripts, not sent on cross-site posts, HTTPS-only on HTTPS."""
+    config = app.config
+    if config["ADMIN_SESSION_HOURS"] < 1:
+        raise ConfigError(f"{PREFIX}_ADMIN_SESSION_HOURS must be at least 1")
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["ADMIN_SESSION_HOURS"])
+    config["SESSION_COOKIE_NAME"] = "personal_links_session"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_SECURE"] = config["PUBLIC_URL"].startswith("https://")
+
+
 def _check_adapters(config: Any) -> None:
-    """Unknown adapter names stop start-up (the registry lists the known ones)."""
-    for name, table in (("CONTACT_SOURCE", CONTACT_SOURCES), ("SURVEY_HOST", SURVEY_HOSTS)):
-        value = str(config[name] or "").strip().lower()
-        if value and value not in table:
-            known = ", ".join(sorted(table))
-            raise ConfigError(f"{PREFIX}_{name} {value!r} is not a known adapter; known: {known}")
-        config[name] = value
+    """The formbricks adapter's settings; unknown adapter names are refused by the registry when first used."""
+    for name in ("CONTACT_SOURCE", "SURVEY_HOST"):
+        config[name] = str(config[name] or "").strip()
     if "formbricks" in (config["CONTACT_SOURCE"], config["SURVEY_HOST"]):
         missing = [f"{PREFIX}_{name}" for name in ("FORMBRICKS_URL", "FORMBRICKS_API_KEY") if not config.get(name)]
         if missing:
@@ -127,6 +167,18 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _webhook_secrets(value: Any) -> list[str]:
+    """The configured webhook secrets, each checked now so a typo stops start-up, not every delivery."""
+    listed = value.split(",") if isinstance(value, str) else list(value or ())
+    found = [str(secret).strip() for secret in listed if str(secret).strip()]
+    for position, secret in enumerate(found, start=1):
+        try:
+            parse_secret(secret)
+        except ValueError as exc:  # the message never contains the secret
+            raise ConfigError(f"{PREFIX}_WEBHOOK_SECRETS, secret {position}: {exc}") from None
+    return found
 
 
 def _as_bool(value: Any) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.db import db
+from plugin.jobs.health import job_health
+from plugin.state import state
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -30,3 +32,16 @@ def readyz() -> tuple[Response, int]:
         log.error("readiness check failed: %s", exc)
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
     return jsonify({"status": "ok", "database": "ok"}), 200
+
+
+@bp.get("/healthz/jobs")
+def jobs() -> tuple[Response, int]:
+    """Scheduled jobs: 503 when one has stopped running (stale) or keeps failing, so monitoring can alert."""
+    try:
+        report = job_health(db.session, state().clock.now(), current_app.config)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.error("job health check failed: %s", exc)
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    bad = {name: item for name, item in report.items() if item["status"] in ("stale", "failing")}
+    return jsonify({"status": "unhealthy" if bad else "ok", "jobs": report}), 503 if bad else 200

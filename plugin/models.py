@@ -96,6 +96,7 @@ class Link(db.Model):  # type: ignore[name-defined,misc]
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the token no longer opens
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     single_use_url: Mapped[str | None] = mapped_column(String(2048))
     batch_id: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -131,6 +132,8 @@ class ResponseAttribution(db.Model):  # type: ignore[name-defined,misc]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # set when a duplicate was deleted on the host (PERSONAL_LINKS_DELETE_DUPLICATES_ON_HOST)
+    host_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 from sqlalchemy import func, select
 
 from plugin.api.auth import require_api_key
-from plugin.api.contact_links import ISSUE_PARAMS, attach_single_use, iso
+from plugin.api.contact_links import ISSUE_PARAMS, iso
 from plugin.db import db
-from plugin.errors import InvalidInput, Refused
-from plugin.models import Contact, Link, Segment, SegmentMember
+from plugin.errors import InvalidInput
+from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import links, surveys
-from plugin.services.expiry import parse_int, parse_issue_options
+from plugin.services import links, segments, share, surveys
+from plugin.services.adapters import survey_host_provider
+from plugin.services.expiry import parse_int
 from plugin.services.export import csv_lines
 from plugin.state import state
 
@@ -44,18 +45,11 @@ def put_survey(survey_id: str) -> Response:
 @require_api_key
 def list_segments() -> Response:
     """Public segments with their live member counts; an empty list says to create segments first."""
-    counts = (select(SegmentMember.segment_id, func.count().label("n"))
-              .join(Contact, Contact.id == SegmentMember.contact_id).where(Contact.deleted_at.is_(None))
-              .group_by(SegmentMember.segment_id).subquery())
-    rows = db.session.execute(
-        select(Segment.id, Segment.title, Segment.kind, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.segment_id == Segment.id)
-        .where(Segment.is_private.is_(False)).order_by(Segment.title)).all()
-    data = [{"id": r[0], "title": r[1], "kind": r[2], "memberCount": r[3]} for r in rows]
+    data = [{"id": row.id, "title": row.title, "kind": row.kind, "memberCount": row.member_count}
+            for row in segments.public_segments(db.session)]
     body: dict[str, Any] = {"data": data}
     if not data:
-        body["message"] = "No segments available: create segments first (import a contact file with a " \
-                          "'segments' column, or sync them from the host)"
+        body["message"] = segments.NO_SEGMENTS
     return jsonify(body)
 
 
@@ -100,19 +94,12 @@ def link_json(link: Link, host_id: str, link_state: str) -> dict[str, Any]:
 @require_api_key
 def segment_csv(survey_id: str, segment_id: str) -> Response:
     """Issue links for a whole segment and stream them as the host's CSV."""
-    now = state().clock.now()
-    options = parse_issue_options(request.args, now)
-    survey = links.get_survey(db.session, survey_id)
-    if survey.type != "link":
-        raise Refused("surveyId", "Not a link survey")
-    segment = links.get_segment(db.session, segment_id)
-    links.require_members(db.session, segment)
-    members = links.segment_contacts(segment.id)
-    links.issue_links(db.session, survey, members, options, now, g.actor)
-    attach_single_use(survey, now)  # single-use surveys: each new link gets its host URL (issue #6)
+    issued = share.issue_segment(db.session, survey_id, segment_id, request.args, state().clock.now(), g.actor,
+                                 survey_host_provider(current_app))
     db.session.commit()
+    survey, segment = issued.survey, issued.segment
     plugin_state = state()
-    rows = links.iter_link_rows(db.session, links.current_links(survey.id, members, now))
+    rows = links.iter_link_rows(db.session, issued.rows)
     body = csv_lines(rows, lambda row: plugin_state.link_url(row.link_id, row.survey_id))
     filename = f"personal-links-{survey.id}-{segment.id}.csv".replace('"', "")
     return Response(stream_with_context(body), mimetype="text/csv",

@@ -60,3 +60,10 @@ def revoke_key(session: DbSession, prefix: str, now: datetime) -> ApiKey:
 def list_keys(session: DbSession) -> list[ApiKey]:
     """Every key, oldest first (never the keys themselves)."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def live_key(session: DbSession, key_id: int | None) -> ApiKey | None:
+    """The key with this id if it is not revoked (an admin session ends when its key is revoked)."""
+    if key_id is None:
+        return None
+    return session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))

@@ -49,6 +49,8 @@ def open_link(session: DbSession, tokens: LinkTokens, token: str, now: datetime,
         tokens.verify(token, link.survey_id)
     except InvalidToken:
         return Opened("invalid")
+    if link.purged_at is not None:  # a purged token answers like the expired link it was
+        return Opened("expired", expires_at=link.expires_at)
     state = state_of(link.revoked_at, link.use_count, link.max_uses, link.expires_at, link.valid_from, now)
     if state != "live":
         return Opened(state, expires_at=link.expires_at, valid_from=link.valid_from)

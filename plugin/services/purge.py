@@ -1,29 +1,59 @@
-"""Purging links that ended long ago, in batches so neither database holds its write lock for long."""
+"""Purging what has outlived its retention, in batches so neither database holds its write lock for long.
+
+A link expired longer ago than the token retention loses its token (``purged_at``: its URL then answers like
+an expired link); after the link retention its row goes too. Each batch is its own short transaction.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.sql import ColumnElement
 
 from plugin.db import DbSession
 from plugin.models import Link
 from plugin.services.links import audit
 
+BATCH = 1000
 
-def purge_expired(session: DbSession, now: datetime, older_than_days: int, actor: str, *,
-                  batch: int = 1000) -> int:
-    """Delete links that expired more than ``older_than_days`` ago; commits per batch; returns the count."""
-    cutoff = now - timedelta(days=older_than_days)
+
+def _in_batches(session: DbSession, ids_query: Callable[[], Any], apply: Callable[[list[int]], Any]) -> int:
+    """Apply a change to the ids the query finds, ``BATCH`` at a time, committing each batch."""
     total = 0
     while True:
-        ids = list(session.scalars(select(Link.id).where(Link.expires_at.is_not(None), Link.expires_at < cutoff)
-                                   .order_by(Link.id).limit(batch)))
+        ids = list(session.scalars(ids_query()))
         if not ids:
-            break
-        session.execute(delete(Link).where(Link.id.in_(ids)))
-        total += len(ids)
+            return total
+        apply(ids)
         session.commit()
-    audit(session, "purged", actor, now, detail={"links": total, "expiredBefore": cutoff.isoformat()})
+        total += len(ids)
+
+
+def _expired_before(cutoff: datetime) -> ColumnElement[bool]:
+    return Link.expires_at.is_not(None) & (Link.expires_at < cutoff)
+
+
+def purge(session: DbSession, now: datetime, *, token_days: int, link_days: int, actor: str,
+          inbox_days: int | None = None, batch: int = BATCH) -> dict[str, int]:
+    """Purge tokens, then link rows, after their retentions; audit the counts; return them."""
+    token_cutoff = now - timedelta(days=token_days)
+    link_cutoff = now - timedelta(days=max(link_days, token_days))
+    tokens = _in_batches(
+        session,
+        lambda: select(Link.id).where(_expired_before(token_cutoff), Link.purged_at.is_(None))
+        .order_by(Link.id).limit(batch),
+        lambda ids: session.execute(update(Link).where(Link.id.in_(ids)).values(purged_at=now, is_current=False)),
+    )
+    rows = _in_batches(
+        session,
+        lambda: select(Link.id).where(_expired_before(link_cutoff)).order_by(Link.id).limit(batch),
+        lambda ids: session.execute(delete(Link).where(Link.id.in_(ids))),
+    )
+    counts = {"tokens": tokens, "links": rows}
+    audit(session, "purged", actor, now, detail={**counts, "tokenCutoff": token_cutoff.isoformat(),
+                                                 "linkCutoff": link_cutoff.isoformat()})
     session.commit()
-    return total
+    return counts

@@ -23,7 +23,7 @@ from plugin.db import DbSession
 from plugin.errors import ServiceError
 from plugin.models import Segment, Survey, SyncRun
 from plugin.services.contacts import import_contacts
-from plugin.services.segments import evaluate_local_segments
+from plugin.services.local_segments import evaluate_local_segments
 from plugin.services.surveys import save_survey
 
 log = logging.getLogger(__name__)

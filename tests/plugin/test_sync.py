@@ -13,7 +13,7 @@ from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey, SyncRun
 from plugin.services import links
 from plugin.services.expiry import IssueOptions
-from plugin.services.segments import save_local_segment
+from plugin.services.local_segments import save_local_segment
 from plugin.services.sync import STEPS, sync
 from tests.helpers import NOW
 from tests.plugin.formbricks_host import PRO, FakeHost, serve, snapshot

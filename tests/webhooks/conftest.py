@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from adapters.csv_file import CsvContactSource
+from plugin import create_app
+from plugin.clock import FrozenClock
+from plugin.db import db
+from plugin.models import Contact, Link, Survey
+from plugin.services.contacts import import_contacts
+from plugin.services.expiry import IssueOptions
+from plugin.services.links import issue_links
+from plugin.services.surveys import save_survey
+from plugin.state import state
+from tests.helpers import NOW, base_config
+from webhooks.signature import sign
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 
@@ -35,3 +54,69 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def real_delivery() -> dict[str, Any]:
     """The first captured delivery (responseCreated), to re-sign with one thing broken per test."""
     return _captured()[0]
+
+
+# The intake's tests: an app with a webhook secret, a survey with links, and signed deliveries.
+
+SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode("ascii")
+SURVEY_ID = "survey-1"
+OTHER_SURVEY_ID = "survey-2"
+
+
+@pytest.fixture
+def app(database_url: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app with ``SECRET`` configured; ``@pytest.mark.settings(NAME=value)`` adds settings."""
+    marker = request.node.get_closest_marker("settings")
+    extra = {"WEBHOOK_SECRETS": SECRET, **(marker.kwargs if marker else {})}
+    app = create_app(base_config(database_url, **extra))
+    app.extensions["personal_links"].clock = FrozenClock(NOW)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def links(app: Flask) -> dict[str, int]:
+    """Contacts c1..c3 with single-use links to survey-1, and c1 with a link to survey-2; link ids by name."""
+    source = CsvContactSource(text="id,email,segments\nc1,one@example.com,Alpha\nc2,two@example.com,Alpha\n"
+                                   "c3,three@example.com,Alpha\n")
+    import_contacts(db.session, source.contacts(), source.segments(), NOW, "test")
+    for survey_id in (SURVEY_ID, OTHER_SURVEY_ID):
+        save_survey(db.session, survey_id, {"publicUrl": f"https://forms.example.com/s/{survey_id}"}, NOW, "plink")
+    everyone = select(Contact.id)
+    issue_links(db.session, db.session.get(Survey, SURVEY_ID), everyone, IssueOptions(), NOW, "test")
+    issue_links(db.session, db.session.get(Survey, OTHER_SURVEY_ID),
+                everyone.where(Contact.host_id == "c1"), IssueOptions(), NOW, "test")
+    db.session.commit()
+    rows = db.session.execute(select(Contact.host_id, Link.survey_id, Link.id).join(Link)).all()
+    return {("other-" if survey == OTHER_SURVEY_ID else "") + host_id: link_id for host_id, survey, link_id in rows}
+
+
+def token_of(link_id: int, survey_id: str = SURVEY_ID) -> str:
+    """The token of a link, as its personal URL carries it."""
+    return state().tokens.make(link_id, survey_id)
+
+
+def response_body(event: str, response_id: str, token: str | None, *, finished: bool, created: datetime = NOW,
+                  updated: datetime | None = None, survey_id: str = SURVEY_ID, in_url: bool = False) -> bytes:
+    """A delivery shaped like the captured ones; the token in the hidden field, or only in ``meta.url``."""
+    stamp = lambda at: at.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
+    data: dict[str, Any] = {"q1": "an answer"}
+    url = f"https://forms.example.com/s/{survey_id}"
+    if token is not None and in_url:
+        url += f"?plink={token}"
+    elif token is not None:
+        data["plink"] = token
+    return json.dumps({"webhookId": "hook-1", "event": event, "data": {
+        "id": response_id, "createdAt": stamp(created), "updatedAt": stamp(updated or created),
+        "surveyId": survey_id, "contact": None, "finished": finished, "data": data,
+        "meta": {"url": url}, "singleUseId": None}}).encode("utf-8")
+
+
+def signed(body: bytes, webhook_id: str | None = None, at: datetime = NOW, secret: str = SECRET) -> dict[str, str]:
+    """Standard Webhooks headers for a body, as the host signs it."""
+    webhook_id = webhook_id or "msg_" + hashlib.sha256(body).hexdigest()[:24]
+    timestamp = int(at.timestamp())
+    return {"content-type": "application/json", "webhook-id": webhook_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(webhook_id, timestamp, body, secret)}

@@ -10,11 +10,11 @@ from plugin.db import db
 from plugin.errors import InvalidInput
 from plugin.models import Segment
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import segments
+from plugin.services import local_segments
 from plugin.services.links import segment_contacts
 from plugin.state import state
 
-bp = Blueprint("segments", __name__, url_prefix="/api/personal-links/v1")
+bp = Blueprint("local_segments", __name__, url_prefix="/api/personal-links/v1")
 
 
 def segment_json(row: Segment, members: int) -> dict[str, object]:
@@ -30,7 +30,7 @@ def put_segment(segment_id: str) -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("body", "a JSON object with title and filters is required")
-    row = segments.save_local_segment(db.session, segment_id, body, state().clock.now())
+    row = local_segments.save_local_segment(db.session, segment_id, body, state().clock.now())
     db.session.commit()
     count = db.session.scalar(select(func.count()).select_from(segment_contacts(row.id).subquery())) or 0
     return jsonify({"data": segment_json(row, int(count))})
@@ -40,7 +40,7 @@ def put_segment(segment_id: str) -> Response:
 @require_api_key
 def delete_segment(segment_id: str) -> Response:
     """Remove a local segment (host and imported segments are managed where they come from)."""
-    segments.remove_local_segment(db.session, segment_id)
+    local_segments.remove_local_segment(db.session, segment_id)
     db.session.commit()
     return jsonify({"data": {"id": segment_id, "deleted": True}})
 

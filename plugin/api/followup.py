@@ -1,0 +1,132 @@
+"""The follow-up API: a survey's funnel, its non-respondents (JSON and CSV), and attribution lookups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from plugin.api.auth import require_api_key
+from plugin.api.contact_links import iso
+from plugin.db import db
+from plugin.openapi import error_responses, json_response, param
+from plugin.services import followup, links
+from plugin.services.expiry import parse_bool, parse_int
+from plugin.state import state
+
+bp = Blueprint("followup", __name__, url_prefix="/api/personal-links/v1")
+
+
+@bp.get("/surveys/<survey_id>/funnel")
+@require_api_key
+def funnel(survey_id: str) -> Response:
+    """Issued, opened, started, completed, expired and revoked links of a survey, now."""
+    survey = links.get_survey(db.session, survey_id)
+    return jsonify({"data": followup.funnel_counts(db.session, survey.id, state().clock.now())})
+
+
+def _non_respondents(survey_id: str) -> Any:
+    """The non-respondents query of the request's survey, segment and ``stopped`` filter."""
+    survey = links.get_survey(db.session, survey_id)
+    segment_id = request.args.get("segment")
+    if segment_id:
+        segment_id = links.get_segment(db.session, segment_id).id
+    stopped = parse_bool("stopped", request.args.get("stopped"))
+    return followup.non_respondents(survey.id, state().clock.now(), stopped_only=stopped,
+                                    segment_id=segment_id or None)
+
+
+def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
+    """A non-respondent as the API shows it, with the personal link to send again."""
+    return {"contactId": row.contact_host_id, "userId": row.custom_id, "firstName": row.first_name,
+            "lastName": row.last_name, "email": row.email, "linkId": row.link_id, "state": row.state,
+            "surveyUrl": state().link_url(row.link_id, row.survey_id), "lastOpenedAt": iso(row.last_opened_at),
+            "startedAt": iso(row.started_at), "expiresAt": iso(row.expires_at)}
+
+
+@bp.get("/surveys/<survey_id>/non-respondents")
+@require_api_key
+def non_respondents(survey_id: str) -> Response:
+    """A page of contacts holding a live link and no finished response."""
+    limit = parse_int("limit", request.args.get("limit"), 1, 1000, default=100)
+    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
+    query = _non_respondents(survey_id)
+    total = followup.count(db.session, query)
+    rows = followup.page(db.session, query, limit or 100, skip or 0)
+    return jsonify({"data": [non_respondent_json(row) for row in rows],
+                    "meta": {"total": total, "limit": limit, "offset": skip}})
+
+
+@bp.get("/surveys/<survey_id>/non-respondents.csv")
+@require_api_key
+def non_respondents_csv(survey_id: str) -> Response:
+    """The same contacts as CSV, streamed, for a reminder tool."""
+    query = _non_respondents(survey_id)
+    plugin_state = state()
+    body = followup.csv_lines(db.session, query, lambda row: plugin_state.link_url(row.link_id, row.survey_id), iso)
+    filename = f"non-respondents-{survey_id}.csv".replace('"', "")
+    return Response(stream_with_context(body), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def attribution_json(row: followup.Attribution) -> dict[str, Any]:
+    """An attribution as the API shows it."""
+    return {"responseId": row.response_id, "surveyId": row.survey_id, "status": row.status,
+            "contactId": row.contact_host_id, "linkId": row.link_id, "startedAt": iso(row.started_at),
+            "finishedAt": iso(row.finished_at)}
+
+
+@bp.get("/responses/<response_id>/attribution")
+@require_api_key
+def response_attribution(response_id: str) -> Response:
+    """Which contact gave a response."""
+    return jsonify({"data": attribution_json(followup.attribution_of(db.session, response_id))})
+
+
+@bp.get("/contacts/<contact_id>/responses")
+@require_api_key
+def contact_responses(contact_id: str) -> Response:
+    """Which responses a contact gave, optionally to one survey."""
+    rows = followup.responses_of(db.session, contact_id, request.args.get("surveyId") or None)
+    return jsonify({"data": [attribution_json(row) for row in rows]})
+
+
+_SURVEY = param("surveyId", "path")
+_FILTERS = [param("stopped", schema={"type": "boolean"}, description="only those who started and stopped"),
+            param("segment", description="only contacts of this segment")]
+_ATTRIBUTION = {"type": "object", "properties": {
+    "responseId": {"type": "string"}, "surveyId": {"type": "string"},
+    "status": {"enum": ["started", "attributed", "duplicate", "late", "unattributed", "rejected"]},
+    "contactId": {"type": ["string", "null"]}, "linkId": {"type": ["integer", "null"]},
+    "startedAt": {"type": ["string", "null"]}, "finishedAt": {"type": ["string", "null"]}}}
+PATHS = {
+    "/api/personal-links/v1/surveys/{surveyId}/funnel": {"get": {
+        "summary": "A survey's funnel: links issued, opened, started, completed, expired, revoked",
+        "parameters": [_SURVEY],
+        "responses": {**json_response("counts", {"type": "object", "properties": {"data": {
+            "type": "object", "properties": {name: {"type": "integer"} for name in followup.FUNNEL}}}}),
+            **error_responses(401, 404)}}},
+    "/api/personal-links/v1/surveys/{surveyId}/non-respondents": {"get": {
+        "summary": "Contacts holding a live link and no finished response, now",
+        "parameters": [_SURVEY, *_FILTERS, param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                       param("skip", schema={"type": "integer", "minimum": 0})],
+        "responses": {**json_response("a page", {"type": "object", "properties": {
+            "data": {"type": "array", "items": {"type": "object"}}, "meta": {"$ref": "#/components/schemas/Meta"}}}),
+            **error_responses(401, 404, 422)}}},
+    "/api/personal-links/v1/surveys/{surveyId}/non-respondents.csv": {"get": {
+        "summary": "The non-respondents as a streamed CSV for a reminder tool",
+        "parameters": [_SURVEY, *_FILTERS],
+        "responses": {"200": {"description": "CSV: " + ",".join(followup.CSV_HEADER),
+                              "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **error_responses(401, 404, 422)}}},
+    "/api/personal-links/v1/responses/{responseId}/attribution": {"get": {
+        "summary": "Which contact gave a response",
+        "parameters": [param("responseId", "path")],
+        "responses": {**json_response("the attribution", {"type": "object", "properties": {"data": _ATTRIBUTION}}),
+                      **error_responses(401, 404)}}},
+    "/api/personal-links/v1/contacts/{contactId}/responses": {"get": {
+        "summary": "Which responses a contact gave",
+        "parameters": [param("contactId", "path"), param("surveyId")],
+        "responses": {**json_response("attributions", {"type": "object", "properties": {
+            "data": {"type": "array", "items": _ATTRIBUTION}}}), **error_responses(401, 404)}}},
+}

@@ -1,0 +1,80 @@
+"""Running a job: claim its period (scheduled runs), record the run, call it, record how it ended."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import update
+
+from plugin.db import db
+from plugin.jobs.lease import claim, holder_name, period_start
+from plugin.jobs.models import JobRun
+from plugin.jobs.tasks import JOBS, Job
+from plugin.state import state
+
+log = logging.getLogger(__name__)
+MAX_ERROR = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What became of one attempt: skipped (another process has this period), succeeded or failed."""
+
+    status: str
+    run_id: int | None = None
+    counts: dict[str, int] | None = None
+    error: str | None = None
+
+
+def job_named(name: str) -> Job:
+    """The job called ``name``; KeyError with the known names otherwise."""
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS))}") from None
+
+
+def interval_of(app: Flask, job: Job) -> int:
+    """The job's interval in seconds; 0 means it is not scheduled."""
+    return int(app.config[job.interval_setting])
+
+
+def run_job(app: Flask, name: str, *, trigger: str = "schedule") -> RunOutcome:
+    """Run one job now. Scheduled runs first claim the current period and skip when another process has it."""
+    job = job_named(name)
+    with app.app_context():
+        now = state().clock.now()
+        holder = holder_name()
+        period = None
+        if trigger == "schedule":
+            interval = interval_of(app, job)
+            period = period_start(now, interval)
+            with db.engine.begin() as connection:
+                if not claim(connection, job.name, period, holder, now):
+                    return RunOutcome("skipped")
+        run = JobRun(job=job.name, trigger=trigger, holder=holder, period_start=period, started_at=now,
+                     status="running")
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+        try:
+            counts = job.function(db.session, now, app.config)
+            db.session.commit()
+        except Exception as exc:  # any failure of a job is recorded before it is logged; then the run ends
+            db.session.rollback()
+            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+            _finish(run_id, "failed", None, error)
+            log.exception("job %s failed", job.name)
+            return RunOutcome("failed", run_id, None, error)
+        _finish(run_id, "succeeded", counts, None)
+        log.info("job %s succeeded: %s", job.name, counts)
+        return RunOutcome("succeeded", run_id, counts)
+
+
+def _finish(run_id: int, status: str, counts: dict[str, Any] | None, error: str | None) -> None:
+    db.session.execute(update(JobRun).where(JobRun.id == run_id).values(
+        status=status, counts=counts, error=error, finished_at=state().clock.now()))
+    db.session.commit()

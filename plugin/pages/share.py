@@ -1,0 +1,106 @@
+"""A survey's Share page: the Personal Links tab, the funnel, the links, and the last syncs and runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for
+from werkzeug.wrappers import Response
+
+from adapters.base import AdapterError
+from plugin.db import db
+from plugin.errors import ServiceError
+from plugin.models import Survey
+from plugin.pages.guard import admin_required, protect
+from plugin.services import funnel, links, runs, segments, share, surveys
+from plugin.services.adapters import survey_host_provider
+from plugin.services.export import csv_lines
+from plugin.state import state
+
+bp = protect(Blueprint("admin_share", __name__, url_prefix="/admin"))
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_LABELS = {"expiresOn": "expiry date", "segment": "segment", "segmentId": "segment", "surveyId": "survey"}
+
+
+@bp.get("/surveys/<survey_id>")
+@admin_required
+def share_page(survey_id: str) -> tuple[str, int]:
+    """The Share page of one survey."""
+    survey = links.get_survey(db.session, survey_id)
+    return render_share(survey)
+
+
+@bp.post("/surveys/<survey_id>/links.csv")
+@admin_required
+def generate(survey_id: str) -> Response | tuple[str, int]:
+    """Issue the chosen segment's links and stream the CSV; on failure, the page again with the reason."""
+    segment_id = request.form.get("segment", "")
+    expires_on = request.form.get("expiresOn", "").strip()
+    try:
+        issued = share.issue_segment(db.session, survey_id, segment_id, {"expiresOn": expires_on}, g.now, g.actor,
+                                     survey_host_provider(current_app))
+    except (ServiceError, AdapterError) as exc:
+        db.session.rollback()
+        survey = links.get_survey(db.session, survey_id)
+        reason, status = (_reason(exc), exc.status) if isinstance(exc, ServiceError) else (exc.message, 502)
+        return render_share(survey, error=f"Generation failed: {reason}", status=status,
+                            chosen=segment_id, expires_on=expires_on)
+    db.session.commit()
+    name = _filename(f"personal-links-{issued.survey.id}-{issued.segment.id}")
+    return _csv(links.iter_link_rows(db.session, issued.rows), name, issued.members)
+
+
+@bp.get("/surveys/<survey_id>/non-respondents.csv")
+@admin_required
+def non_respondents(survey_id: str) -> Response:
+    """The contacts whose current link is live and unanswered, with their links, as the same CSV."""
+    survey = links.get_survey(db.session, survey_id)
+    rows = links.iter_link_rows(db.session, funnel.non_respondents(survey.id, g.now))
+    return _csv(rows, _filename(f"non-respondents-{survey.id}"), None)
+
+
+@bp.post("/links/<int:link_id>/revoke")
+@admin_required
+def revoke(link_id: int) -> Response:
+    """Revoke one link; it stops opening at once."""
+    link = links.revoke_link(db.session, link_id, g.now, g.actor)
+    db.session.commit()
+    flash(f"Link {link.id} is revoked: it no longer opens.")
+    return redirect(url_for("admin_share.share_page", survey_id=link.survey_id, _anchor="links"))
+
+
+def render_share(survey: Survey, *, error: str | None = None, status: int = 200, chosen: str = "",
+                 expires_on: str = "") -> tuple[str, int]:
+    """The Share page, with an error from a failed generation when there is one."""
+    now = state().clock.now()
+    search = request.args.get("q", "").strip()[:200]
+    page = render_template(
+        "admin/share.html", survey=survey, warnings=surveys.warnings_for(survey, state().hidden_field),
+        segments=segments.public_segments(db.session),
+        tomorrow=(now.date() + timedelta(days=1)).isoformat(), funnel=funnel.funnel(db.session, survey.id, now),
+        links=funnel.find_links(db.session, survey.id, now, search), search=search,
+        runs=runs.recent_runs(db.session), error=error, chosen=chosen, expires_on=expires_on)
+    return page, status
+
+
+def _reason(exc: ServiceError) -> str:
+    """The error's sentence, naming the form's field as the form labels it."""
+    field = exc.details[0]["field"] if exc.details else ""
+    if field in _LABELS and exc.message.startswith(f"{field}: "):
+        return f"{_LABELS[field]}: {exc.message[len(field) + 2:]}"
+    return exc.message
+
+
+def _filename(stem: str) -> str:
+    return _UNSAFE_IN_FILENAME.sub("_", stem)[:150] + ".csv"
+
+
+def _csv(rows: Iterable[links.LinkRow], filename: str, count: int | None) -> Response:
+    plugin = state()
+    body = csv_lines(rows, lambda row: plugin.link_url(row.link_id, row.survey_id))
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if count is not None:
+        headers["X-Link-Count"] = str(count)  # the page's script shows progress against it
+    return Response(stream_with_context(body), mimetype="text/csv", headers=headers)

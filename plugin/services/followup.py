@@ -1,0 +1,134 @@
+"""Follow-up: a survey's funnel, who has not answered yet (at the moment asked), who gave which response."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, true
+from sqlalchemy.sql import Select
+
+from plugin.db import DbSession
+from plugin.errors import NotFound
+from plugin.models import Contact, Link, ResponseAttribution
+from plugin.services.export import neutralise
+from plugin.services.funnel import Funnel, funnel
+from plugin.services.links import get_contact, segment_contacts, state_expression
+
+FUNNEL = tuple(field.name for field in fields(Funnel))
+# A contact has answered when a finished response came through one of their links with a valid token.
+ANSWERED = ("attributed", "late", "duplicate")
+CSV_HEADER = ("Contact ID", "Custom ID", "First Name", "Last Name", "Email", "Personal Link", "State",
+              "Last Opened At", "Started At", "Expires At")
+
+
+def funnel_counts(session: DbSession, survey_id: str, now: datetime) -> dict[str, int]:
+    """The survey's funnel (``services.funnel``) by name: issued, opened, started, completed, expired, revoked."""
+    return asdict(funnel(session, survey_id, now))
+
+
+@dataclass(frozen=True, slots=True)
+class NonRespondent:
+    """A contact holding a live link to the survey and no finished response, with the link's progress."""
+
+    contact_host_id: str
+    custom_id: str | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    link_id: int
+    survey_id: str
+    state: str
+    last_opened_at: datetime | None
+    started_at: datetime | None
+    expires_at: datetime | None
+
+
+def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False,
+                    segment_id: str | None = None) -> Select[Any]:
+    """Contacts with a live current link and no finished response; ``stopped_only``: those who started."""
+    link_state = state_expression(now)
+    answered = exists().where(ResponseAttribution.survey_id == survey_id,
+                              ResponseAttribution.contact_id == Link.contact_id,
+                              ResponseAttribution.finished_at.is_not(None),
+                              ResponseAttribution.status.in_(ANSWERED))
+    query = (select(Contact.host_id, Contact.custom_id, Contact.first_name, Contact.last_name, Contact.email,
+                    Link.id, Link.survey_id, link_state, Link.last_opened_at, Link.started_at, Link.expires_at)
+             .join(Contact, Contact.id == Link.contact_id)
+             .where(Link.survey_id == survey_id, Link.is_current == true(), Contact.deleted_at.is_(None),
+                    link_state == "live", ~answered)
+             .order_by(Contact.id))
+    if stopped_only:
+        query = query.where(Link.started_at.is_not(None))
+    if segment_id is not None:
+        query = query.where(Link.contact_id.in_(segment_contacts(segment_id)))
+    return query
+
+
+def count(session: DbSession, query: Select[Any]) -> int:
+    """The number of rows a query selects."""
+    return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
+
+
+def page(session: DbSession, query: Select[Any], limit: int, skip: int) -> list[NonRespondent]:
+    """One page of ``non_respondents``."""
+    return [NonRespondent(*row) for row in session.execute(query.limit(limit).offset(skip))]
+
+
+def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[NonRespondent], str],
+              iso: Callable[[datetime | None], str | None], batch: int = 500) -> Iterator[str]:
+    """The CSV header, then the non-respondents streamed in chunks, cells neutralised against formulas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for number, row in enumerate(session.execute(query.execution_options(yield_per=batch)), start=1):
+        item = NonRespondent(*row)
+        writer.writerow((neutralise(item.contact_host_id), neutralise(item.custom_id), neutralise(item.first_name),
+                         neutralise(item.last_name), neutralise(item.email), url_of(item), item.state,
+                         iso(item.last_opened_at) or "", iso(item.started_at) or "", iso(item.expires_at) or ""))
+        if number % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """What the sidecar knows of one host response and the contact it came from (None when unattributed)."""
+
+    response_id: str
+    survey_id: str
+    status: str
+    contact_host_id: str | None
+    link_id: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _attributions() -> Any:
+    return (select(ResponseAttribution.response_id, ResponseAttribution.survey_id, ResponseAttribution.status,
+                   Contact.host_id, ResponseAttribution.link_id, ResponseAttribution.started_at,
+                   ResponseAttribution.finished_at)
+            .outerjoin(Contact, Contact.id == ResponseAttribution.contact_id))
+
+
+def attribution_of(session: DbSession, response_id: str) -> Attribution:
+    """Which contact gave a response; NotFound when no delivery of it has arrived."""
+    row = session.execute(_attributions().where(ResponseAttribution.response_id == response_id)).first()
+    if row is None:
+        raise NotFound("response", f"no delivery of response {response_id!r} has arrived")
+    return Attribution(*row)
+
+
+def responses_of(session: DbSession, contact_host_id: str, survey_id: str | None = None) -> list[Attribution]:
+    """The responses a contact gave (through their links), oldest first, optionally of one survey."""
+    contact = get_contact(session, contact_host_id)
+    query = _attributions().where(ResponseAttribution.contact_id == contact.id)
+    if survey_id is not None:
+        query = query.where(ResponseAttribution.survey_id == survey_id)
+    return [Attribution(*row) for row in session.execute(query.order_by(ResponseAttribution.id))]

@@ -1,0 +1,94 @@
+"""A survey's funnel and its non-respondents, read from the links table alone.
+
+Small on purpose: when the webhook intake records responses, these functions can read attributions instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, true
+from sqlalchemy.sql import Select
+
+from plugin.db import DbSession
+from plugin.models import Contact, Link
+from plugin.services.links import state_expression
+
+
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    """How far a survey's links got: issued, opened, started, completed; and how many expired or were revoked."""
+
+    issued: int
+    opened: int
+    started: int
+    completed: int
+    expired: int
+    revoked: int
+
+    def steps(self) -> list[tuple[str, int]]:
+        """The counts in display order, with their labels."""
+        return [("Issued", self.issued), ("Opened", self.opened), ("Started", self.started),
+                ("Completed", self.completed), ("Expired", self.expired), ("Revoked", self.revoked)]
+
+
+def funnel(session: DbSession, survey_id: str, now: datetime) -> Funnel:
+    """Counts over every link of the survey, current or replaced, in one query."""
+    state = state_expression(now)
+
+    def count(condition: Any) -> Any:
+        return func.count().filter(condition)
+
+    row = session.execute(
+        select(func.count(), count(Link.first_opened_at.is_not(None)), count(Link.started_at.is_not(None)),
+               count(or_(Link.completed_at.is_not(None), Link.use_count > 0)), count(state == "expired"),
+               count(state == "revoked"))
+        .where(Link.survey_id == survey_id)).one()
+    return Funnel(*(int(value or 0) for value in row))
+
+
+def non_respondents(survey_id: str, now: datetime) -> Select[Any]:
+    """Rows shaped like ``current_links``: contacts whose current link is live and has no response yet."""
+    state = state_expression(now)
+    return (
+        select(Link.id, Link.survey_id, Contact.host_id, Contact.custom_id, Contact.first_name,
+               Contact.last_name, Contact.email, Contact.attributes, Link.expires_at, state)
+        .join(Contact, Contact.id == Link.contact_id)
+        .where(Link.survey_id == survey_id, Link.is_current == true(), Link.use_count == 0,
+               Contact.deleted_at.is_(None), state == "live")
+        .order_by(Contact.id.desc())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSummary:
+    """One link as the share page lists it."""
+
+    link_id: int
+    contact_host_id: str
+    email: str | None
+    name: str
+    state: str
+    created_at: datetime
+    expires_at: datetime | None
+    first_opened_at: datetime | None
+    is_current: bool
+
+
+def find_links(session: DbSession, survey_id: str, now: datetime, search: str = "",
+               limit: int = 25) -> list[LinkSummary]:
+    """The survey's newest links, or those whose contact id, custom id or email contains ``search``."""
+    state = state_expression(now)
+    query = (select(Link.id, Contact.host_id, Contact.email, Contact.first_name, Contact.last_name, state,
+                    Link.created_at, Link.expires_at, Link.first_opened_at, Link.is_current)
+             .join(Contact, Contact.id == Link.contact_id).where(Link.survey_id == survey_id))
+    needle = search.strip().lower()
+    if needle:
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(*(func.lower(column).like(pattern, escape="\\")
+                                  for column in (Contact.host_id, Contact.custom_id, Contact.email))))
+    rows = session.execute(query.order_by(Link.id.desc()).limit(limit))
+    return [LinkSummary(row[0], row[1], row[2], " ".join(part for part in (row[3], row[4]) if part), row[5],
+                        row[6], row[7], row[8], bool(row[9])) for row in rows]

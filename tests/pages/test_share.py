@@ -1,0 +1,119 @@
+"""The survey list and the Share page through the test client, on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from plugin.db import db
+from plugin.models import Link, Segment
+from plugin.services.export import HEADER
+from plugin.services.surveys import save_survey
+from tests.helpers import NOW, PUBLIC_URL
+from tests.pages.support import SURVEY_ID, csrf_of
+
+SHARE = f"/admin/surveys/{SURVEY_ID}"
+
+
+def generate(admin: FlaskClient, segment: str, expires_on: str = "") -> tuple[int, str, dict[str, str]]:
+    """Post the Personal Links form as a browser without JavaScript would."""
+    token = csrf_of(admin.get(SHARE).get_data(as_text=True))
+    response = admin.post(f"{SHARE}/links.csv", data={"csrf_token": token, "segment": segment,
+                                                      "expiresOn": expires_on})
+    return response.status_code, response.get_data(as_text=True), dict(response.headers)
+
+
+def test_survey_list_shows_status_and_the_missing_hidden_field(admin: FlaskClient, seeded: None) -> None:
+    save_survey(db.session, "other", {"name": "No field", "publicUrl": "https://forms.example.com/s/other",
+                                      "hiddenFieldIds": [], "status": "paused"}, NOW, "plink")
+    db.session.commit()
+    html = admin.get("/admin/surveys").get_data(as_text=True)
+    assert "Survey one" in html and "inProgress" in html and "paused" in html
+    assert html.count("Warning:") == 1
+    assert "lacks the hidden field &#39;plink&#39;" in html and "Settings &gt; Hidden fields" in html
+
+
+def test_share_page_lists_segments_with_counts_and_tomorrow_as_earliest(admin: FlaskClient, seeded: None) -> None:
+    html = admin.get(SHARE).get_data(as_text=True)
+    assert "Alpha (3\n        contacts)" in html and "Beta (2\n        contacts)" in html
+    assert 'min="2026-11-29"' in html
+    assert "valid through the whole chosen day and end at 00:00 UTC the day" in html
+    assert "No syncs or scheduled runs recorded yet" in html
+    assert "Generate &amp; download links" in html
+
+
+def test_share_page_without_segments_says_how_to_make_one(admin: FlaskClient) -> None:
+    save_survey(db.session, SURVEY_ID, {"name": "Survey one", "publicUrl": "https://f.example.com/s/1"}, NOW,
+                "plink")
+    db.session.commit()
+    html = admin.get(SHARE).get_data(as_text=True)
+    assert "No segments available" in html and "contacts import" in html
+    assert 'id="generate" disabled' in html
+
+
+def test_generate_downloads_the_hosts_csv_and_counts_the_funnel(admin: FlaskClient, seeded: None) -> None:
+    status, body, headers = generate(admin, "alpha", "2026-12-31")
+    assert status == 200 and headers["X-Link-Count"] == "3"
+    assert headers["Content-Disposition"] == 'attachment; filename="personal-links-survey-1-alpha.csv"'
+    rows = list(csv.reader(io.StringIO(body)))
+    assert tuple(rows[0]) == HEADER
+    assert sorted(row[0] for row in rows[1:]) == ["c1", "c2", "c3"]
+    assert all(row[5].startswith(f"{PUBLIC_URL}/c/") for row in rows[1:])
+    expiries = set(db.session.scalars(select(Link.expires_at)))
+    assert [e.isoformat() for e in expiries] == ["2027-01-01T00:00:00+00:00"]
+    html = admin.get(SHARE).get_data(as_text=True)
+    assert '<dd data-step="issued">3</dd>' in html and '<dd data-step="revoked">0</dd>' in html
+
+
+def test_today_is_refused_with_the_reason_and_nothing_is_made(admin: FlaskClient, seeded: None) -> None:
+    status, body, _ = generate(admin, "alpha", "2026-11-28")
+    assert status == 422
+    assert "Generation failed: expiry date: must be 2026-11-29 (tomorrow, UTC) or later" in body
+    assert 'value="2026-11-28"' in body and "selected" in body  # the form keeps what was chosen
+    assert db.session.scalar(select(Link.id)) is None
+
+
+def test_an_empty_segment_or_none_chosen_fails_clearly(admin: FlaskClient, seeded: None) -> None:
+    db.session.add(Segment(id="empty", title="Empty", created_at=NOW, updated_at=NOW))
+    db.session.commit()
+    status, body, _ = generate(admin, "empty")
+    assert status == 400 and "Generation failed: segment &#39;Empty&#39; has no contacts" in body
+    status, body, _ = generate(admin, "")
+    assert status == 422 and "Generation failed: segment: choose a segment" in body
+
+
+def test_non_respondents_are_live_unanswered_links(admin: FlaskClient, seeded: None) -> None:
+    generate(admin, "alpha")
+    db.session.execute(update(Link).where(Link.contact_id == select(Link.contact_id).order_by(Link.id)
+                                          .limit(1).scalar_subquery()).values(use_count=1))
+    db.session.commit()
+    response = admin.get(f"{SHARE}/non-respondents.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert tuple(rows[0]) == HEADER and len(rows) == 3
+    assert response.headers["Content-Disposition"] == 'attachment; filename="non-respondents-survey-1.csv"'
+
+
+def test_revoking_one_link_from_the_page(admin: FlaskClient, seeded: None) -> None:
+    generate(admin, "beta")
+    link_id = db.session.scalar(select(Link.id).order_by(Link.id))
+    token = csrf_of(admin.get(SHARE).get_data(as_text=True))
+    response = admin.post(f"/admin/links/{link_id}/revoke", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"{SHARE}#links")
+    html = admin.get(SHARE).get_data(as_text=True)
+    assert f"Link {link_id} is revoked" in html and '<dd data-step="revoked">1</dd>' in html
+    assert db.session.get(Link, link_id).revoked_at is not None
+
+
+def test_links_can_be_found_by_email(admin: FlaskClient, seeded: None) -> None:
+    generate(admin, "alpha")
+    html = admin.get(f"{SHARE}?q=TWO@example").get_data(as_text=True)
+    assert "two@example.com" in html and "one@example.com" not in html
+
+
+def test_an_unknown_survey_is_a_404_page(admin: FlaskClient) -> None:
+    response = admin.get("/admin/surveys/nope")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "not known to the sidecar" in response.get_data(as_text=True)

@@ -1,0 +1,157 @@
+"""The effect of one response delivery: attribute it to its link's contact exactly once, count the use.
+
+Every step is set-once, so the final state is the same whatever the order and however often a delivery
+arrives: the attribution row is claimed by its unique response id, the finish by ``finished_at IS NULL``,
+the use by ``use_count < max_uses``; the row count of each statement decides, never a read before it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from plugin.db import DbSession, UTCDateTime
+from plugin.models import Link, ResponseAttribution
+from plugin.services.links import audit
+from plugin.tokens import InvalidToken, LinkTokens
+from webhooks import store
+from webhooks.models import InboxDelivery
+from webhooks.payload import Delivery, PayloadError, ResponseRecord, extract_token, parse_delivery
+
+log = logging.getLogger(__name__)
+ACTOR = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What applying needs besides the session: the token signer, the hidden field, the late rule."""
+
+    tokens: LinkTokens
+    hidden_field: str
+    late_counts: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """A response's attribution status after a delivery; ``decided`` when this delivery settled it."""
+
+    response_id: str
+    status: str  # started | attributed | duplicate | late | unattributed | rejected
+    link_id: int | None
+    decided: bool
+
+
+def _earliest(column: Any, value: datetime) -> Any:
+    """SQL for the earlier of a nullable timestamp column and ``value`` (order-independent set-once)."""
+    at = literal(value, UTCDateTime)
+    return case((or_(column.is_(None), column > at), at), else_=column)
+
+
+def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, field: str) -> tuple[Any, str]:
+    """The link row a response came through, or None and why: unattributed (no or forged token), rejected."""
+    token = extract_token(response, field)
+    if token is None:
+        return None, "unattributed"
+    try:
+        link_id = tokens.peek(token)
+    except InvalidToken:
+        return None, "unattributed"
+    link = session.execute(select(Link.id, Link.survey_id, Link.contact_id, Link.expires_at, Link.revoked_at)
+                           .where(Link.id == link_id)).first()
+    if link is None:
+        return None, "unattributed"
+    try:
+        tokens.verify(token, response.survey_id)
+    except InvalidToken:
+        try:
+            tokens.verify(token, link.survey_id)
+        except InvalidToken:
+            return None, "unattributed"  # forged or tampered
+        return None, "rejected"  # a genuine token of another survey
+    return link, "started"
+
+
+def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake: Intake) -> Applied:
+    """Apply one response event in the caller's transaction; safe to repeat, in any order."""
+    response = delivery.response
+    link, status = _link_of(session, intake.tokens, response, intake.hidden_field)
+    rows = ResponseAttribution.response_id == response.id
+    store.insert_once(session, ResponseAttribution, {
+        "response_id": response.id, "survey_id": response.survey_id, "status": status,
+        "link_id": None if link is None else link.id, "contact_id": None if link is None else link.contact_id,
+        "started_at": response.created_at, "created_at": now, "updated_at": now}, "response_id")
+    if link is not None:
+        session.execute(update(Link).where(Link.id == link.id)
+                        .values(started_at=_earliest(Link.started_at, response.created_at)))
+    finished_at = response.updated_at
+    claimed = response.finished and session.execute(
+        update(ResponseAttribution).where(rows, ResponseAttribution.finished_at.is_(None))
+        .values(finished_at=finished_at, updated_at=now)).rowcount == 1  # type: ignore[attr-defined]
+    if not claimed or link is None:
+        current = session.execute(select(ResponseAttribution.status, ResponseAttribution.link_id)
+                                  .where(rows)).one()
+        return Applied(response.id, current.status, current.link_id, claimed)
+    status = _finish(session, link, response, finished_at, now, intake.late_counts)
+    session.execute(update(ResponseAttribution).where(rows).values(status=status, updated_at=now))
+    audit(session, "used" if status == "attributed" else status, ACTOR, now, link_id=link.id,
+          survey_id=link.survey_id, contact_id=link.contact_id, detail={"responseId": response.id})
+    return Applied(response.id, status, link.id, True)
+
+
+def _finish(session: DbSession, link: Any, response: ResponseRecord, finished_at: datetime, now: datetime,
+            late_counts: bool) -> str:
+    """The status of a newly finished response: count the link's use once, if a use is left."""
+    if link.revoked_at is not None and link.revoked_at <= finished_at:
+        return "rejected"
+    late = link.expires_at is not None and finished_at >= link.expires_at
+    if late and not late_counts:
+        return "late"
+    counted = session.execute(
+        update(Link).where(Link.id == link.id, Link.use_count < Link.max_uses)
+        .values(use_count=Link.use_count + 1, completed_at=_earliest(Link.completed_at, finished_at))
+    ).rowcount == 1  # type: ignore[attr-defined]
+    return "attributed" if counted else "duplicate"
+
+
+def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: datetime,
+                 intake: Intake) -> Applied | None:
+    """Apply a stored delivery and mark it applied, committing; on a database error mark it failed, None."""
+    try:
+        applied = apply_delivery(session, delivery, now, intake)
+        store.mark_applied(session, inbox_id, now)
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.warning("webhook delivery %s not applied, kept for a retry: %s", inbox_id, exc)
+        store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {exc}")
+        session.commit()
+        return None
+    return applied
+
+
+def apply_pending(session: DbSession, now: datetime, intake: Intake, limit: int = 100) -> int:
+    """Apply stored deliveries still pending or failed, oldest first; return how many were applied."""
+    rows = session.execute(select(InboxDelivery.id, InboxDelivery.body)
+                           .where(InboxDelivery.status.in_(("pending", "failed")))
+                           .order_by(InboxDelivery.id).limit(limit)).all()
+    session.commit()
+    done = 0
+    for inbox_id, body in rows:
+        try:
+            parsed = parse_delivery(body.encode("utf-8"))
+        except PayloadError as exc:  # stored before a parser change, say: keep it, stop retrying it
+            parsed, error = None, f"payload: {exc}"
+        else:
+            error = "not a response event"
+        if not isinstance(parsed, Delivery):
+            session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id)
+                            .values(status="ignored", last_error=error))
+            session.commit()
+        elif apply_stored(session, inbox_id, parsed, now, intake) is not None:
+            done += 1
+    return done

@@ -1,0 +1,149 @@
+"""``POST /webhooks/formbricks``: size check, verify the raw body, claim it in the inbox, apply, answer.
+
+The only Flask module of ``webhooks/``. A 2xx is sent only once the body is stored; a database that cannot
+store it answers 503 (the host retries). Deleting duplicates on the host happens after the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from plugin.db import db
+from plugin.errors import ServiceError
+from plugin.openapi import error_responses
+from plugin.state import state
+from webhooks import host_cleanup, store
+from webhooks.apply import Intake, apply_stored
+from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
+from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
+
+bp = Blueprint("webhooks", __name__)
+log = logging.getLogger(__name__)
+KEY = "personal_links_webhooks"
+PATH = "/webhooks/formbricks"
+
+
+class DeliveryRejected(ServiceError):
+    """Raised by the receiver when a delivery is not authentic (400/401) or not a delivery at all (400)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _start_thread(job: Callable[[], None]) -> None:
+    threading.Thread(target=job, name="personal-links-host-cleanup", daemon=True).start()
+
+
+@dataclass
+class WebhookState:
+    """The configured secrets' keys (parsed once) and how work after the answer is started."""
+
+    keys: list[bytes]
+    background: Callable[[Callable[[], None]], None] = field(default=_start_thread)
+
+
+def init_app(app: Flask) -> None:
+    """Parse the configured secrets once (config has checked them)."""
+    app.extensions[KEY] = WebhookState(keys=[parse_secret(s) for s in app.config["WEBHOOK_SECRETS"]])
+
+
+def _is_ping(body: bytes) -> bool:
+    try:
+        return isinstance(parse_delivery(body), TestPing)
+    except PayloadError:
+        return False
+
+
+def _authenticate(body: bytes, now: float) -> str:
+    """The id to store the delivery under; DeliveryRejected when it is not authentic."""
+    config = current_app.config
+    if SIGNATURE_HEADER not in request.headers and config["WEBHOOK_ALLOW_UNSIGNED"]:
+        log.warning("accepting an unsigned webhook delivery (PERSONAL_LINKS_WEBHOOK_ALLOW_UNSIGNED is on)")
+        return "sha256:" + hashlib.sha256(body).hexdigest()  # the same body twice is the same delivery
+    keys = current_app.extensions[KEY].keys + store.registered_secrets(db.session)
+    if not keys:
+        raise DeliveryRejected(401, "no webhook secret is configured: set PERSONAL_LINKS_WEBHOOK_SECRETS")
+    try:
+        return verify(request.headers, body, keys, now=now).webhook_id  # type: ignore[arg-type]
+    except SignatureError as exc:
+        log.warning("webhook delivery rejected (%s): %s", exc.reason, exc)
+        raise DeliveryRejected(exc.status, str(exc)) from exc
+
+
+def _answer(status: str, code: int = 200, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"status": status, **extra}), code
+
+
+@bp.post(PATH)
+def receive() -> tuple[Response, int]:
+    """Take one delivery from the host."""
+    request.max_content_length = current_app.config["WEBHOOK_MAX_BYTES"]
+    body = request.get_data(cache=False)  # 413 past the limit, before anything is parsed
+    if SIGNATURE_HEADER not in request.headers and _is_ping(body):
+        return _answer("ok", event="testEndpoint")
+    now = state().clock.now()
+    webhook_id = _authenticate(body, now.timestamp())
+    text = body.decode("utf-8", "replace")
+    try:
+        parsed = parse_delivery(body)
+    except UnknownEventError as exc:
+        store.claim(db.session, webhook_id, exc.event, text, now, status="ignored")
+        db.session.commit()
+        return _answer("ignored", event=exc.event[:64])
+    except PayloadError as exc:
+        store.claim(db.session, webhook_id, "malformed", text, now, status="ignored", error=str(exc))
+        db.session.commit()
+        raise DeliveryRejected(400, f"not a delivery we understand: {exc}") from exc
+    if isinstance(parsed, TestPing):
+        return _answer("ok", event="testEndpoint")
+    return _store_and_apply(webhook_id, parsed, text)
+
+
+def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
+    now = state().clock.now()
+    first = store.claim(db.session, webhook_id, delivery.event, text, now)
+    db.session.commit()  # stored: from here on nothing accepted is lost
+    row = store.find(db.session, webhook_id)
+    if row is None or (not first and row.status in ("applied", "ignored")):
+        return _answer("duplicate", webhookId=webhook_id)
+    intake = Intake(state().tokens, state().hidden_field, current_app.config["LATE_RESPONSES_COUNT"])
+    applied = apply_stored(db.session, row.id, delivery, now, intake)
+    if applied is None:
+        return _answer("stored", 202, webhookId=webhook_id)
+    if applied.decided and applied.status == "duplicate" and current_app.config["DELETE_DUPLICATES_ON_HOST"]:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        current_app.extensions[KEY].background(partial(_delete_on_host, app, applied.response_id))
+    return _answer("applied", webhookId=webhook_id, responseId=applied.response_id, outcome=applied.status)
+
+
+def _delete_on_host(app: Flask, response_id: str) -> None:
+    """Delete a duplicate on the host, in an app context of its own (runs after the answer)."""
+    with app.app_context():
+        host = host_cleanup.survey_host(app.config)
+        if host is not None:
+            host_cleanup.delete_duplicate(db.session, host, response_id, state().clock.now())
+        db.session.remove()
+
+
+PATHS = {
+    PATH: {"post": {
+        "summary": "Receive a Formbricks response webhook (Standard Webhooks signature)",
+        "security": [],
+        "parameters": [{"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
+                       for name in ("webhook-id", "webhook-timestamp", "webhook-signature")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"webhookId": {"type": "string"}, "event": {"type": "string"},
+                                             "data": {"type": "object"}}}}}},
+        "responses": {"200": {"description": "applied, duplicate, ignored or the Test Endpoint ping"},
+                      "202": {"description": "stored; applying failed and is retried later"},
+                      **error_responses(400, 401, 413, 503)}}},
+}

@@ -1,0 +1,63 @@
+"""The inbox of deliveries and the registered secrets: claimed by a unique ``webhook-id`` before any effect."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from plugin.db import DbSession
+from webhooks.models import InboxDelivery, WebhookRegistration
+from webhooks.signature import parse_secret
+
+log = logging.getLogger(__name__)
+
+
+def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> bool:
+    """INSERT ... ON CONFLICT (key) DO NOTHING; true when this call made the row (the row count decides)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
+    return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datetime,
+          status: str = "pending", error: str | None = None) -> bool:
+    """Store a delivery under its webhook id; false when that id was stored before (a repeat)."""
+    return insert_once(session, InboxDelivery, {
+        "webhook_id": webhook_id, "received_at": now, "event": event[:64], "body": body, "status": status,
+        "attempts": 0, "last_error": error}, "webhook_id")
+
+
+def find(session: DbSession, webhook_id: str) -> InboxDelivery | None:
+    """The stored delivery with this webhook id."""
+    return session.scalar(select(InboxDelivery).where(InboxDelivery.webhook_id == webhook_id))
+
+
+def mark_applied(session: DbSession, delivery_id: int, now: datetime) -> None:
+    """Record a successful application (one more attempt)."""
+    session.execute(update(InboxDelivery).where(InboxDelivery.id == delivery_id).values(
+        status="applied", applied_at=now, attempts=InboxDelivery.attempts + 1, last_error=None))
+
+
+def mark_failed(session: DbSession, delivery_id: int, error: str) -> None:
+    """Record a failed attempt; the delivery stays in the inbox for ``apply_pending``."""
+    session.execute(update(InboxDelivery).where(InboxDelivery.id == delivery_id,
+                                                InboxDelivery.status != "applied").values(
+        status="failed", attempts=InboxDelivery.attempts + 1, last_error=error[:2000]))
+
+
+def registered_secrets(session: DbSession) -> list[bytes]:
+    """Keys of the webhooks the sidecar registered on the host and has not removed; malformed ones skipped."""
+    keys = []
+    rows = session.execute(select(WebhookRegistration.id, WebhookRegistration.secret)
+                           .where(WebhookRegistration.removed_at.is_(None)))
+    for row_id, secret in rows:
+        try:
+            keys.append(parse_secret(secret))
+        except ValueError as exc:
+            log.warning("webhook registration %s has an unusable secret: %s", row_id, exc)
+    return keys
