@@ -5,6 +5,7 @@ Every error is one line on stderr and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.serving import run_simple
 
-from adapters.base import AdapterError
+from adapters.base import AdapterError, SurveyHost
 from adapters.csv_file import CsvContactSource
 from plugin import create_app, demo
 from plugin.config import ConfigError
@@ -29,9 +30,10 @@ from plugin.errors import ServiceError
 from plugin.jobs.models import JobRun
 from plugin.jobs.runner import run_job
 from plugin.jobs.scheduler import run_blocking, start_background
+from plugin.manifest import manifest
 from plugin.models import Contact, Segment, SegmentMember
-from plugin.services import api_keys, links, surveys
-from plugin.services.adapters import survey_host_provider
+from plugin.services import api_keys, install, links, local_segments, surveys, sync
+from plugin.services.adapters import configured, survey_host_provider
 from plugin.services.contacts import import_contacts
 from plugin.services.expiry import parse_issue_options
 from plugin.services.export import csv_lines
@@ -323,6 +325,109 @@ def jobs_runs(app: Flask, limit: int) -> None:
     for run in db.session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)):
         click.echo(f"{run.started_at:%Y-%m-%d %H:%M:%S}\t{run.job}\t{run.trigger}\t{run.status}\t"
                    f"{run.counts or ''}\t{run.error or ''}")
+
+
+# -- the survey host: sync, install, uninstall, local segments ------------------------------------------------
+
+@cli.command("sync")
+@with_app
+def sync_command(app: Flask) -> None:
+    """Pull contacts, segments and surveys from the configured adapters (all or nothing)."""
+    adapters = configured(app)
+    clock = state().clock
+    with click.progressbar(length=len(sync.STEPS), label="syncing", file=sys.stderr) as bar:
+        def step(name: str) -> None:
+            bar.label = name
+            bar.update(1)
+
+        result = sync.sync(db.session, adapters.contact_source, adapters.survey_host, clock.now(), ACTOR,
+                           progress=step, finished=clock.now)
+    click.echo(f"sync {result.run_id}: contacts {result.added} added, {result.changed} changed, "
+               f"{result.removed} removed; {result.segments} segments; {result.surveys} surveys")
+
+
+def _survey_host(app: Flask) -> SurveyHost:
+    host = configured(app).survey_host
+    if host is None:
+        fail("no survey host: set PERSONAL_LINKS_SURVEY_HOST=formbricks and the PERSONAL_LINKS_FORMBRICKS_* settings")
+    assert host is not None
+    return host
+
+
+@cli.command("install")
+@click.option("--survey", "survey_ids", multiple=True, help="A survey to check and register (repeatable).")
+@click.option("--public-url", help="The sidecar's public URL the host posts to (default PERSONAL_LINKS_PUBLIC_URL).")
+@with_app
+def install_command(app: Flask, survey_ids: tuple[str, ...], public_url: str | None) -> None:
+    """Check the API key and surveys, register the webhook from manifest.json; safe to run again."""
+    done = install.install(db.session, _survey_host(app), manifest(), public_url or app.config["PUBLIC_URL"],
+                           survey_ids, state().hidden_field, state().clock.now())
+    db.session.commit()
+    click.echo(f"API key accepted: workspace {done.workspace}")
+    for survey_id in done.surveys:
+        click.echo(f"survey {survey_id}: a link survey with the hidden field {state().hidden_field!r}")
+    verb = "registered" if done.created else "already registered"
+    click.echo(f"webhook {done.webhook_id} {verb} at {done.webhook_url} for {', '.join(done.events)}"
+               + (" (its secret is stored)" if done.created else ""))
+
+
+@cli.command("uninstall")
+@click.option("--public-url", help="The public URL install used (default PERSONAL_LINKS_PUBLIC_URL).")
+@with_app
+def uninstall_command(app: Flask, public_url: str | None) -> None:
+    """Remove the webhook install registered on the host."""
+    removed = install.uninstall(db.session, _survey_host(app), manifest(), public_url or app.config["PUBLIC_URL"],
+                                state().clock.now())
+    db.session.commit()
+    click.echo(f"removed webhook(s) {', '.join(removed)}" if removed else "no webhook of ours on the host")
+
+
+def _value(text: str) -> Any:
+    """A filter value as typed: JSON when it parses (numbers, lists, objects), else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@segments.command("add-filter")
+@click.argument("segment_id")
+@click.option("--title", required=True)
+@click.option("--json", "json_file", type=click.File("r", encoding="utf-8"),
+              help="The filter tree in the host's format (a file, or - for stdin).")
+@click.option("--attribute", help="A contact attribute key (userId, email, firstName, lastName or custom).")
+@click.option("--operator", help="equals, notEquals, contains, greaterThan, isSet, isOlderThan, ... (see docs).")
+@click.option("--value", help="The value: text, a number, or JSON such as '{\"amount\": 30, \"unit\": \"days\"}'.")
+@with_app
+def segments_add_filter(app: Flask, segment_id: str, title: str, json_file: Any, attribute: str | None,
+                        operator: str | None, value: str | None) -> None:
+    """Save a local segment (a filter evaluated over the synced contacts) and show its member count."""
+    if bool(json_file) == bool(attribute or operator):
+        fail("give --json FILE, or --attribute with --operator (and --value)")
+    if json_file:
+        try:
+            filters = json.load(json_file)
+        except ValueError as exc:
+            fail(f"--json: not JSON: {exc}")
+    else:
+        if not (attribute and operator):
+            fail("give both --attribute and --operator")
+        filters = local_segments.attribute_filter(str(attribute), str(operator), _value(value or ""))
+    row = local_segments.save_local_segment(db.session, segment_id, {"title": title, "filters": filters},
+                                            state().clock.now())
+    db.session.commit()
+    count = db.session.scalar(select(func.count()).select_from(links.segment_contacts(row.id).subquery()))
+    click.echo(f"local segment {row.id} ({row.title}): {count} contacts")
+
+
+@segments.command("remove")
+@click.argument("segment_id")
+@with_app
+def segments_remove(app: Flask, segment_id: str) -> None:
+    """Remove a local segment."""
+    local_segments.remove_local_segment(db.session, segment_id)
+    db.session.commit()
+    click.echo(f"removed local segment {segment_id}")
 
 
 def main() -> None:

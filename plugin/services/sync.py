@@ -72,7 +72,8 @@ def _fetch(source: ContactSource | None, host: SurveyHost | None, progress: Prog
     return _Fetched(contacts, segments, surveys)
 
 
-def _survey_body(survey: HostSurvey) -> dict[str, object]:
+def survey_body(survey: HostSurvey) -> dict[str, object]:
+    """A host survey as the body ``save_survey`` takes."""
     return {"name": survey.name[:255] or survey.id, "publicUrl": survey.public_url, "type": survey.type,
             "status": survey.status, "hiddenFieldIds": list(survey.hidden_field_ids),
             "singleUse": survey.single_use}
@@ -89,7 +90,7 @@ def apply_surveys(session: DbSession, surveys: Sequence[HostSurvey], now: dateti
     seen = set()
     for survey in surveys:
         seen.add(survey.id)
-        body = _survey_body(survey)
+        body = survey_body(survey)
         row = session.get(Survey, survey.id)
         if row is None or not _same(row, body, source):
             save_survey(session, survey.id, body, now, "", source=source)

@@ -1,0 +1,101 @@
+"""install / uninstall against the fake Formbricks over HTTP: one webhook, its secret kept and never shown."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import delete, select
+
+from plugin.cli import cli
+from plugin.db import db
+from plugin.models import Survey
+from tests.helpers import PUBLIC_URL, SECRET_KEY
+from tests.plugin.formbricks_host import FakeHost
+from webhooks.models import WebhookRegistration
+
+HOOK_URL = f"{PUBLIC_URL}/webhooks/formbricks"
+EVENTS = ["responseCreated", "responseUpdated", "responseFinished"]
+
+
+@pytest.fixture
+def run(app, database_url, fake_host: FakeHost, monkeypatch, caplog):
+    """Run the CLI against the test database and the fake host; log records are captured to look for secrets."""
+    settings = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL,
+                **fake_host.settings()}
+    for name, value in settings.items():
+        monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
+    caplog.set_level(logging.DEBUG)
+
+    def invoke(*args: str) -> Result:
+        result = CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
+        db.session.rollback()
+        return result
+
+    return invoke
+
+
+def live() -> list[WebhookRegistration]:
+    return list(db.session.scalars(select(WebhookRegistration).where(WebhookRegistration.removed_at.is_(None))))
+
+
+def assert_secret_never_shown(result: Result, caplog: pytest.LogCaptureFixture, secret: str) -> None:
+    assert secret not in result.output and "whsec_" not in result.output
+    assert secret not in caplog.text
+
+
+def test_install_registers_the_manifest_webhook_once_and_keeps_its_secret(run, fake_host: FakeHost, caplog) -> None:
+    first = run("install", "--survey", "sv_1")
+    assert first.exit_code == 0, first.output
+    hooks = list(fake_host.state.webhooks.values())
+    assert len(hooks) == 1
+    assert (hooks[0]["url"], hooks[0]["triggers"]) == (HOOK_URL, EVENTS)
+    [row] = live()
+    assert (row.host, row.host_webhook_id, row.url, row.secret) == ("formbricks", hooks[0]["id"], HOOK_URL,
+                                                                      hooks[0]["secret"])
+    assert "Main workspace" in first.output and "registered at" in first.output
+    assert_secret_never_shown(first, caplog, row.secret)
+    assert db.session.get(Survey, "sv_1").hidden_field_ids == ["plink"]
+
+    again = run("install", "--survey", "sv_1")
+    assert again.exit_code == 0 and "already registered" in again.output
+    assert len(fake_host.state.webhooks) == 1 and [r.id for r in live()] == [row.id]
+
+
+def test_install_with_a_lost_secret_replaces_the_webhook_instead_of_adding_one(run, fake_host: FakeHost) -> None:
+    assert run("install").exit_code == 0
+    db.session.execute(delete(WebhookRegistration))
+    db.session.commit()
+    again = run("install")
+    assert again.exit_code == 0, again.output
+    [hook] = fake_host.state.webhooks.values()
+    [row] = live()
+    assert row.host_webhook_id == hook["id"] and row.secret == hook["secret"]
+
+
+def test_install_says_what_to_add_when_the_hidden_field_is_missing(run, fake_host: FakeHost) -> None:
+    result = run("install", "--survey", "sv_1", "--survey", "sv_2")
+    assert result.exit_code == 1
+    assert "survey sv_2 (Plain) does not declare the hidden field 'plink'" in result.output
+    assert "Settings > Hidden fields, turn hidden fields on and add `plink`" in result.output
+    assert fake_host.state.webhooks == {} and live() == []
+
+
+def test_install_refuses_an_app_survey_and_a_wrong_key(run, fake_host: FakeHost, monkeypatch) -> None:
+    fake_host.state.add_survey("sv_app", name="In-app", type="app", hidden_fields=["plink"])
+    assert "is not a link survey (its type is 'app')" in run("install", "--survey", "sv_app").output
+    monkeypatch.setenv("PERSONAL_LINKS_FORMBRICKS_API_KEY", "fbk_wrong")
+    wrong = run("install")
+    assert wrong.exit_code == 1 and "refused the API key (401)" in wrong.output
+    assert "fbk_wrong" not in wrong.output
+
+
+def test_uninstall_removes_what_install_made(run, fake_host: FakeHost) -> None:
+    assert run("install", "--survey", "sv_1").exit_code == 0
+    [row] = live()
+    result = run("uninstall")
+    assert result.exit_code == 0 and row.host_webhook_id in result.output
+    assert fake_host.state.webhooks == {} and live() == []
+    assert db.session.get(WebhookRegistration, row.id).removed_at is not None
+    assert "no webhook of ours" in run("uninstall").output
