@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from adapters.formbricks import FormbricksAdapter
 from adapters.http import make_session
 from plugin.db import DbSession, db
+from plugin.models import Contact, SegmentMember
 from tests.fakes.formbricks_server import create_fake_formbricks, run_fake_formbricks
 from tests.fakes.formbricks_state import FakeFormbricksState
 
@@ -78,3 +79,10 @@ def snapshot(session: DbSession | None = None) -> dict[str, list[tuple[Any, ...]
     session.rollback()
     return {table: sorted(tuple(map(repr, row)) for row in session.execute(sa.text(f'SELECT * FROM "{table}"')))
             for table in SNAPSHOT_TABLES}
+
+
+def members(segment_id: str) -> list[str]:
+    """Host ids of the segment's live members, sorted."""
+    return sorted(db.session.scalars(
+        sa.select(Contact.host_id).join(SegmentMember, SegmentMember.contact_id == Contact.id)
+        .where(SegmentMember.segment_id == segment_id, Contact.deleted_at.is_(None))))

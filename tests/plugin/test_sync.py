@@ -10,18 +10,13 @@ from sqlalchemy import func, select
 from adapters.base import AdapterError
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
-from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey, SyncRun
+from plugin.models import AuditEvent, Contact, Link, Segment, Survey, SyncRun
 from plugin.services import links
 from plugin.services.expiry import IssueOptions
 from plugin.services.local_segments import save_local_segment
 from plugin.services.sync import STEPS, sync
 from tests.helpers import NOW
-from tests.plugin.formbricks_host import PRO, FakeHost, serve, snapshot
-
-
-def members(segment_id: str) -> list[str]:
-    return sorted(db.session.scalars(select(Contact.host_id).join(SegmentMember, SegmentMember.contact_id == Contact.id)
-                                     .where(SegmentMember.segment_id == segment_id, Contact.deleted_at.is_(None))))
+from tests.plugin.formbricks_host import PRO, FakeHost, members, serve, snapshot
 
 
 def test_sync_pulls_contacts_segments_and_surveys(app, fake_host: FakeHost) -> None:
