@@ -8,10 +8,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import delete, select
 
+from plugin import create_app
 from plugin.cli import cli
+from plugin.config import ConfigError
 from plugin.db import db
 from plugin.models import Survey
-from tests.helpers import PUBLIC_URL, SECRET_KEY
+from tests.helpers import PUBLIC_URL, SECRET_KEY, base_config
 from tests.plugin.formbricks_host import FakeHost
 from webhooks.models import WebhookRegistration
 
@@ -99,3 +101,8 @@ def test_uninstall_removes_what_install_made(run, fake_host: FakeHost) -> None:
     assert fake_host.state.webhooks == {} and live() == []
     assert db.session.get(WebhookRegistration, row.id).removed_at is not None
     assert "no webhook of ours" in run("uninstall").output
+
+
+def test_the_formbricks_adapter_without_its_settings_stops_start_up(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="PERSONAL_LINKS_FORMBRICKS_URL and PERSONAL_LINKS_FORMBRICKS_API_KEY"):
+        create_app(base_config(f"sqlite:///{tmp_path / 'x.db'}", SURVEY_HOST="formbricks"))
