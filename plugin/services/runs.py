@@ -1,14 +1,16 @@
-"""The last host syncs and scheduled runs, for the admin page's activity panel.
-
-Nothing records them yet: the sync and scheduler work fills ``recent_runs`` from their own tables.
-"""
+"""The last host syncs and scheduled runs, for the admin page's activity panel."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
 from plugin.db import DbSession
+from plugin.jobs.models import JobRun
+
+_STATUS = {"succeeded": "ok", "failed": "failed", "running": "running"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,5 +27,9 @@ class RunRecord:
 
 
 def recent_runs(session: DbSession, limit: int = 10) -> list[RunRecord]:
-    """The newest runs first, at most ``limit``; none are recorded yet."""
-    return []
+    """The newest runs first, at most ``limit``."""
+    jobs = session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit))
+    records = [RunRecord("scheduled", run.job, run.started_at, run.finished_at, _STATUS.get(run.status, run.status),
+                         ", ".join(f"{key} {value}" for key, value in (run.counts or {}).items()), run.error)
+               for run in jobs]
+    return sorted(records, key=lambda record: record.started_at, reverse=True)[:limit]
