@@ -28,13 +28,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, openapi, public
-    from plugin.api import contact_links, errors, followup, jobs, links
+    from plugin.api import contact_links, errors, followup, inbox, jobs, links
     from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, share, surveys
     from webhooks import receiver
 
     errors.init_app(app)
     receiver.init_app(app)
-    for module in (public, health, openapi, contact_links, links, followup, jobs, auth, surveys, share, receiver):
+    api = (contact_links, links, followup, jobs, inbox)
+    for module in (public, health, openapi, *api, auth, surveys, share, receiver):
         app.register_blueprint(module.bp)
     return app

@@ -14,8 +14,14 @@ from flask import Blueprint, Response, current_app, jsonify
 
 bp = Blueprint("openapi", __name__)
 
-SOURCES = ("plugin.api.contact_links", "plugin.api.links", "plugin.api.followup", "plugin.api.jobs",
-           "webhooks.receiver")
+SOURCES = (
+    "plugin.api.contact_links",
+    "plugin.api.links",
+    "plugin.api.followup",
+    "plugin.api.jobs",
+    "plugin.api.inbox",
+    "webhooks.receiver",
+)
 
 
 def param(name: str, where: str = "query", schema: dict[str, Any] | None = None, description: str = "",

@@ -143,3 +143,23 @@ def test_retry_backs_off_and_gives_up(app: Flask, client: FlaskClient, links: di
     assert seen[dead_at][2] == 10 and seen[dead_at][0]["gaveUp"] == 1
     assert all(counts == {"applied": 0, "failed": 0, "gaveUp": 0, "ignored": 0} for counts, _, _ in seen[dead_at + 1:])
     assert json.loads(row.body)["data"]["id"] == "r1"  # kept for the admin, not lost
+
+
+def test_admin_lists_dead_deliveries_and_queues_them_again(app: Flask, client: FlaskClient,
+                                                            api_headers: dict[str, str]) -> None:
+    from webhooks.models import InboxDelivery
+
+    db.session.add(InboxDelivery(webhook_id="w-dead", received_at=NOW, event="responseFinished", body="{}",
+                                 status="dead", attempts=10, last_error="database is locked"))
+    db.session.add(InboxDelivery(webhook_id="w-ok", received_at=NOW, event="responseFinished", body="{}",
+                                 status="applied", attempts=1))
+    db.session.commit()
+    url = "/api/personal-links/v1/webhooks/deliveries"
+    dead = client.get(url, headers=api_headers, query_string={"status": "dead"}).get_json()
+    assert [(d["webhookId"], d["attempts"]) for d in dead["data"]] == [("w-dead", 10)] and dead["meta"]["total"] == 1
+    assert "body" not in dead["data"][0]
+    requeued = client.post(f"{url}/{dead['data'][0]['id']}/requeue", headers=api_headers).get_json()["data"]
+    assert (requeued["status"], requeued["attempts"]) == ("failed", 0)
+    applied_id = db.session.scalar(select(InboxDelivery.id).where(InboxDelivery.webhook_id == "w-ok"))
+    assert client.post(f"{url}/{applied_id}/requeue", headers=api_headers).status_code == 400
+    assert client.get(url, headers=api_headers, query_string={"status": "odd"}).status_code == 422
