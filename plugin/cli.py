@@ -30,6 +30,7 @@ from plugin.errors import ServiceError
 from plugin.jobs.models import JobRun
 from plugin.jobs.runner import run_job
 from plugin.jobs.scheduler import run_blocking, start_background
+from plugin.jobs.tasks import JOBS
 from plugin.manifest import manifest
 from plugin.models import Contact, Segment, SegmentMember
 from plugin.services import api_keys, install, links, local_segments, surveys, sync
@@ -306,6 +307,13 @@ def purge(app: Flask) -> None:
 
 @cli.command()
 @with_app
+def reconcile(app: Flask) -> None:
+    """Attribute finished responses whose webhooks never came, from the host's responses listing, now."""
+    run_job_once(app, "reconcile")
+
+
+@cli.command()
+@with_app
 def scheduler(app: Flask) -> None:
     """Run the scheduled jobs in this process (set PERSONAL_LINKS_SCHEDULER=off on the servers then)."""
     click.echo("scheduler running; stop with Ctrl-C")
@@ -315,6 +323,14 @@ def scheduler(app: Flask) -> None:
 @cli.group("jobs")
 def jobs_group() -> None:
     """Scheduled jobs."""
+
+
+@jobs_group.command("run")
+@click.argument("name", type=click.Choice(sorted(JOBS)))
+@with_app
+def jobs_run(app: Flask, name: str) -> None:
+    """Run one job now, recorded like a scheduled run."""
+    run_job_once(app, name)
 
 
 @jobs_group.command("runs")

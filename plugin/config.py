@@ -46,6 +46,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "LOG_LEVEL": ("INFO", "logging level"),
     "SCHEDULER": ("in-process", "where scheduled jobs run: in-process (in the server) or off"),
     "PURGE_INTERVAL_SECONDS": (3600, "how often the purge job runs (0: never)"),
+    "RETRY_INTERVAL_SECONDS": (60, "how often failed webhook deliveries are retried (0: never)"),
+    "RETRY_MAX_ATTEMPTS": (10, "attempts before a failed webhook delivery is flagged dead for the admin"),
+    "RECONCILE_INTERVAL_SECONDS": (600, "how often the host's responses are reconciled (0: never)"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -64,8 +67,17 @@ SETTINGS: dict[str, tuple[Any, str]] = {
 }
 
 
-INTEGER_SETTINGS = ("PURGE_INTERVAL_SECONDS", "TOKEN_RETENTION_DAYS", "LINK_RETENTION_DAYS", "INBOX_RETENTION_DAYS",
-                    "JOB_STALE_AFTER_INTERVALS", "JOB_FAILURE_LIMIT")
+INTEGER_SETTINGS = (
+    "PURGE_INTERVAL_SECONDS",
+    "RETRY_INTERVAL_SECONDS",
+    "RETRY_MAX_ATTEMPTS",
+    "RECONCILE_INTERVAL_SECONDS",
+    "TOKEN_RETENTION_DAYS",
+    "LINK_RETENTION_DAYS",
+    "INBOX_RETENTION_DAYS",
+    "JOB_STALE_AFTER_INTERVALS",
+    "JOB_FAILURE_LIMIT",
+)
 
 
 class ConfigError(Exception):

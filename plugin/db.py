@@ -21,6 +21,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 
@@ -52,7 +54,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

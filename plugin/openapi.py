@@ -14,8 +14,16 @@ from flask import Blueprint, Response, current_app, jsonify
 
 bp = Blueprint("openapi", __name__)
 
-SOURCES = ("plugin.api.contact_links", "plugin.api.links", "plugin.api.followup", "plugin.api.jobs",
-           "plugin.api.local_segments", "plugin.api.syncs", "webhooks.receiver")
+SOURCES = (
+    "plugin.api.contact_links",
+    "plugin.api.links",
+    "plugin.api.followup",
+    "plugin.api.jobs",
+    "plugin.api.inbox",
+    "plugin.api.local_segments",
+    "plugin.api.syncs",
+    "webhooks.receiver",
+)
 
 
 def param(name: str, where: str = "query", schema: dict[str, Any] | None = None, description: str = "",

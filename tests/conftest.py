@@ -23,10 +23,8 @@ from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.services.api_keys import create_key
 from plugin.state import state
-from tests.helpers import NOW, base_config
+from tests.helpers import NOW, POSTGRES_URL, base_config
 
-POSTGRES_URL = os.environ.get("PERSONAL_LINKS_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
 pytest_plugins = ["tests.plugin.formbricks_host"]  # the fake Formbricks fixtures (fake_host, fake_host_v5)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 SECRET_KEY = "test-secret-key-0123456789"
 PUBLIC_URL = "https://links.example.com"
+POSTGRES_URL = os.environ.get("PERSONAL_LINKS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 

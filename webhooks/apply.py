@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, literal, or_, select, update
@@ -25,6 +25,7 @@ from webhooks.payload import Delivery, PayloadError, ResponseRecord, extract_tok
 
 log = logging.getLogger(__name__)
 ACTOR = "webhook"
+MAX_BACKOFF = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +135,24 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
     return applied
 
 
-def apply_pending(session: DbSession, now: datetime, intake: Intake, limit: int = 100) -> int:
-    """Apply stored deliveries still pending or failed, oldest first; return how many were applied."""
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next retry after ``attempts`` failed ones: 1, 2, 4 ... minutes, at most 6 hours."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def apply_pending(session: DbSession, now: datetime, intake: Intake, limit: int = 100,
+                  max_attempts: int = 10) -> dict[str, int]:
+    """Apply stored deliveries still pending or failed whose backoff has passed, oldest first.
+
+    A failed attempt waits ``backoff(attempts)``; after ``max_attempts`` the delivery is marked dead (kept,
+    flagged for the admin). Returns the counts: applied, failed (will be retried), gaveUp, ignored.
+    """
     rows = session.execute(select(InboxDelivery.id, InboxDelivery.body)
-                           .where(InboxDelivery.status.in_(("pending", "failed")))
+                           .where(InboxDelivery.status.in_(("pending", "failed")),
+                                  or_(InboxDelivery.next_attempt_at.is_(None), InboxDelivery.next_attempt_at <= now))
                            .order_by(InboxDelivery.id).limit(limit)).all()
     session.commit()
-    done = 0
+    counts = {"applied": 0, "failed": 0, "gaveUp": 0, "ignored": 0}
     for inbox_id, body in rows:
         try:
             parsed = parse_delivery(body.encode("utf-8"))
@@ -152,6 +164,16 @@ def apply_pending(session: DbSession, now: datetime, intake: Intake, limit: int 
             session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id)
                             .values(status="ignored", last_error=error))
             session.commit()
+            counts["ignored"] += 1
         elif apply_stored(session, inbox_id, parsed, now, intake) is not None:
-            done += 1
-    return done
+            counts["applied"] += 1
+        else:
+            attempts = session.scalar(select(InboxDelivery.attempts).where(InboxDelivery.id == inbox_id)) or 0
+            dead = attempts >= max_attempts
+            session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id, InboxDelivery.status == "failed")
+                            .values(status="dead" if dead else "failed", next_attempt_at=now + backoff(attempts)))
+            session.commit()
+            if dead:
+                log.error("webhook delivery %s failed %d times; flagged for the admin", inbox_id, attempts)
+            counts["gaveUp" if dead else "failed"] += 1
+    return counts

@@ -9,14 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import UTCDateTime, db
 
-INBOX_STATUSES = ("pending", "applied", "failed", "ignored")
+INBOX_STATUSES = ("pending", "applied", "failed", "ignored", "dead")
 
 
 class InboxDelivery(db.Model):  # type: ignore[name-defined,misc]
     """One verified delivery, stored by its ``webhook-id`` before it is applied; a repeat finds this row.
 
     ``status``: pending (stored, not yet applied), applied, failed (``last_error`` says why; retried later)
-    or ignored (an event we do not handle, or an authentic body we cannot parse).
+    or ignored (an event we do not handle, or an authentic body we cannot parse), or dead (the retry job
+    gave up after its attempts: flagged for the admin, who can queue it again).
     """
 
     __tablename__ = "webhook_inbox"
@@ -30,6 +31,7 @@ class InboxDelivery(db.Model):  # type: ignore[name-defined,misc]
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # backoff of the retry job
 
 
 class WebhookRegistration(db.Model):  # type: ignore[name-defined,misc]

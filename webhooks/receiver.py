@@ -29,6 +29,7 @@ bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
 KEY = "personal_links_webhooks"
 PATH = "/webhooks/formbricks"
+WAIT_LIMIT_MS = 2000  # two waits of at most 2 s keep the answer inside the host's 5 s timeout
 
 
 class DeliveryRejected(ServiceError):
@@ -109,13 +110,22 @@ def receive() -> tuple[Response, int]:
 
 
 def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
+    try:
+        return _store_and_apply_in_time(webhook_id, delivery, text)
+    finally:
+        store.restore_waits(db.session)
+
+
+def _store_and_apply_in_time(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
     now = state().clock.now()
+    store.limit_waits(db.session, WAIT_LIMIT_MS)
     first = store.claim(db.session, webhook_id, delivery.event, text, now)
     db.session.commit()  # stored: from here on nothing accepted is lost
     row = store.find(db.session, webhook_id)
     if row is None or (not first and row.status in ("applied", "ignored")):
         return _answer("duplicate", webhookId=webhook_id)
     intake = Intake(state().tokens, state().hidden_field, current_app.config["LATE_RESPONSES_COUNT"])
+    store.limit_waits(db.session, WAIT_LIMIT_MS)
     applied = apply_stored(db.session, row.id, delivery, now, intake)
     if applied is None:
         return _answer("stored", 202, webhookId=webhook_id)

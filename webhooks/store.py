@@ -6,10 +6,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from plugin.db import DbSession
+from plugin.db import SQLITE_BUSY_TIMEOUT_MS, DbSession
 from webhooks.models import InboxDelivery, WebhookRegistration
 from webhooks.signature import parse_secret
 
@@ -22,6 +22,27 @@ def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
     return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def limit_waits(session: DbSession, milliseconds: int) -> None:
+    """Bound how long this transaction's statements may wait on locks, so the host gets an answer in time.
+
+    PostgreSQL: ``SET LOCAL`` lock and statement timeouts (they end with the transaction). SQLite: the
+    connection's busy timeout (``plugin.db`` sets 10 s on every new connection; ``restore_waits`` puts it
+    back). A wait past the limit raises OperationalError: 503 before the delivery is stored, a stored
+    delivery kept for the retry job after.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {int(milliseconds)}"))
+        session.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
+    else:
+        session.execute(text(f"PRAGMA busy_timeout = {int(milliseconds)}"))
+
+
+def restore_waits(session: DbSession) -> None:
+    """Give a SQLite connection its usual busy timeout back (PostgreSQL's ended with the transaction)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"))
 
 
 def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datetime,

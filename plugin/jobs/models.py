@@ -37,3 +37,13 @@ class JobRun(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(16))
     counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReconcilePoint(db.Model):  # type: ignore[name-defined,misc]
+    """How far a survey's responses on the host have been reconciled: the newest update seen and applied."""
+
+    __tablename__ = "reconcile_points"
+
+    survey_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    reconciled_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from adapters.registry import survey_host_class
 from plugin.db import DbSession
 from plugin.services.purge import purge
+from plugin.services.reconcile import reconcile
+from plugin.state import state
+from webhooks.apply import Intake, apply_pending
 
 Counts = dict[str, int]
 JobFunction = Callable[[DbSession, datetime, Mapping[str, Any]], Counts]
@@ -22,6 +26,25 @@ def purge_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> C
     return purge(session, now, token_days=int(config["TOKEN_RETENTION_DAYS"]),
                  link_days=int(config["LINK_RETENTION_DAYS"]), inbox_days=int(config["INBOX_RETENTION_DAYS"]),
                  actor="scheduler")
+
+
+def intake(config: Mapping[str, Any]) -> Intake:
+    """What applying a response needs, as the webhook receiver builds it."""
+    return Intake(state().tokens, state().hidden_field, bool(config["LATE_RESPONSES_COUNT"]))
+
+
+def retry_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
+    """Webhook deliveries that failed to apply, again, with backoff, until they are flagged dead."""
+    return apply_pending(session, now, intake(config), limit=500, max_attempts=int(config["RETRY_MAX_ATTEMPTS"]))
+
+
+def reconcile_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
+    """Responses whose webhooks never came, from the host's listing (needs a survey host)."""
+    name = config.get("SURVEY_HOST")
+    if not name:
+        return {"surveys": 0, "applied": 0, "skipped": 1}  # surveys registered by hand: nothing to list
+    host = survey_host_class(str(name)).from_config(config)
+    return reconcile(session, host, now, intake(config))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,4 +58,6 @@ class Job:
 
 JOBS: dict[str, Job] = {
     "purge": Job("purge", "PURGE_INTERVAL_SECONDS", purge_job),
+    "retry": Job("retry", "RETRY_INTERVAL_SECONDS", retry_job),
+    "reconcile": Job("reconcile", "RECONCILE_INTERVAL_SECONDS", reconcile_job),
 }

@@ -1,7 +1,9 @@
 """Purging what has outlived its retention, in batches so neither database holds its write lock for long.
 
 A link expired longer ago than the token retention loses its token (``purged_at``: its URL then answers like
-an expired link); after the link retention its row goes too. Each batch is its own short transaction.
+an expired link); after the link retention its row goes too. Webhook deliveries that were applied or ignored
+go after the inbox retention (failed and dead ones stay for the retry job and the admin). Each batch is its
+own short transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from plugin.db import DbSession
 from plugin.models import Link
 from plugin.services.links import audit
+from webhooks.models import InboxDelivery
 
 BATCH = 1000
 
@@ -53,6 +56,15 @@ def purge(session: DbSession, now: datetime, *, token_days: int, link_days: int,
         lambda ids: session.execute(delete(Link).where(Link.id.in_(ids))),
     )
     counts = {"tokens": tokens, "links": rows}
+    if inbox_days is not None:
+        inbox_cutoff = now - timedelta(days=inbox_days)
+        counts["deliveries"] = _in_batches(
+            session,
+            lambda: select(InboxDelivery.id).where(InboxDelivery.received_at < inbox_cutoff,
+                                                   InboxDelivery.status.in_(("applied", "ignored")))
+            .order_by(InboxDelivery.id).limit(batch),
+            lambda ids: session.execute(delete(InboxDelivery).where(InboxDelivery.id.in_(ids))),
+        )
     audit(session, "purged", actor, now, detail={**counts, "tokenCutoff": token_cutoff.isoformat(),
                                                  "linkCutoff": link_cutoff.isoformat()})
     session.commit()

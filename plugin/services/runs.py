@@ -1,7 +1,4 @@
-"""The last host syncs and scheduled runs, for the admin page's activity panel.
-
-Host syncs come from ``sync_runs``; scheduled runs are still to be added from the scheduler's table.
-"""
+"""The last host syncs and scheduled runs, for the admin page's activity panel."""
 
 from __future__ import annotations
 
@@ -11,7 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from plugin.db import DbSession
+from plugin.jobs.models import JobRun
 from plugin.models import SyncRun
+
+_STATUS = {"succeeded": "ok", "failed": "failed", "running": "running"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +27,20 @@ class RunRecord:
     error: str | None = None
 
 
-SYNC_STATUS = {"succeeded": "ok", "failed": "failed", "running": "running"}
-
-
 def recent_runs(session: DbSession, limit: int = 10) -> list[RunRecord]:
     """The newest runs first, at most ``limit``."""
-    rows = session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit))
-    return [RunRecord(kind="sync", name=row.actor, started_at=row.started_at, finished_at=row.finished_at,
-                      status=SYNC_STATUS.get(row.status, row.status),
-                      summary=(f"{row.added} added, {row.changed} changed, {row.removed} removed; "
-                               f"{row.segments} segments, {row.surveys} surveys") if row.status == "succeeded" else "",
-                      error=row.error) for row in rows]
+    jobs = session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit))
+    records = [RunRecord("scheduled", run.job, run.started_at, run.finished_at, _STATUS.get(run.status, run.status),
+                         ", ".join(f"{key} {value}" for key, value in (run.counts or {}).items()), run.error)
+               for run in jobs]
+    syncs = session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit))
+    records += [RunRecord("sync", run.actor, run.started_at, run.finished_at, _STATUS.get(run.status, run.status),
+                          _sync_summary(run), run.error) for run in syncs]
+    return sorted(records, key=lambda record: record.started_at, reverse=True)[:limit]
+
+
+def _sync_summary(run: SyncRun) -> str:
+    if run.status != "succeeded":
+        return ""
+    return (f"{run.added} added, {run.changed} changed, {run.removed} removed; {run.segments} segments, "
+            f"{run.surveys} surveys")

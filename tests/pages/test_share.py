@@ -117,3 +117,19 @@ def test_an_unknown_survey_is_a_404_page(admin: FlaskClient) -> None:
     response = admin.get("/admin/surveys/nope")
     assert response.status_code == 404 and response.mimetype == "text/html"
     assert "not known to the sidecar" in response.get_data(as_text=True)
+
+
+def test_share_page_shows_the_last_runs_with_their_errors(admin: FlaskClient, seeded: None) -> None:
+    from plugin.jobs.models import JobRun
+
+    db.session.add_all([
+        JobRun(job="purge", trigger="schedule", holder="h", started_at=NOW, finished_at=NOW, status="succeeded",
+               counts={"tokens": 4}),
+        JobRun(job="reconcile", trigger="schedule", holder="h", started_at=NOW, finished_at=NOW, status="failed",
+               error="reconcile failed for 1 survey(s): survey-1: host answered 503"),
+    ])
+    db.session.commit()
+    html = admin.get(SHARE).get_data(as_text=True)
+    assert "No syncs or scheduled runs recorded yet" not in html
+    assert "scheduled: purge" in html and "tokens 4" in html
+    assert "host answered 503" in html

@@ -91,3 +91,15 @@ def test_missing_secret_key_stops_with_a_message(monkeypatch) -> None:
     result = CliRunner().invoke(cli, ["segments", "list"], obj={})
     assert result.exit_code == 1
     assert "PERSONAL_LINKS_SECRET_KEY is not set" in result.output
+
+
+def test_jobs_from_the_cli_are_recorded(run) -> None:
+    from plugin.jobs.models import JobRun
+
+    purged = run("purge")
+    assert purged.exit_code == 0 and purged.output.strip() == "purge: tokens 0, links 0, deliveries 0"
+    assert run("jobs", "run", "retry").output.strip() == "retry: applied 0, failed 0, gaveUp 0, ignored 0"
+    assert run("reconcile").output.strip() == "reconcile: surveys 0, applied 0, skipped 1"
+    assert run("jobs", "run", "nope").exit_code == 2
+    assert [r.job for r in db.session.scalars(select(JobRun).order_by(JobRun.id))] == ["purge", "retry", "reconcile"]
+    assert "purge\tcli\tsucceeded" in run("jobs", "runs").output

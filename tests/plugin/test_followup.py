@@ -29,7 +29,7 @@ def issued(seeded: dict[str, Any]) -> dict[str, int]:
     survey = db.session.get(Survey, seeded["survey"])
     issue_links(db.session, survey, select(Contact.id), IssueOptions(expires_at=NOW + timedelta(days=2)), NOW, "t")
     db.session.commit()
-    return dict(db.session.execute(select(Contact.host_id, Link.id).join(Link)).tuples().all())
+    return {host_id: link_id for host_id, link_id in db.session.execute(select(Contact.host_id, Link.id).join(Link))}
 
 
 def respond(link_id: int, response_id: str, *, finished: bool) -> None:

@@ -19,6 +19,7 @@ from plugin.jobs.lease import period_start
 from plugin.jobs.models import JobRun
 from plugin.jobs.runner import run_job
 from plugin.jobs.scheduler import should_run_in_process, start_background
+from plugin.jobs.tasks import JOBS, Job
 from plugin.models import AuditEvent, Contact, Link, Survey
 from plugin.services.purge import purge
 from tests.helpers import NOW, base_config
@@ -99,18 +100,32 @@ def test_runs_are_recorded_with_counts_and_errors(app: Flask, contact: None, mon
     _links(3, NOW - timedelta(days=40))
     outcome = run_job(app, "purge", trigger="cli")
     run = db.session.get(JobRun, outcome.run_id)
-    assert (run.status, run.counts, run.trigger, run.finished_at) == ("succeeded", {"tokens": 3, "links": 0},
-                                                                      "cli", NOW)
+    assert (run.status, run.trigger, run.finished_at) == ("succeeded", "cli", NOW)
+    assert run.counts == {"tokens": 3, "links": 0, "deliveries": 0}
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("plugin.jobs.tasks.JOBS", {"purge": __import__("plugin.jobs.tasks").jobs.tasks.Job(
-        "purge", "PURGE_INTERVAL_SECONDS", broken)})
-    monkeypatch.setattr("plugin.jobs.runner.JOBS", __import__("plugin.jobs.tasks").jobs.tasks.JOBS)
+    monkeypatch.setitem(JOBS, "purge", Job("purge", "PURGE_INTERVAL_SECONDS", broken))
     failed = run_job(app, "purge", trigger="cli")
     assert failed.status == "failed" and failed.error == "RuntimeError: disk on fire"
     assert db.session.get(JobRun, failed.run_id).error == "RuntimeError: disk on fire"
+
+
+def test_purge_drops_old_handled_deliveries_and_keeps_failed_ones(app: Flask) -> None:
+    from webhooks.models import InboxDelivery
+
+    old = NOW - timedelta(days=31)
+    for number, status in enumerate(("applied", "ignored", "failed", "dead")):
+        db.session.add(InboxDelivery(webhook_id=f"old-{number}", received_at=old, event="responseFinished",
+                                     body="{}", status=status))
+    db.session.add(InboxDelivery(webhook_id="new", received_at=NOW, event="responseFinished", body="{}",
+                                 status="applied"))
+    db.session.commit()
+    counts = purge(db.session, NOW, token_days=30, link_days=365, inbox_days=30, actor="test")
+    assert counts["deliveries"] == 2
+    kept = db.session.scalars(select(InboxDelivery.webhook_id).order_by(InboxDelivery.webhook_id)).all()
+    assert kept == ["new", "old-2", "old-3"]
 
 
 def _run(job: str, status: str, finished: datetime) -> JobRun:
@@ -149,7 +164,8 @@ def test_api_lists_runs_and_runs_a_job(app: Flask, client, api_headers) -> None:
 
 def test_scheduler_never_starts_in_tests_unless_asked(app: Flask, database_url: str) -> None:
     assert not should_run_in_process(app) and start_background(app) is None
-    asked = create_app(base_config(database_url, TESTING=False, PURGE_INTERVAL_SECONDS=1))
+    asked = create_app(base_config(database_url, TESTING=False, PURGE_INTERVAL_SECONDS=1, RETRY_INTERVAL_SECONDS=0,
+                                   RECONCILE_INTERVAL_SECONDS=0))
     assert should_run_in_process(asked)
     scheduler = start_background(asked)
     try:

@@ -188,8 +188,8 @@ def test_failed_apply_stays_in_the_inbox_and_is_applied_later(client: FlaskClien
 
     monkeypatch.undo()
     intake = Intake(state().tokens, "plink")
-    assert apply_pending(db.session, NOW, intake) == 1
-    assert apply_pending(db.session, NOW, intake) == 0
+    assert apply_pending(db.session, NOW, intake) == {"applied": 1, "failed": 0, "gaveUp": 0, "ignored": 0}
+    assert apply_pending(db.session, NOW, intake)["applied"] == 0
     db.session.expire_all()
     assert [(row.status, row.attempts) for row in inbox()] == [("applied", 2)]
     assert db.session.scalar(select(ResponseAttribution.status)) == "attributed"

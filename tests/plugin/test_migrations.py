@@ -1,0 +1,70 @@
+"""Migrations: the chain upgrades a database holding data without losing any of it, on both backends."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from plugin import create_app
+from plugin.db import db
+from tests.helpers import POSTGRES_URL, base_config
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
+    schema = f"pl_mig_{secrets.token_hex(4)}"
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+ROWS = [
+    "INSERT INTO contacts (id, host_id, email, attributes, source, created_at, updated_at) "
+    "VALUES (1, 'c1', 'a@x.org', '{\"plan\": \"pro\"}', 'csv', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    "INSERT INTO surveys (id, name, public_url, type, status, hidden_field_ids, single_use, source, created_at, "
+    "updated_at) VALUES ('s', 'S', 'https://f.example/s/s', 'link', 'inProgress', '[\"plink\"]', false, 'manual', "
+    "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    "INSERT INTO links (id, survey_id, contact_id, created_at, max_uses, use_count, open_count, is_current) "
+    "VALUES (7, 's', 1, '2026-01-01 00:00:00', 1, 1, 2, true)",
+    "INSERT INTO response_attributions (response_id, survey_id, link_id, contact_id, status, created_at, "
+    "updated_at) VALUES ('r1', 's', 7, 1, 'attributed', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+]
+
+
+def test_upgrade_from_the_first_revision_keeps_every_row(empty_url: str) -> None:
+    app = create_app(base_config(empty_url))
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        upgrade(directory=directory, revision="0001")
+        with db.engine.begin() as connection:
+            for statement in ROWS:
+                connection.execute(sa.text(statement))
+        upgrade(directory=directory)
+        with db.engine.connect() as connection:
+            link = connection.execute(sa.text("SELECT id, use_count, open_count, purged_at FROM links")).one()
+            assert tuple(link) == (7, 1, 2, None)
+            assert connection.execute(sa.text("SELECT email FROM contacts")).scalar() == "a@x.org"
+            assert connection.execute(sa.text("SELECT status FROM response_attributions")).scalar() == "attributed"
+            head = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        downgrade(directory=directory, revision="0001")
+        upgrade(directory=directory)
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM links")).scalar() == 1
+            assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
+        db.engine.dispose()
