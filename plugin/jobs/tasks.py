@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.registry import survey_host_class
+from flask import current_app
+
 from plugin.db import DbSession
+from plugin.services.adapters import configured
 from plugin.services.purge import purge
 from plugin.services.reconcile import reconcile
+from plugin.services.sync import sync
 from plugin.state import state
 from webhooks.apply import Intake, apply_pending
 
@@ -40,11 +43,20 @@ def retry_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> C
 
 def reconcile_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
     """Responses whose webhooks never came, from the host's listing (needs a survey host)."""
-    name = config.get("SURVEY_HOST")
-    if not name:
+    host = configured(current_app._get_current_object()).survey_host  # type: ignore[attr-defined]
+    if host is None:
         return {"surveys": 0, "applied": 0, "skipped": 1}  # surveys registered by hand: nothing to list
-    host = survey_host_class(str(name)).from_config(config)
     return reconcile(session, host, now, intake(config))
+
+
+def sync_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
+    """Contacts, segments and surveys from the configured adapters (the sync records its own run too)."""
+    adapters = configured(current_app._get_current_object())  # type: ignore[attr-defined]
+    if adapters.contact_source is None and adapters.survey_host is None:
+        return {"skipped": 1}  # contacts imported and surveys registered by hand
+    result = sync(session, adapters.contact_source, adapters.survey_host, now, "scheduler")
+    return {"added": result.added, "changed": result.changed, "removed": result.removed,
+            "segments": result.segments, "surveys": result.surveys}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +72,5 @@ JOBS: dict[str, Job] = {
     "purge": Job("purge", "PURGE_INTERVAL_SECONDS", purge_job),
     "retry": Job("retry", "RETRY_INTERVAL_SECONDS", retry_job),
     "reconcile": Job("reconcile", "RECONCILE_INTERVAL_SECONDS", reconcile_job),
+    "sync": Job("sync", "SYNC_INTERVAL_SECONDS", sync_job),
 }

@@ -118,3 +118,24 @@ def test_local_segments_are_evaluated_on_every_sync(app, fake_host_v5: FakeHost)
     sync(db.session, adapter, adapter, NOW + timedelta(hours=1), "test")
     assert members("pros") == ["c_ada"]
     assert db.session.get(Segment, "pros").kind == "local"
+
+
+def test_the_scheduled_sync_job_runs_the_same_sync_and_records_both_runs(app, fake_host_v5: FakeHost) -> None:
+    from plugin.jobs.models import JobRun
+    from plugin.jobs.runner import run_job
+    from plugin.services.adapters import OVERRIDE_KEY, Adapters
+
+    adapter = fake_host_v5.adapter()
+    app.extensions[OVERRIDE_KEY] = Adapters(adapter, adapter)
+    outcome = run_job(app, "sync")
+    assert outcome.status == "succeeded"
+    assert outcome.counts == {"added": 3, "changed": 0, "removed": 0, "segments": 1, "surveys": 2}
+    assert db.session.scalar(select(SyncRun.actor)) == "scheduler"
+    assert db.session.scalar(select(JobRun.job)) == "sync"
+    assert run_job(app, "sync").status == "skipped"  # same period: another run already had it
+
+
+def test_the_sync_job_without_adapters_does_nothing(app) -> None:
+    from plugin.jobs.runner import run_job
+
+    assert run_job(app, "sync", trigger="cli").counts == {"skipped": 1}
