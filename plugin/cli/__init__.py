@@ -1,0 +1,16 @@
+"""The ``personal-links`` command: serve, database, API keys, contacts, segments, surveys, links, jobs, host.
+
+Every error is one line on stderr and a non-zero exit, never a traceback. Each module adds its commands to
+the one group in ``plugin.cli.base``.
+"""
+
+from plugin.cli import directory, host, jobs, links, server  # noqa: F401  (they register their commands)
+from plugin.cli.base import cli
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli(obj={})
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,76 @@
+"""Issuing and revoking personal links."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from plugin.cli.base import ACTOR, cli, fail, with_app
+from plugin.db import db
+from plugin.models import Contact
+from plugin.services import links
+from plugin.services.adapters import survey_host_provider
+from plugin.services.expiry import parse_issue_options
+from plugin.services.export import csv_lines
+from plugin.services.single_use import attach_single_use_urls
+from plugin.state import state
+
+
+@cli.group("links")
+def links_group() -> None:
+    """Personal links."""
+
+
+@links_group.command("issue")
+@click.option("--survey", "survey_id", required=True)
+@click.option("--contact", "contact_id", help="One contact (the host's contact id).")
+@click.option("--segment", "segment_id", help="A whole segment.")
+@click.option("--expires-on", help="Last valid day (YYYY-MM-DD); the link ends at 00:00 UTC the day after.")
+@click.option("--expiration-days", help="Days from now until the link ends (1-365).")
+@click.option("--valid-from", help="ISO-8601 date or date-time the link opens.")
+@click.option("--max-uses", help="Responses allowed per link (default 1).")
+@click.option("--rotate", is_flag=True, help="Revoke current links and issue new URLs.")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", show_default=True)
+@with_app
+def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: str | None, **kw: Any) -> None:
+    """Issue links for one contact or a segment and write them as CSV."""
+    if bool(contact_id) == bool(segment_id):
+        fail("give --contact or --segment (one of them)")
+    now = state().clock.now()
+    args = {name: str(kw[key]) for name, key in (("expiresOn", "expires_on"), ("expirationDays",
+            "expiration_days"), ("validFrom", "valid_from"), ("maxUses", "max_uses")) if kw[key]}
+    if kw["rotate"]:
+        args["rotate"] = "true"
+    options = parse_issue_options(args, now)
+    survey = links.get_survey(db.session, survey_id)
+    if contact_id:
+        chosen = select(Contact.id).where(Contact.id == links.get_contact(db.session, contact_id).id)
+        total = 1
+    else:
+        segment = links.get_segment(db.session, str(segment_id))
+        total = links.require_members(db.session, segment)
+        chosen = links.segment_contacts(segment.id)
+    made = links.issue_links(db.session, survey, chosen, options, now, ACTOR)
+    attach_single_use_urls(db.session, survey, now, survey_host_provider(app))
+    db.session.commit()
+    rows = links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now))
+    out = kw["output"]
+    plugin = state()
+    with click.progressbar(rows, length=total, label="writing links", file=sys.stderr) as bar:
+        for chunk in csv_lines(bar, lambda row: plugin.link_url(row.link_id, row.survey_id)):
+            out.write(chunk)
+    click.echo(f"{total} links written ({made} new)", err=True)
+
+
+@links_group.command("revoke")
+@click.argument("link_id", type=int)
+@with_app
+def links_revoke(app: Flask, link_id: int) -> None:
+    """Revoke one link by its id."""
+    links.revoke_link(db.session, link_id, state().clock.now(), ACTOR)
+    db.session.commit()
+    click.echo(f"revoked link {link_id}")

@@ -1,0 +1,60 @@
+"""Running the sidecar: the server, the schema, the dedicated scheduler process."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+from flask_migrate import upgrade
+from werkzeug.serving import run_simple
+
+from plugin import demo
+from plugin.cli.base import cli, with_app
+from plugin.jobs.scheduler import run_blocking, start_background
+from plugin.state import state
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-upgrade", is_flag=True, help="Do not upgrade the database schema at start.")
+@with_app
+def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
+    """Run the sidecar (threaded; use gunicorn for several processes)."""
+    if not no_upgrade:
+        upgrade(directory=app.extensions["migrate"].directory)
+    if app.config["DEMO"]:
+        if not os.environ.get("PERSONAL_LINKS_PUBLIC_URL"):  # the demo's links point at this very server
+            app.config["PUBLIC_URL"] = state().public_url = f"http://{host}:{port}"
+        key = demo.prepare(app)
+        if key:
+            click.echo(f"Admin API key (shown once, keep it): {key}")
+        click.echo(f"Demo survey: {app.config['PUBLIC_URL']}/demo/s/{demo.DEMO_SURVEY}; try:\n"
+                   f"  curl -H 'x-api-key: <key>' '{app.config['PUBLIC_URL']}/api/v2/management/surveys/"
+                   f"{demo.DEMO_SURVEY}/contact-links/segments/beta-testers'")
+    start_background(app)
+    click.echo(f"Serving on http://{host}:{port}")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@with_app
+def db_upgrade(app: Flask) -> None:
+    """Upgrade the schema to the newest revision (never loses data)."""
+    upgrade(directory=app.extensions["migrate"].directory)
+    click.echo("database is up to date")
+
+
+
+@cli.command()
+@with_app
+def scheduler(app: Flask) -> None:
+    """Run the scheduled jobs in this process (set PERSONAL_LINKS_SCHEDULER=off on the servers then)."""
+    click.echo("scheduler running; stop with Ctrl-C")
+    run_blocking(app)
