@@ -184,3 +184,14 @@ def test_period_start_aligns_to_the_interval() -> None:
     at = datetime(2026, 11, 28, 12, 34, 56, tzinfo=UTC)
     assert period_start(at, 3600) == datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     assert period_start(at, 60) == datetime(2026, 11, 28, 12, 34, tzinfo=UTC)
+
+
+def test_scheduler_runs_only_in_the_reloader_child(app: Flask, database_url: str, monkeypatch) -> None:
+    debug = create_app(base_config(database_url, TESTING=False))
+    debug.debug = True
+    monkeypatch.delenv("WERKZEUG_RUN_MAIN", raising=False)
+    assert not should_run_in_process(debug)  # the reloader's watching parent
+    monkeypatch.setenv("WERKZEUG_RUN_MAIN", "true")
+    assert should_run_in_process(debug)  # the child that serves
+    off = create_app(base_config(database_url, TESTING=False, SCHEDULER="off"))
+    assert not should_run_in_process(off)
