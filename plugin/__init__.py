@@ -9,17 +9,28 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from plugin import config, state
 from plugin import db as database
+from plugin.tokens import MAX_ID
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in our routes is a row id: past the INTEGER columns' range it matches nothing (404)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
     app = Flask(__name__, instance_path=os.environ.get("PERSONAL_LINKS_INSTANCE_PATH") or None)
     config.load(app, test_config)
+    app.url_map.converters["int"] = RowIdConverter
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database.db.init_app(app)

@@ -16,7 +16,8 @@ from itsdangerous import BadSignature, Signer
 
 SALT = "personal-links.link-token.v1"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_TOKEN_RE = re.compile(r"^([0-9A-Za-z]{1,12})\.([A-Za-z0-9_-]{20,64})$")
+_TOKEN_RE = re.compile(r"^([0-9A-Za-z]{1,11})\.([A-Za-z0-9_-]{20,64})$")
+MAX_ID = 2**31 - 1  # row ids are INTEGER columns (32-bit on PostgreSQL): a larger claim is no token of ours
 
 
 class InvalidToken(Exception):
@@ -66,15 +67,16 @@ class LinkTokens:
         match = _TOKEN_RE.match(token)
         if match is None:
             raise InvalidToken("malformed token")
-        return decode_id(match.group(1))
+        link_id = decode_id(match.group(1))
+        if link_id > MAX_ID:
+            raise InvalidToken("malformed token")
+        return link_id
 
     def verify(self, token: str, survey_id: str) -> int:
         """The link id of a token whose signature verifies for ``survey_id``; InvalidToken otherwise."""
-        match = _TOKEN_RE.match(token)
-        if match is None:
-            raise InvalidToken("malformed token")
-        encoded, signature = match.groups()
-        if encode_id(decode_id(encoded)) != encoded:  # leading zeros: one id, one spelling
+        link_id = self.peek(token)
+        encoded, signature = token.split(".")
+        if encode_id(link_id) != encoded:  # leading zeros: one id, one spelling
             raise InvalidToken("malformed token")
         try:
             ok = self._signer.verify_signature(self._message(encoded, survey_id), signature.encode())
@@ -82,4 +84,4 @@ class LinkTokens:
             raise InvalidToken("bad signature") from exc
         if not ok:
             raise InvalidToken("bad signature")
-        return decode_id(encoded)
+        return link_id

@@ -118,3 +118,16 @@ def test_not_yet_valid_link_gets_403_with_its_start(client, seeded, api_headers,
     assert "2026-12-01 00:00 UTC" in response.get_data(as_text=True)
     clock.advance(days=3)
     assert client.get(path).status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/c/zzzzzzzzzzz.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                  "/c/2LKcb2.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
+def test_ids_beyond_the_databases_range_are_invalid_not_errors(client, seeded, path) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_revoke_with_an_id_beyond_the_range_is_404(client, seeded, api_headers) -> None:
+    huge = "382220126783649546240"
+    assert client.post(f"/api/personal-links/v1/links/{huge}/revoke", headers=api_headers).status_code == 404
+    assert client.post("/api/personal-links/v1/links/2147483648/revoke", headers=api_headers).status_code == 404
+    assert client.post("/api/personal-links/v1/links/2147483647/revoke", headers=api_headers).status_code == 404
