@@ -6,17 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from sqlalchemy import select
 
 from plugin.api.auth import require_api_key
 from plugin.db import db
-from plugin.errors import InvalidInput, Refused
-from plugin.models import Contact, Survey
+from plugin.errors import InvalidInput
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import links
+from plugin.services import issuing, links
 from plugin.services.adapters import survey_host_provider
-from plugin.services.expiry import parse_int, parse_issue_options
-from plugin.services.single_use import attach_single_use_urls
+from plugin.services.expiry import parse_int
 from plugin.state import state
 
 bp = Blueprint("contact_links", __name__, url_prefix="/api/v2/management/surveys/<survey_id>/contact-links")
@@ -34,27 +31,12 @@ def iso(value: datetime | None) -> str | None:
 @require_api_key
 def contact_link(survey_id: str, contact_id: str) -> Response:
     """One contact's link: the current one if live, a new one otherwise (or with rotate)."""
-    now = state().clock.now()
-    options = parse_issue_options(request.args, now)
-    survey = links.get_survey(db.session, survey_id)
-    if survey.type != "link":
-        raise Refused("surveyId", "Not a link survey")
-    contact = links.get_contact(db.session, contact_id)
-    chosen = select(Contact.id).where(Contact.id == contact.id)
-    row = next(links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now)), None)
-    if row is not None and row.state == "used" and not options.rotate:
-        raise Refused("contactId", "Already responded")
-    links.issue_links(db.session, survey, chosen, options, now, g.actor)
-    attach_single_use(survey, now)
+    issued = issuing.issue_contact(db.session, survey_id, contact_id, request.args, state().clock.now(), g.actor,
+                                   survey_host_provider(current_app))
     db.session.commit()
-    row = next(links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now)))
-    return jsonify({"data": {"surveyUrl": state().link_url(row.link_id, survey.id),
+    row = next(links.iter_link_rows(db.session, issued.rows))
+    return jsonify({"data": {"surveyUrl": state().link_url(row.link_id, row.survey_id),
                              "expiresAt": iso(row.expires_at), "linkId": row.link_id, "state": row.state}})
-
-
-def attach_single_use(survey: Survey, now: datetime) -> None:
-    """Links just issued to a single-use survey get their host URLs (AdapterError -> 502, rolled back)."""
-    attach_single_use_urls(db.session, survey, now, survey_host_provider(current_app))
 
 
 def attribute_keys(text: str | None) -> list[str]:
@@ -79,30 +61,22 @@ def attributes_of(row: links.LinkRow, keys: list[str]) -> dict[str, Any]:
 @require_api_key
 def segment_links(survey_id: str, segment_id: str) -> Response:
     """A page of a segment's links, newest contact first, issuing links for that page where needed."""
-    now = state().clock.now()
-    options = parse_issue_options(request.args, now)
     limit = parse_int("limit", request.args.get("limit"), 1, current_limit(), default=50)
     skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
     keys = attribute_keys(request.args.get("attributeKeys"))
-    survey = links.get_survey(db.session, survey_id)
-    if survey.type != "link":
-        raise Refused("surveyId", "Not a link survey")
-    segment = links.get_segment(db.session, segment_id)
-    total = links.require_members(db.session, segment)
-    page = (links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip))
-    links.issue_links(db.session, survey, page, options, now, g.actor)
-    attach_single_use(survey, now)
+    issued = issuing.issue_segment_page(db.session, survey_id, segment_id, request.args, limit or 50, skip or 0,
+                                        state().clock.now(), g.actor, survey_host_provider(current_app))
     db.session.commit()
     data = []
-    for row in links.iter_link_rows(db.session, links.current_links(survey.id, page, now)):
+    for row in links.iter_link_rows(db.session, issued.rows):
         item: dict[str, Any] = {"contactId": row.contact_host_id}
         found = attributes_of(row, keys)
         if found:
             item["attributes"] = found
-        item.update(surveyUrl=state().link_url(row.link_id, survey.id), expiresAt=iso(row.expires_at),
+        item.update(surveyUrl=state().link_url(row.link_id, row.survey_id), expiresAt=iso(row.expires_at),
                     linkId=row.link_id, state=row.state)
         data.append(item)
-    return jsonify({"data": data, "meta": {"total": total, "limit": limit, "offset": skip}})
+    return jsonify({"data": data, "meta": {"total": issued.members, "limit": limit, "offset": skip}})
 
 
 def current_limit() -> int:

@@ -13,7 +13,7 @@ from plugin.db import db
 from plugin.errors import InvalidInput
 from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import links, segments, share, surveys
+from plugin.services import issuing, links, segments, surveys
 from plugin.services.adapters import survey_host_provider
 from plugin.services.expiry import parse_int
 from plugin.services.export import csv_lines
@@ -94,14 +94,14 @@ def link_json(link: Link, host_id: str, link_state: str) -> dict[str, Any]:
 @require_api_key
 def segment_csv(survey_id: str, segment_id: str) -> Response:
     """Issue links for a whole segment and stream them as the host's CSV."""
-    issued = share.issue_segment(db.session, survey_id, segment_id, request.args, state().clock.now(), g.actor,
+    issued = issuing.issue_segment(db.session, survey_id, segment_id, request.args, state().clock.now(), g.actor,
                                  survey_host_provider(current_app))
     db.session.commit()
-    survey, segment = issued.survey, issued.segment
+    survey = issued.survey
     plugin_state = state()
     rows = links.iter_link_rows(db.session, issued.rows)
     body = csv_lines(rows, lambda row: plugin_state.link_url(row.link_id, row.survey_id))
-    filename = f"personal-links-{survey.id}-{segment.id}.csv".replace('"', "")
+    filename = f"personal-links-{survey.id}-{segment_id}.csv".replace('"', "")
     return Response(stream_with_context(body), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

@@ -7,16 +7,12 @@ from typing import Any
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.db import db
-from plugin.models import Contact
-from plugin.services import links
+from plugin.services import issuing, links
 from plugin.services.adapters import survey_host_provider
-from plugin.services.expiry import parse_issue_options
 from plugin.services.export import csv_lines
-from plugin.services.single_use import attach_single_use_urls
 from plugin.state import state
 
 
@@ -45,25 +41,19 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
             "expiration_days"), ("validFrom", "valid_from"), ("maxUses", "max_uses")) if kw[key]}
     if kw["rotate"]:
         args["rotate"] = "true"
-    options = parse_issue_options(args, now)
-    survey = links.get_survey(db.session, survey_id)
+    host = survey_host_provider(app)
     if contact_id:
-        chosen = select(Contact.id).where(Contact.id == links.get_contact(db.session, contact_id).id)
-        total = 1
+        issued = issuing.issue_contact(db.session, survey_id, contact_id, args, now, ACTOR, host)
     else:
-        segment = links.get_segment(db.session, str(segment_id))
-        total = links.require_members(db.session, segment)
-        chosen = links.segment_contacts(segment.id)
-    made = links.issue_links(db.session, survey, chosen, options, now, ACTOR)
-    attach_single_use_urls(db.session, survey, now, survey_host_provider(app))
+        issued = issuing.issue_segment(db.session, survey_id, str(segment_id), args, now, ACTOR, host)
     db.session.commit()
-    rows = links.iter_link_rows(db.session, links.current_links(survey.id, chosen, now))
+    rows = links.iter_link_rows(db.session, issued.rows)
     out = kw["output"]
     plugin = state()
-    with click.progressbar(rows, length=total, label="writing links", file=sys.stderr) as bar:
+    with click.progressbar(rows, length=issued.members, label="writing links", file=sys.stderr) as bar:
         for chunk in csv_lines(bar, lambda row: plugin.link_url(row.link_id, row.survey_id)):
             out.write(chunk)
-    click.echo(f"{total} links written ({made} new)", err=True)
+    click.echo(f"{issued.members} links written ({issued.made} new)", err=True)
 
 
 @links_group.command("revoke")

@@ -14,7 +14,7 @@ from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.models import Survey
 from plugin.pages.guard import admin_required, protect
-from plugin.services import funnel, links, runs, segments, share, surveys
+from plugin.services import funnel, issuing, links, runs, segments, surveys
 from plugin.services.adapters import survey_host_provider
 from plugin.services.export import csv_lines
 from plugin.state import state
@@ -39,7 +39,7 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
     segment_id = request.form.get("segment", "")
     expires_on = request.form.get("expiresOn", "").strip()
     try:
-        issued = share.issue_segment(db.session, survey_id, segment_id, {"expiresOn": expires_on}, g.now, g.actor,
+        issued = issuing.issue_segment(db.session, survey_id, segment_id, {"expiresOn": expires_on}, g.now, g.actor,
                                      survey_host_provider(current_app))
     except (ServiceError, AdapterError) as exc:
         db.session.rollback()
@@ -48,7 +48,7 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
         return render_share(survey, error=f"Generation failed: {reason}", status=status,
                             chosen=segment_id, expires_on=expires_on)
     db.session.commit()
-    name = _filename(f"personal-links-{issued.survey.id}-{issued.segment.id}")
+    name = _filename(f"personal-links-{issued.survey.id}-{segment_id}")
     return _csv(links.iter_link_rows(db.session, issued.rows), name, issued.members)
 
 

@@ -82,9 +82,17 @@ def segment_contacts(segment_id: str) -> Select[Any]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The links one call of ``issue_links`` made: their ``batch_id`` column, and how many."""
+
+    id: str
+    count: int
+
+
 def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], options: IssueOptions,
-                now: datetime, actor: str) -> int:
-    """Give each contact selected a current link to the survey; return how many links were made.
+                now: datetime, actor: str) -> Batch:
+    """Give each contact selected a current link to the survey; return the batch of links made.
 
     A contact whose current link is live, pending or used keeps it (same URL); an expired one is replaced;
     with ``options.rotate`` every current link is revoked and replaced. Runs in the caller's transaction.
@@ -124,7 +132,7 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
         _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
-    return made
+    return Batch(batch, made)
 
 
 def _audit_select(session: DbSession, action: str, actor: str, now: datetime, link_ids: Select[Any],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 
 from sqlalchemy import select, true, update
 
@@ -22,9 +21,9 @@ log = logging.getLogger(__name__)
 CHUNK = 5000  # the host's largest singleUseIds request
 
 
-def attach_single_use_urls(session: DbSession, survey: Survey, now: datetime,
+def attach_single_use_urls(session: DbSession, survey: Survey, batch_id: str,
                            host: Callable[[], SurveyHost | None]) -> int:
-    """Give the survey's links issued at ``now`` a single-use URL each; return how many got one.
+    """Give the links of one issued batch a single-use URL each; return how many got one.
 
     Does nothing unless the survey has single-use links on; ``host`` is called only then. AdapterError when
     the host fails or gives fewer URLs than asked.
@@ -32,7 +31,7 @@ def attach_single_use_urls(session: DbSession, survey: Survey, now: datetime,
     if not survey.single_use:
         return 0
     ids = list(session.scalars(select(Link.id).where(
-        Link.survey_id == survey.id, Link.created_at == now, Link.is_current == true(),
+        Link.survey_id == survey.id, Link.batch_id == batch_id, Link.is_current == true(),
         Link.single_use_url.is_(None)).order_by(Link.id)))
     if not ids:
         return 0
