@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -41,6 +41,15 @@ def init_app(app: Flask) -> None:
         response, status = _json(503, "the database is unavailable; try again shortly")
         response.headers["Retry-After"] = "5"
         return response, status
+
+    @app.errorhandler(DataError)
+    def unstorable_value(exc: DataError) -> Response | tuple[Response, int]:
+        db.session.rollback()
+        log.warning("refused a value the database cannot store: %s", str(exc.orig).splitlines()[0])
+        message = "a value cannot be stored: it holds a NUL character, is too long, or is out of range"
+        if request.path.startswith(("/api/", "/webhooks/")):
+            return _json(422, message)
+        return Response(message, status=400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | tuple[Response, int]:

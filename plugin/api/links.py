@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, stream_
 from sqlalchemy import func, select
 
 from plugin.api.auth import require_api_key
+from plugin.api.body import json_object
 from plugin.api.contact_links import ISSUE_PARAMS, iso
 from plugin.db import db
 from plugin.errors import InvalidInput
@@ -33,9 +34,7 @@ def list_surveys() -> Response:
 @require_api_key
 def put_survey(survey_id: str) -> Response:
     """Register or update a survey by hand (hosts without a survey adapter)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("body", "a JSON object is required")
+    body = json_object("a JSON object with publicUrl (and name, type, status, hiddenFieldIds, singleUse)")
     row = surveys.save_survey(db.session, survey_id, body, state().clock.now(), state().hidden_field)
     db.session.commit()
     return jsonify({"data": surveys.as_json(row)})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import func, select
 
 from plugin.api.auth import require_api_key
+from plugin.api.body import json_object
 from plugin.db import db
-from plugin.errors import InvalidInput
 from plugin.models import Segment
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import local_segments
@@ -27,9 +27,7 @@ def segment_json(row: Segment, members: int) -> dict[str, object]:
 @require_api_key
 def put_segment(segment_id: str) -> Response:
     """Create or replace a local segment from ``{title, filters}``; its members are evaluated at once."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("body", "a JSON object with title and filters is required")
+    body = json_object("a JSON object with title and filters")
     row = local_segments.save_local_segment(db.session, segment_id, body, state().clock.now())
     db.session.commit()
     count = db.session.scalar(select(func.count()).select_from(segment_contacts(row.id).subquery())) or 0

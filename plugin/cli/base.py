@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 from flask import Flask
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from adapters.base import AdapterError
 from plugin import create_app
@@ -41,10 +41,20 @@ def app_context(ctx: click.Context) -> Iterator[Flask]:
         except AdapterError as exc:
             db.session.rollback()
             fail(exc.message)
+        except DataError as exc:
+            db.session.rollback()
+            fail(f"a value cannot be stored (a NUL character, too long, or out of range): {_first_line(exc)}")
+        except (OperationalError, ProgrammingError) as exc:
+            db.session.rollback()
+            fail(f"database error: {_first_line(exc)} (is the database reachable and upgraded? "
+                 f"run: personal-links db upgrade)")
         except SQLAlchemyError as exc:
             db.session.rollback()
-            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            fail(f"database error: {first} (is the database upgraded? run: personal-links db upgrade)")
+            fail(f"database error: {_first_line(exc)}")
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    return (str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def with_app(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 from datetime import datetime
@@ -16,6 +17,7 @@ from plugin.models import ApiKey
 
 KEY_PREFIX = "plk_"
 _ALPHABET = string.ascii_letters + string.digits
+_KEY_SHAPE = re.compile(r"plk_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{20,100}")  # what create_key makes; nothing else is looked up
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 
@@ -35,7 +37,7 @@ def create_key(session: DbSession, name: str, now: datetime) -> tuple[ApiKey, st
 
 def check_key(session: DbSession, key: str | None, now: datetime) -> ApiKey | None:
     """The live key row matching ``key``, or None; the comparison takes the same time either way."""
-    if not key or not key.startswith(KEY_PREFIX) or len(key) > 200:
+    if not key or not _KEY_SHAPE.fullmatch(key):
         hmac.compare_digest(_DUMMY_HASH, _DUMMY_HASH)
         return None
     prefix = key[len(KEY_PREFIX):].split("_", 1)[0]

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from adapters.base import Contact as SourceContact
 from adapters.base import Segment as SourceSegment
 from plugin.db import DbSession
-from plugin.errors import Refused
+from plugin.errors import InvalidInput, Refused
 from plugin.models import Contact, Link, Segment, SegmentMember
 from plugin.services.links import audit
 
@@ -28,6 +28,19 @@ class ImportResult:
     unchanged: int
     removed: int
     segments: int
+
+
+LIMITS = {"host_id": 255, "custom_id": 255, "email": 320, "first_name": 255, "last_name": 255}
+
+
+def _check(contact: SourceContact) -> None:
+    """Refuse what the columns cannot hold, naming the contact and the field (not a database error later)."""
+    for field, limit in LIMITS.items():
+        value = getattr(contact, field)
+        if value is not None and len(value) > limit:
+            raise InvalidInput(field, f"contact {contact.host_id[:60]!r}: longer than {limit} characters")
+        if value is not None and "\x00" in value:
+            raise InvalidInput(field, f"contact {contact.host_id[:60]!r}: holds a NUL character")
 
 
 def _fields(contact: SourceContact) -> dict[str, Any]:
@@ -49,6 +62,7 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
     new_rows, changed_rows, seen = [], [], set()
     unchanged = 0
     for contact in contacts:
+        _check(contact)
         seen.add(contact.host_id)
         fields = _fields(contact)
         old = existing.get(contact.host_id)

@@ -10,6 +10,7 @@ from plugin.errors import InvalidInput
 
 MAX_EXPIRATION_DAYS = 365
 MAX_USES = 1000
+MIN_YEAR, MAX_YEAR = 2000, 9000  # far from datetime's limits, so arithmetic on the value cannot overflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,15 @@ def parse_datetime(field: str, text: str) -> datetime:
     raw = text.strip()
     try:
         if len(raw) == 10:
-            return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+            value = datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
+        else:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput(field, f"{text!r} is not an ISO-8601 date or date-time") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InvalidInput(field, f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
 
 
 def parse_int(field: str, text: str | None, low: int, high: int, default: int | None = None) -> int | None:

@@ -45,14 +45,15 @@ def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now
     if kind not in SURVEY_TYPES:
         raise InvalidInput("type", "must be link or app")
     fields = body.get("hiddenFieldIds", row.hidden_field_ids if row else [hidden_field])
-    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        raise InvalidInput("hiddenFieldIds", "a list of strings")
+    if not isinstance(fields, list) or len(fields) > 100 or not all(isinstance(f, str) and 0 < len(f) <= 255
+                                                                    for f in fields):
+        raise InvalidInput("hiddenFieldIds", "a list of at most 100 non-empty strings")
     single_use = body.get("singleUse", row.single_use if row else False)
     if not isinstance(single_use, bool):
         raise InvalidInput("singleUse", "true or false")
     status = body.get("status", row.status if row else "inProgress")
-    if not isinstance(status, str):
-        raise InvalidInput("status", "a string")
+    if not isinstance(status, str) or not 0 < len(status) <= 32:
+        raise InvalidInput("status", "a string of at most 32 characters")
     if row is None:
         row = Survey(id=survey_id, created_at=now)
         session.add(row)
