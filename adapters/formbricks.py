@@ -290,13 +290,17 @@ class FormbricksAdapter:
         return urls
 
     def responses(self, survey_id: str, since: datetime | None = None) -> Iterator[HostResponse]:
-        """The survey's responses, oldest update first; from ``since`` (host's startDate) when given."""
-        what = f"list responses of survey {survey_id}"
-        params: dict[str, Any] = {"surveyId": survey_id, "sortBy": "updatedAt", "order": "asc"}
-        if since is not None:
-            params["startDate"] = since.isoformat()
-        for item in self._v2_pages("api/v2/management/responses", params, what):
-            yield response_from_api(item)
+        """The survey's responses, newest update first, down to those updated at ``since`` when given.
+
+        Not the host's ``startDate``: it filters on ``createdAt``, which would miss a response started before
+        ``since`` and finished after it. Sorted by ``updatedAt`` descending, paging stops at the first older one.
+        """
+        params: dict[str, Any] = {"surveyId": survey_id, "sortBy": "updatedAt", "order": "desc"}
+        for item in self._v2_pages("api/v2/management/responses", params, f"list responses of survey {survey_id}"):
+            response = response_from_api(item)
+            if since is not None and response.updated_at is not None and response.updated_at < since:
+                return
+            yield response
 
     def delete_response(self, response_id: str) -> None:
         """Delete one response (needs manage permission)."""

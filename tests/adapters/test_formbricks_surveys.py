@@ -253,8 +253,7 @@ def test_responses_without_meta_stop_on_a_short_page(
     base = {
         "surveyId": "s1",
         "sortBy": "updatedAt",
-        "order": "asc",
-        "startDate": since.isoformat(),
+        "order": "desc",
         "limit": "250",
     }
     mocked.get(
@@ -283,6 +282,19 @@ def test_responses_with_meta_page_by_total(
 ) -> None:
     mocked.get(f"{V2}/responses", json={"data": [], "meta": {"total": 0, "limit": 250, "offset": 0}})
     assert list(adapter.responses("s1")) == []
+    assert "startDate" not in str(mocked.calls[0].request.url)
+
+
+def test_responses_stop_at_the_first_update_before_since(
+    adapter: FormbricksAdapter, mocked: responses.RequestsMock
+) -> None:
+    """Started long ago and finished after ``since``: listed (a createdAt filter would drop it)."""
+    old_start = {**response("late-finish"), "createdAt": "2026-10-01T09:00:00.000Z",
+                 "updatedAt": "2026-11-02T10:00:00.000Z"}
+    older = {**response("older"), "createdAt": "2026-10-01T09:00:00.000Z", "updatedAt": "2026-10-20T10:00:00.000Z"}
+    mocked.get(f"{V2}/responses", json={"data": [old_start, older, response("never-read")]})
+    got = [r.id for r in adapter.responses("s1", since=datetime(2026, 11, 1, tzinfo=UTC))]
+    assert got == ["late-finish"]
     assert "startDate" not in str(mocked.calls[0].request.url)
 
 

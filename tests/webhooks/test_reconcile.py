@@ -29,10 +29,14 @@ FORMBRICKS = {"SURVEY_HOST": "formbricks", "FORMBRICKS_URL": HOST, "FORMBRICKS_A
               "FORMBRICKS_WORKSPACE_ID": "ws1"}
 
 
-def host_response(response_id: str, token: str | None, *, finished: bool = True, minutes: int = 0) -> dict[str, Any]:
+def host_response(response_id: str, token: str | None, *, finished: bool = True, minutes: int = 0,
+                  started_days_before: int = 0) -> dict[str, Any]:
     """A v2 listing item as the host answers it (flat contactId, hidden fields in data)."""
-    stamp = (NOW + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return {"id": response_id, "createdAt": stamp, "updatedAt": stamp, "surveyId": SURVEY_ID, "contactId": None,
+    updated = NOW + timedelta(minutes=minutes)
+    created = updated - timedelta(days=started_days_before)
+    stamp = lambda at: at.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
+    return {"id": response_id, "createdAt": stamp(created), "updatedAt": stamp(updated), "surveyId": SURVEY_ID,
+            "contactId": None,
             "finished": finished, "data": {"q1": "yes", **({"plink": token} if token else {})},
             "meta": {"url": f"https://forms.example.com/s/{SURVEY_ID}"}, "singleUseId": None}
 
@@ -75,8 +79,7 @@ def test_missed_webhook_is_attributed_and_a_later_webhook_changes_nothing(client
 
     again = reconcile(db.session, host(), NOW, intake())  # nothing new: nothing applied twice
     assert again == {"surveys": 2, "applied": 0}
-    since = [call.request.params.get("startDate") for call in responses.calls[-2:]]
-    assert since[0] == (NOW - timedelta(minutes=10)).isoformat()
+    assert all(call.request.params.get("order") == "desc" for call in responses.calls)
 
 
 @responses.activate
@@ -97,6 +100,21 @@ def test_host_failing_mid_reconcile_leaves_the_point_where_it_was(links: dict[st
     assert db.session.get(ReconcilePoint, SURVEY_ID).reconciled_until == NOW - timedelta(days=1)
     assert db.session.scalar(select(func.count()).select_from(ResponseAttribution)) == 0
     assert db.session.get(Link, links["c1"]).use_count == 0
+
+
+@responses.activate
+def test_a_response_started_before_the_point_and_finished_after_it_is_found(links: dict[str, int]) -> None:
+    db.session.add(ReconcilePoint(survey_id=SURVEY_ID, reconciled_until=NOW - timedelta(hours=1), updated_at=NOW))
+    db.session.commit()
+    late = host_response("r-late", token_of(links["c2"]), minutes=30, started_days_before=5)
+    stale = host_response("r-old", token_of(links["c3"]), minutes=-24 * 60)
+    responses.get(LISTING, json=listing(late, stale), match=[responses.matchers.query_param_matcher(
+        {"surveyId": SURVEY_ID}, strict_match=False)])
+    responses.get(LISTING, json=listing())
+    assert reconcile(db.session, host(), NOW, intake()) == {"surveys": 2, "applied": 1}
+    assert db.session.get(Link, links["c2"]).use_count == 1
+    assert db.session.get(Link, links["c3"]).use_count == 0  # older than the point: not this run's business
+    assert db.session.get(ReconcilePoint, SURVEY_ID).reconciled_until == NOW + timedelta(minutes=30)
 
 
 @pytest.mark.settings(**FORMBRICKS)
