@@ -9,6 +9,7 @@ the host's data (devices, survey interactions) and raise AdapterError naming the
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,18 +30,23 @@ FIELD_KEYS = {"userId": "custom_id", "email": "email", "firstName": "first_name"
 
 # -- validation ---------------------------------------------------------------------------------------------
 
+MAX_AGE_AMOUNT = 10_000  # days, weeks, months or years: far more than any real filter, far from overflow
+
+
 def _parse_date(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC at once: a date at the edge of datetime's range (year 1 or 9999) with an offset overflows here,
+        # and is then no date we can compare, rather than an OverflowError in the middle of a sync.
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _value_problem(op: str, value: Any) -> str | None:
@@ -49,9 +55,11 @@ def _value_problem(op: str, value: Any) -> str | None:
     if op in NUMBER_OPS and not _is_number(value):
         return f"operator {op!r} needs a number, got {value!r}"
     if op in AGE_OPS:
-        ok = isinstance(value, Mapping) and _is_number(value.get("amount")) and value.get("unit") in UNITS
+        ok = (isinstance(value, Mapping) and _is_number(value.get("amount")) and value.get("unit") in UNITS
+              and 0 <= value["amount"] <= MAX_AGE_AMOUNT)
         if not ok:
-            return f"operator {op!r} needs {{amount: number, unit: {'|'.join(sorted(UNITS))}}}, got {value!r}"
+            return (f"operator {op!r} needs {{amount: number 0..{MAX_AGE_AMOUNT}, unit: {'|'.join(sorted(UNITS))}}}, "
+                    f"got {value!r}")
     if op in DATE_OPS and _parse_date(value) is None:
         return f"operator {op!r} needs an ISO date, got {value!r}"
     if op == "isBetween" and not (
@@ -121,6 +129,13 @@ def _contact_value(contact: Contact, key: str) -> str | None:
 
 
 def _shift(moment: datetime, amount: float, unit: str) -> datetime:
+    try:
+        return _shift_back(moment, amount, unit)
+    except (OverflowError, ValueError):  # further back than the calendar goes: before every date
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _shift_back(moment: datetime, amount: float, unit: str) -> datetime:
     if unit in ("days", "weeks"):
         return moment - timedelta(days=amount * (7 if unit == "weeks" else 1))
     months = int(amount) * (12 if unit == "years" else 1)

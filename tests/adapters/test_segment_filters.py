@@ -168,3 +168,29 @@ def test_malformed_trees_are_reported_precisely(tree: Any, problem: str) -> None
     assert any(problem in p for p in problems), problems
     with pytest.raises(AdapterError, match="malformed segment filters"):
         matches(tree, ADA, NOW)
+
+
+def _attr(operator: str, value: object) -> list[dict[str, object]]:
+    return [{"id": "f", "connector": None, "resource": {
+        "id": "r", "root": {"type": "attribute", "contactAttributeKey": "since"},
+        "qualifier": {"operator": operator}, "value": value}}]
+
+
+@pytest.mark.parametrize("operator, value", [
+    ("isOlderThan", {"amount": float("nan"), "unit": "days"}),
+    ("isOlderThan", {"amount": 1e300, "unit": "years"}),
+    ("isNewerThan", {"amount": -1, "unit": "days"}),
+    ("greaterThan", float("inf")),
+    ("isBefore", "9999-12-31T23:00:00-05:00"),
+])
+def test_values_that_would_overflow_are_refused_by_validate(operator: str, value: object) -> None:
+    assert validate(_attr(operator, value)) != []
+
+
+@pytest.mark.parametrize("stored, comparable", [("9999-12-31T23:00:00-05:00", False),
+                                                ("0001-01-01T00:00:00+01:00", False), ("2026-01-01", True)])
+def test_extreme_amounts_and_dates_evaluate_without_errors(stored: str, comparable: bool) -> None:
+    contact = Contact(host_id="c", attributes={"since": stored})
+    for unit in ("days", "weeks", "months", "years"):
+        assert matches(_attr("isOlderThan", {"amount": 10_000, "unit": unit}), contact, NOW) is False
+    assert matches(_attr("isAfter", "2000-01-01"), contact, NOW) is comparable  # out of range: no date
