@@ -10,11 +10,12 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from werkzeug.wrappers import Response
 
 from adapters.base import AdapterError
+from plugin.api.contact_links import iso
 from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.models import Survey
 from plugin.pages.guard import admin_required, protect
-from plugin.services import funnel, issuing, links, runs, segments, surveys
+from plugin.services import followup, funnel, issuing, links, runs, segments, surveys
 from plugin.services.adapters import survey_host_provider
 from plugin.services.export import csv_lines
 from plugin.state import state
@@ -55,10 +56,14 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
 @bp.get("/surveys/<survey_id>/non-respondents.csv")
 @admin_required
 def non_respondents(survey_id: str) -> Response:
-    """The contacts whose current link is live and unanswered, with their links, as the same CSV."""
+    """Contacts with a live link and no finished response, as the follow-up API's CSV."""
     survey = links.get_survey(db.session, survey_id)
-    rows = links.iter_link_rows(db.session, funnel.non_respondents(survey.id, g.now))
-    return _csv(rows, _filename(f"non-respondents-{survey.id}"), None)
+    plugin = state()
+    body = followup.csv_lines(db.session, followup.non_respondents(survey.id, g.now),
+                              lambda row: plugin.link_url(row.link_id, row.survey_id), iso)
+    filename = _filename(f"non-respondents-{survey.id}")
+    return Response(stream_with_context(body), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.post("/links/<int:link_id>/revoke")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -15,7 +13,7 @@ from sqlalchemy.sql import Select
 from plugin.db import DbSession
 from plugin.errors import NotFound
 from plugin.models import Contact, Link, ResponseAttribution
-from plugin.services.export import neutralise
+from plugin.services.export import csv_stream, neutralise
 from plugin.services.funnel import Funnel, funnel
 from plugin.services.links import get_contact, segment_contacts, state_expression
 
@@ -82,19 +80,11 @@ def page(session: DbSession, query: Select[Any], limit: int, skip: int) -> list[
 def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[NonRespondent], str],
               iso: Callable[[datetime | None], str | None], batch: int = 500) -> Iterator[str]:
     """The CSV header, then the non-respondents streamed in chunks, cells neutralised against formulas."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for number, row in enumerate(session.execute(query.execution_options(yield_per=batch)), start=1):
-        item = NonRespondent(*row)
-        writer.writerow((neutralise(item.contact_host_id), neutralise(item.custom_id), neutralise(item.first_name),
-                         neutralise(item.last_name), neutralise(item.email), url_of(item), item.state,
-                         iso(item.last_opened_at) or "", iso(item.started_at) or "", iso(item.expires_at) or ""))
-        if number % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    rows = (NonRespondent(*row) for row in session.execute(query.execution_options(yield_per=batch)))
+    return csv_stream(CSV_HEADER, rows, lambda item: (
+        neutralise(item.contact_host_id), neutralise(item.custom_id), neutralise(item.first_name),
+        neutralise(item.last_name), neutralise(item.email), url_of(item), item.state,
+        iso(item.last_opened_at) or "", iso(item.started_at) or "", iso(item.expires_at) or ""), batch)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,4 @@
-"""A survey's funnel and its non-respondents, read from the links table alone.
-
-Small on purpose: when the webhook intake records responses, these functions can read attributions instead.
-"""
+"""A survey's funnel and its links as the share page lists them, read from the links table."""
 
 from __future__ import annotations
 
@@ -9,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, true
-from sqlalchemy.sql import Select
+from sqlalchemy import func, or_, select
 
 from plugin.db import DbSession
 from plugin.models import Contact, Link
@@ -47,19 +43,6 @@ def funnel(session: DbSession, survey_id: str, now: datetime) -> Funnel:
                count(state == "revoked"))
         .where(Link.survey_id == survey_id)).one()
     return Funnel(*(int(value or 0) for value in row))
-
-
-def non_respondents(survey_id: str, now: datetime) -> Select[Any]:
-    """Rows shaped like ``current_links``: contacts whose current link is live and has no response yet."""
-    state = state_expression(now)
-    return (
-        select(Link.id, Link.survey_id, Contact.host_id, Contact.custom_id, Contact.first_name,
-               Contact.last_name, Contact.email, Contact.attributes, Link.expires_at, state)
-        .join(Contact, Contact.id == Link.contact_id)
-        .where(Link.survey_id == survey_id, Link.is_current == true(), Link.use_count == 0,
-               Contact.deleted_at.is_(None), state == "live")
-        .order_by(Contact.id.desc())
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import csv
 import io
 
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from plugin.db import db
 from plugin.models import Link, Segment
@@ -85,14 +85,21 @@ def test_an_empty_segment_or_none_chosen_fails_clearly(admin: FlaskClient, seede
     assert status == 422 and "Generation failed: segment: choose a segment" in body
 
 
-def test_non_respondents_are_live_unanswered_links(admin: FlaskClient, seeded: None) -> None:
+def test_non_respondents_are_live_links_without_a_finished_response(admin: FlaskClient, seeded: None) -> None:
+    from plugin.models import Contact, ResponseAttribution
+    from plugin.services.followup import CSV_HEADER
+
     generate(admin, "alpha")
-    db.session.execute(update(Link).where(Link.contact_id == select(Link.contact_id).order_by(Link.id)
-                                          .limit(1).scalar_subquery()).values(use_count=1))
+    answered = db.session.execute(select(Link.id, Link.contact_id).order_by(Link.id).limit(1)).one()
+    db.session.add(ResponseAttribution(response_id="r1", survey_id=SURVEY_ID, link_id=answered.id,
+                                       contact_id=answered.contact_id, status="attributed", finished_at=NOW,
+                                       created_at=NOW, updated_at=NOW))
     db.session.commit()
     response = admin.get(f"{SHARE}/non-respondents.csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert tuple(rows[0]) == HEADER and len(rows) == 3
+    assert tuple(rows[0]) == CSV_HEADER and len(rows) == 3
+    answered_host_id = db.session.scalar(select(Contact.host_id).where(Contact.id == answered.contact_id))
+    assert answered_host_id not in [row[0] for row in rows[1:]]
     assert response.headers["Content-Disposition"] == 'attachment; filename="non-respondents-survey-1.csv"'
 
 
