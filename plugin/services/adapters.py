@@ -17,6 +17,7 @@ from adapters.registry import contact_source_class, survey_host_class
 
 # Tests (and embedding applications) may put a ready Adapters here; it is used instead of the settings.
 OVERRIDE_KEY = "personal_links_adapters"
+HOST_KEY = "personal_links.survey_host"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +54,22 @@ def from_config(config: Mapping[str, Any]) -> Adapters:
     return Adapters(contact_source(config, host), host)
 
 
+def _app_host(app: Flask) -> SurveyHost | None:
+    """The app's one survey host, built on first use and kept: its HTTP session and its rate limiter (under the
+    host's 100 requests a minute per key) must be shared by every request, job and sync of the process."""
+    if HOST_KEY not in app.extensions:
+        app.extensions[HOST_KEY] = survey_host(app.config)
+    return app.extensions[HOST_KEY]  # type: ignore[no-any-return]
+
+
 def configured(app: Flask) -> Adapters:
-    """The app's adapters: the override when one is set, else built from its settings now."""
+    """The app's adapters: the override when one is set; else the kept survey host and a contact source built
+    now (a CSV source reads its file when built, so each sync sees the file as it is)."""
     override = app.extensions.get(OVERRIDE_KEY)
     if isinstance(override, Adapters):
         return override
-    return from_config(app.config)
+    host = _app_host(app)
+    return Adapters(contact_source(app.config, host), host)
 
 
 def survey_host_provider(app: Flask) -> Callable[[], SurveyHost | None]:
@@ -66,6 +77,6 @@ def survey_host_provider(app: Flask) -> Callable[[], SurveyHost | None]:
 
     def provide() -> SurveyHost | None:
         override = app.extensions.get(OVERRIDE_KEY)
-        return override.survey_host if isinstance(override, Adapters) else survey_host(app.config)
+        return override.survey_host if isinstance(override, Adapters) else _app_host(app)
 
     return provide

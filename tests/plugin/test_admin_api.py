@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -105,3 +106,18 @@ def test_openapi_documents_every_api_route(app: Flask, client) -> None:
         for operation in item.values():
             names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
             assert names == {part[1:-1] for part in path.split("/") if part.startswith("{")}, path
+
+
+def test_last_used_is_written_at_most_every_five_minutes(client, app, api_headers, clock) -> None:
+    from plugin.models import ApiKey
+
+    client.get(f"{API}/surveys", headers=api_headers)
+    first = db.session.scalar(select(ApiKey.last_used_at))
+    clock.advance(minutes=4)
+    client.get(f"{API}/surveys", headers=api_headers)
+    db.session.expire_all()
+    assert db.session.scalar(select(ApiKey.last_used_at)) == first
+    clock.advance(minutes=2)
+    client.get(f"{API}/surveys", headers=api_headers)
+    db.session.expire_all()
+    assert db.session.scalar(select(ApiKey.last_used_at)) == first + timedelta(minutes=6)

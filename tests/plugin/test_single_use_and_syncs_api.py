@@ -93,3 +93,14 @@ def test_cli_sync_shows_progress_and_a_summary(app, database_url, fake_host_v5: 
     monkeypatch.setenv("PERSONAL_LINKS_FORMBRICKS_API_KEY", "fbk_wrong")
     wrong = CliRunner().invoke(cli, ["sync"], obj={})
     assert wrong.exit_code == 1 and "refused the API key" in wrong.output
+
+
+def test_the_survey_host_is_built_once_per_app_so_its_rate_limit_is_shared(database_url) -> None:
+    from plugin import create_app
+    from plugin.services.adapters import configured, survey_host_provider
+    from tests.helpers import base_config
+
+    app = create_app(base_config(database_url, SURVEY_HOST="formbricks", FORMBRICKS_URL="https://fb.example.com",
+                                 FORMBRICKS_API_KEY="fbk_x"))
+    first = configured(app).survey_host
+    assert first is not None and configured(app).survey_host is first and survey_host_provider(app)() is first
