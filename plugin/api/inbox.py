@@ -47,15 +47,15 @@ def deliveries() -> Response:
 @require_api_key
 def requeue(delivery_id: int) -> Response:
     """Queue a dead or failed delivery for the retry job again, with its attempts reset."""
+    changed = db.session.execute(
+        update(InboxDelivery).where(InboxDelivery.id == delivery_id, InboxDelivery.status.in_(("dead", "failed")))
+        .values(status="failed", attempts=0, next_attempt_at=None)).rowcount  # type: ignore[attr-defined]
+    db.session.commit()
     row = db.session.get(InboxDelivery, delivery_id)
     if row is None:
         raise NotFound("delivery")
-    if row.status not in ("dead", "failed"):
+    if not changed:
         raise Refused("status", f"a {row.status} delivery cannot be queued again")
-    db.session.execute(update(InboxDelivery).where(InboxDelivery.id == delivery_id)
-                       .values(status="failed", attempts=0, next_attempt_at=None))
-    db.session.commit()
-    db.session.refresh(row)
     return jsonify({"data": delivery_json(row)})
 
 

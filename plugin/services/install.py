@@ -84,21 +84,25 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
     url = public_url.rstrip("/") + manifest["webhooks"]["path"]
     events = tuple(manifest["webhooks"]["events"])
     on_host = {hook.id: hook for hook in host.webhooks()}
+    stale: list[str] = []
     for row in _live(session, host.name):
         hook = on_host.get(row.host_webhook_id)
         if row.url == url and hook is not None and set(hook.triggers) == set(events):
             return Installed(workspace, tuple(s.id for s in checked), row.host_webhook_id, url, events, False)
         if hook is not None:  # ours but for another URL or other events: replaced below
-            host.remove_webhook(hook.id)
+            stale.append(hook.id)
         row.removed_at = now
     for hook in on_host.values():
-        if hook.url == url:  # ours, but its secret is lost: the host shows it only once, so make a new one
-            log.info("removing webhook %s at %s: its secret is not stored", hook.id, url)
-            host.remove_webhook(hook.id)
-    made = host.register_webhook(url, events)
+        if hook.url == url and hook.id not in stale:  # ours, but its secret is lost (shown once): replaced
+            log.info("replacing webhook %s at %s: its secret is not stored", hook.id, url)
+            stale.append(hook.id)
+    made = host.register_webhook(url, events)  # first the new one: a failure here leaves the old ones working
     if not made.secret:
+        host.remove_webhook(made.id)  # a webhook whose deliveries can never verify is worse than none
         raise AdapterError(f"the host created webhook {made.id} without returning a secret: it is older than "
                            f"{manifest['minHostVersion']}, which signs webhooks; upgrade it")
+    for hook_id in stale:
+        host.remove_webhook(hook_id)
     session.add(WebhookRegistration(host=host.name, host_webhook_id=made.id, url=url, secret=made.secret,
                                     created_at=now))
     session.flush()
