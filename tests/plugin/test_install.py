@@ -106,3 +106,19 @@ def test_uninstall_removes_what_install_made(run, fake_host: FakeHost) -> None:
 def test_the_formbricks_adapter_without_its_settings_stops_start_up(tmp_path) -> None:
     with pytest.raises(ConfigError, match="PERSONAL_LINKS_FORMBRICKS_URL and PERSONAL_LINKS_FORMBRICKS_API_KEY"):
         create_app(base_config(f"sqlite:///{tmp_path / 'x.db'}", SURVEY_HOST="formbricks"))
+
+
+def test_a_webhook_made_without_a_secret_is_removed_again(run, fake_host: FakeHost, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from adapters.formbricks import FormbricksAdapter
+
+    real = FormbricksAdapter.register_webhook
+
+    def without_secret(self, *args, **kwargs):  # as a host older than 4.6 answers
+        return replace(real(self, *args, **kwargs), secret=None)
+
+    monkeypatch.setattr(FormbricksAdapter, "register_webhook", without_secret)
+    result = run("install")
+    assert result.exit_code == 1 and "without returning a secret" in result.output
+    assert fake_host.state.webhooks == {} and live() == []
