@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from plugin.api.auth import require_api_key
 from plugin.api.body import json_object
 from plugin.api.contact_links import ISSUE_PARAMS, iso
 from plugin.db import db
-from plugin.errors import InvalidInput
 from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import issuing, links, segments, surveys
@@ -56,25 +55,11 @@ def list_segments() -> Response:
 @require_api_key
 def list_links(survey_id: str) -> Response:
     """A survey's links with their state, newest first; filter by state and segment."""
-    now = state().clock.now()
-    survey = links.get_survey(db.session, survey_id)
-    limit = parse_int("limit", request.args.get("limit"), 1, 1000, default=100)
-    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
-    wanted = request.args.get("state")
-    if wanted and wanted not in links.STATES:
-        raise InvalidInput("state", f"must be one of {', '.join(links.STATES)}")
-    state_sql = links.state_expression(now)
-    query = (select(Link, Contact.host_id, state_sql).join(Contact, Contact.id == Link.contact_id)
-             .where(Link.survey_id == survey.id))
-    if wanted:
-        query = query.where(state_sql == wanted)
-    if request.args.get("segment"):
-        segment = links.get_segment(db.session, request.args["segment"])
-        query = query.where(Link.contact_id.in_(links.segment_contacts(segment.id)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    data = [link_json(link, host_id, link_state)
-            for link, host_id, link_state in db.session.execute(query.order_by(Link.id.desc())
-                                                                .limit(limit).offset(skip))]
+    limit = parse_int("limit", request.args.get("limit"), 1, 1000, default=100) or 100
+    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0) or 0
+    total, rows = links.list_links(db.session, survey_id, state().clock.now(), state=request.args.get("state") or None,
+                                   segment_id=request.args.get("segment") or None, limit=limit, skip=skip)
+    data = [link_json(link, host_id, link_state) for link, host_id, link_state in rows]
     return jsonify({"data": data, "meta": {"total": total, "limit": limit, "offset": skip}})
 
 

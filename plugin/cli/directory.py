@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from adapters.csv_file import CsvContactSource
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.db import db
-from plugin.models import Contact, Segment, SegmentMember
 from plugin.services import api_keys, links, local_segments, surveys
+from plugin.services import segments as segments_service
 from plugin.services.contacts import import_contacts
 from plugin.state import state
 
@@ -81,16 +81,12 @@ def segments() -> None:
 @segments.command("list")
 @with_app
 def segments_list(app: Flask) -> None:
-    """List segments with their member counts."""
-    rows = db.session.execute(
-        select(Segment.id, Segment.title, func.count(Contact.id))
-        .outerjoin(SegmentMember, SegmentMember.segment_id == Segment.id)
-        .outerjoin(Contact, (Contact.id == SegmentMember.contact_id) & Contact.deleted_at.is_(None))
-        .group_by(Segment.id, Segment.title).order_by(Segment.title)).all()
+    """List public segments with their member counts (as the admin page and API list them)."""
+    rows = segments_service.public_segments(db.session)
     if not rows:
-        fail("no segments yet: import a contact file with a 'segments' column first")
-    for segment_id, title, count in rows:
-        click.echo(f"{segment_id}\t{title}\t{count} contacts")
+        fail(segments_service.NO_SEGMENTS)
+    for row in rows:
+        click.echo(f"{row.id}\t{row.title}\t{row.kind}\t{row.member_count} contacts")
 
 
 @cli.group("surveys")

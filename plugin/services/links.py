@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from plugin.db import DbSession, UTCDateTime
-from plugin.errors import NotFound, Refused
+from plugin.errors import InvalidInput, NotFound, Refused
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey
 from plugin.services.expiry import IssueOptions
 
@@ -213,3 +213,21 @@ def require_members(session: DbSession, segment: Segment) -> int:
                       f"segment {segment.title!r} has no contacts: add contacts to it first")
     return int(count)
 
+
+
+def list_links(session: DbSession, survey_id: str, now: datetime, *, state: str | None = None,
+               segment_id: str | None = None, limit: int = 100,
+               skip: int = 0) -> tuple[int, list[tuple[Link, str, str]]]:
+    """A page of a survey's links, newest first, with each contact's host id and the link's state; the total."""
+    if state is not None and state not in STATES:
+        raise InvalidInput("state", f"must be one of {', '.join(STATES)}")
+    link_state = state_expression(now)
+    query = (select(Link, Contact.host_id, link_state).join(Contact, Contact.id == Link.contact_id)
+             .where(Link.survey_id == get_survey(session, survey_id).id))
+    if state:
+        query = query.where(link_state == state)
+    if segment_id:
+        query = query.where(Link.contact_id.in_(segment_contacts(get_segment(session, segment_id).id)))
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.execute(query.order_by(Link.id.desc()).limit(limit).offset(skip)).all()
+    return total, [(link, host_id, link_state) for link, host_id, link_state in rows]

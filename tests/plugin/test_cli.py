@@ -39,7 +39,7 @@ def test_import_issue_and_revoke(run, tmp_path: Path) -> None:
     assert db.session.get(Contact, 1).attributes == {"team": "red"}
     assert run("surveys", "add", "sv", "--url", "https://f.example/s/sv").exit_code == 0
     listed = run("segments", "list")
-    assert "all\tAll\t2 contacts" in listed.output
+    assert "all\tAll\tstatic\t2 contacts" in listed.output
     out = tmp_path / "links.csv"
     issued = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-01-31", "-o", str(out))
     assert issued.exit_code == 0, issued.output
