@@ -37,3 +37,11 @@ class FrozenClock:
     def advance(self, **delta: float) -> None:
         """Move the clock forward by a timedelta given as keywords (``seconds=1``, ``days=2``)."""
         self.at += timedelta(**delta)
+
+
+def iso(value: datetime | None) -> str | None:
+    """The host's ISO-8601 spelling of a moment: UTC, milliseconds, ``Z`` (None stays None)."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

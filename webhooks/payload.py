@@ -168,7 +168,7 @@ def parse_delivery(body: bytes) -> Delivery | TestPing:
         raise UnknownEventError(event)
     return Delivery(
         event=event,
-        webhook_config_id=_id(document, "webhookId", "webhookId"),
+        webhook_config_id=_get(document, "webhookId", "webhookId", str, required=False) or "",
         response=_response(_get(document, "data", "data", dict, required=True)),
     )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from plugin.api.auth import require_api_key
+from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import InvalidInput
 from plugin.openapi import error_responses, json_response, param
@@ -20,11 +20,6 @@ bp = Blueprint("contact_links", __name__, url_prefix="/api/v2/management/surveys
 
 MAX_ATTRIBUTE_KEYS = 20
 NAMED_FIELDS = {"userId": "custom_id", "firstName": "first_name", "lastName": "last_name", "email": "email"}
-
-
-def iso(value: datetime | None) -> str | None:
-    """The host's ISO-8601 spelling (milliseconds, Z)."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 @bp.get("/contacts/<contact_id>")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from plugin.api.auth import require_api_key
-from plugin.api.contact_links import iso
+from plugin.clock import iso
 from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import followup, links

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select, update
 
 from plugin.api.auth import require_api_key
-from plugin.api.contact_links import iso
+from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import InvalidInput, NotFound, Refused
 from plugin.openapi import error_responses, json_response, param

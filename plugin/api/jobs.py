@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from plugin.api.auth import require_api_key
-from plugin.api.contact_links import iso
+from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import InvalidInput, NotFound
 from plugin.jobs.models import JobRun

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from plugin.api.auth import require_api_key
 from plugin.api.body import json_object
-from plugin.api.contact_links import ISSUE_PARAMS, iso
+from plugin.api.contact_links import ISSUE_PARAMS
+from plugin.clock import iso
 from plugin.db import db
 from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from werkzeug.wrappers import Response
 
 from adapters.base import AdapterError
-from plugin.api.contact_links import iso
+from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.models import Survey

@@ -74,7 +74,7 @@ def warnings_for(survey: Survey, hidden_field: str) -> list[str]:
     return found
 
 
-def as_json(survey: Survey, hidden_field: str | None = None) -> dict[str, Any]:
+def as_json(survey: Survey) -> dict[str, Any]:
     """A survey as the admin API shows it."""
     return {"id": survey.id, "name": survey.name, "publicUrl": survey.public_url, "type": survey.type,
             "status": survey.status, "hiddenFieldIds": survey.hidden_field_ids, "singleUse": survey.single_use,

@@ -19,6 +19,7 @@ from adapters.base import AdapterError, ContactSource, SurveyHost
 from adapters.base import Contact as SourceContact
 from adapters.base import Segment as SourceSegment
 from adapters.base import Survey as HostSurvey
+from plugin.clock import iso
 from plugin.db import DbSession
 from plugin.errors import ServiceError
 from plugin.models import Segment, Survey, SyncRun
@@ -166,6 +167,6 @@ def recent_runs(session: DbSession, limit: int = 20) -> list[SyncRun]:
 def run_json(run: SyncRun) -> dict[str, object]:
     """A sync run as the admin API shows it."""
     return {"id": run.id, "status": run.status, "actor": run.actor,
-            "startedAt": run.started_at.isoformat(), "finishedAt": run.finished_at and run.finished_at.isoformat(),
+            "startedAt": iso(run.started_at), "finishedAt": iso(run.finished_at),
             "added": run.added, "changed": run.changed, "removed": run.removed, "segments": run.segments,
             "surveys": run.surveys, "error": run.error}

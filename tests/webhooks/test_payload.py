@@ -144,7 +144,7 @@ def test_wrong_fields_are_named(real_delivery: dict[str, Any], changes: dict[str
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [("webhookId", None), ("webhookId", 1), ("event", 1), ("data", [])]
+    ("key", "value"), [("webhookId", 1), ("event", 1), ("data", [])]
 )
 def test_wrong_top_level_fields(real_delivery: dict[str, Any], key: str, value: Any) -> None:
     document = _body(real_delivery)
@@ -152,6 +152,14 @@ def test_wrong_top_level_fields(real_delivery: dict[str, Any], key: str, value: 
     with pytest.raises(PayloadError) as info:
         parse_delivery(_encode(document))
     assert info.value.field == key
+
+
+def test_a_missing_webhook_id_in_the_body_is_no_reason_to_lose_the_response(real_delivery: dict[str, Any]) -> None:
+    document = _body(real_delivery)
+    del document["webhookId"]
+    parsed = parse_delivery(_encode(document))
+    assert isinstance(parsed, Delivery) and parsed.webhook_config_id == ""
+    assert parsed.response.id == document["data"]["id"]
 
 
 def _response(real_delivery: dict[str, Any], **changes: Any) -> payload.ResponseRecord:
