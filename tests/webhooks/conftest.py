@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +20,8 @@ from plugin.services.contacts import import_contacts
 from plugin.services.expiry import IssueOptions
 from plugin.services.links import issue_links
 from plugin.services.surveys import save_survey
-from plugin.state import state
 from tests.helpers import NOW, base_config
-from webhooks.signature import sign
+from tests.webhooks.support import OTHER_SURVEY_ID, SECRET, SURVEY_ID
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 
@@ -58,11 +54,6 @@ def real_delivery() -> dict[str, Any]:
 
 # The intake's tests: an app with a webhook secret, a survey with links, and signed deliveries.
 
-SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode("ascii")
-SURVEY_ID = "survey-1"
-OTHER_SURVEY_ID = "survey-2"
-
-
 @pytest.fixture
 def app(database_url: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """The app with ``SECRET`` configured; ``@pytest.mark.settings(NAME=value)`` adds settings."""
@@ -93,30 +84,3 @@ def links(app: Flask) -> dict[str, int]:
     return {("other-" if survey == OTHER_SURVEY_ID else "") + host_id: link_id for host_id, survey, link_id in rows}
 
 
-def token_of(link_id: int, survey_id: str = SURVEY_ID) -> str:
-    """The token of a link, as its personal URL carries it."""
-    return state().tokens.make(link_id, survey_id)
-
-
-def response_body(event: str, response_id: str, token: str | None, *, finished: bool, created: datetime = NOW,
-                  updated: datetime | None = None, survey_id: str = SURVEY_ID, in_url: bool = False) -> bytes:
-    """A delivery shaped like the captured ones; the token in the hidden field, or only in ``meta.url``."""
-    stamp = lambda at: at.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
-    data: dict[str, Any] = {"q1": "an answer"}
-    url = f"https://forms.example.com/s/{survey_id}"
-    if token is not None and in_url:
-        url += f"?plink={token}"
-    elif token is not None:
-        data["plink"] = token
-    return json.dumps({"webhookId": "hook-1", "event": event, "data": {
-        "id": response_id, "createdAt": stamp(created), "updatedAt": stamp(updated or created),
-        "surveyId": survey_id, "contact": None, "finished": finished, "data": data,
-        "meta": {"url": url}, "singleUseId": None}}).encode("utf-8")
-
-
-def signed(body: bytes, webhook_id: str | None = None, at: datetime = NOW, secret: str = SECRET) -> dict[str, str]:
-    """Standard Webhooks headers for a body, as the host signs it."""
-    webhook_id = webhook_id or "msg_" + hashlib.sha256(body).hexdigest()[:24]
-    timestamp = int(at.timestamp())
-    return {"content-type": "application/json", "webhook-id": webhook_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(webhook_id, timestamp, body, secret)}

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from plugin.db import db
-from tests.webhooks.conftest import response_body, signed, token_of
+from tests.webhooks.support import response_body, signed, token_of
 from webhooks.models import InboxDelivery
 
 

@@ -17,7 +17,7 @@ from plugin.models import Link, ResponseAttribution
 from plugin.services.links import revoke_link
 from plugin.state import state
 from tests.helpers import NOW
-from tests.webhooks.conftest import OTHER_SURVEY_ID, response_body, signed, token_of
+from tests.webhooks.support import OTHER_SURVEY_ID, response_body, signed, token_of
 
 URL = "/webhooks/formbricks"
 CREATED, FINISHED = NOW, NOW + timedelta(minutes=3)

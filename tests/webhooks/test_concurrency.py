@@ -32,7 +32,7 @@ from plugin.services.links import issue_links
 from plugin.services.surveys import save_survey
 from plugin.state import state
 from tests.helpers import PUBLIC_URL, SECRET_KEY, base_config
-from tests.webhooks.conftest import SECRET, response_body, signed
+from tests.webhooks.support import SECRET, response_body, signed
 from webhooks.models import InboxDelivery
 
 pytestmark = pytest.mark.servers

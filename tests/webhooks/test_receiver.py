@@ -16,7 +16,7 @@ from plugin.db import db
 from plugin.models import Link, ResponseAttribution
 from plugin.state import state
 from tests.helpers import NOW
-from tests.webhooks.conftest import SECRET, response_body, signed, token_of
+from tests.webhooks.support import SECRET, response_body, signed, token_of
 from webhooks import store
 from webhooks.apply import Intake, apply_pending
 from webhooks.models import InboxDelivery, WebhookRegistration

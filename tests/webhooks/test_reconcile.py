@@ -20,7 +20,7 @@ from plugin.models import Link, ResponseAttribution
 from plugin.services.reconcile import ReconcileFailed, reconcile
 from plugin.state import state
 from tests.helpers import NOW
-from tests.webhooks.conftest import SURVEY_ID, response_body, signed, token_of
+from tests.webhooks.support import SURVEY_ID, response_body, signed, token_of
 from webhooks.apply import Intake
 
 HOST = "https://fb.example.com"
