@@ -146,9 +146,11 @@ def sync(session: DbSession, contact_source: ContactSource | None, survey_host: 
             status="succeeded", finished_at=end(), added=result.added,
             changed=result.changed, removed=result.removed, segments=result.segments, surveys=result.surveys))
         session.commit()
-    except (AdapterError, ServiceError, SQLAlchemyError) as exc:
+    except Exception as exc:  # whatever stopped it, the run is recorded as failed before the error goes on
         session.rollback()
-        message = getattr(exc, "message", None) or str(exc).splitlines()[0]
+        known = isinstance(exc, AdapterError | ServiceError | SQLAlchemyError)
+        text = getattr(exc, "message", None) or (str(exc).splitlines() or [""])[0]
+        message = text if known else f"{type(exc).__name__}: {text}"
         log.warning("sync %d failed: %s", run_id, message)
         session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
             status="failed", finished_at=end(), error=message[:2000]))

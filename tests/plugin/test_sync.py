@@ -139,3 +139,17 @@ def test_the_sync_job_without_adapters_does_nothing(app) -> None:
     from plugin.jobs.runner import run_job
 
     assert run_job(app, "sync", trigger="cli").counts == {"skipped": 1}
+
+
+def test_an_unexpected_error_still_ends_the_run_as_failed(app, fake_host_v5: FakeHost, monkeypatch) -> None:
+    adapter = fake_host_v5.adapter()
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("plugin.services.sync.evaluate_local_segments", broken)
+    with pytest.raises(ZeroDivisionError):
+        sync(db.session, adapter, adapter, NOW, "test")
+    run = db.session.scalar(select(SyncRun))
+    assert (run.status, run.error) == ("failed", "ZeroDivisionError: a bug")
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0  # rolled back whole
