@@ -80,8 +80,13 @@ def page(session: DbSession, query: Select[Any], limit: int, skip: int) -> list[
 def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[NonRespondent], str],
               iso: Callable[[datetime | None], str | None], batch: int = 500) -> Iterator[str]:
     """The CSV header, then the non-respondents streamed in chunks, cells neutralised against formulas."""
-    rows = (NonRespondent(*row) for row in session.execute(query.execution_options(yield_per=batch)))
-    return csv_stream(CSV_HEADER, rows, lambda item: (
+    def rows() -> Iterator[NonRespondent]:
+        # Executed on the first row the response asks for, not when the view builds the body: on PostgreSQL
+        # ``yield_per`` reads through a server-side cursor, which must be opened where it is read.
+        for row in session.execute(query.execution_options(yield_per=batch)):
+            yield NonRespondent(*row)
+
+    return csv_stream(CSV_HEADER, rows(), lambda item: (
         neutralise(item.contact_host_id), neutralise(item.custom_id), neutralise(item.first_name),
         neutralise(item.last_name), neutralise(item.email), url_of(item), item.state,
         iso(item.last_opened_at) or "", iso(item.started_at) or "", iso(item.expires_at) or ""), batch)
