@@ -19,6 +19,7 @@ from pathlib import Path
 from adapters.base import ConfigurationError, Contact, Segment, SourceFormatError
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_ID_LENGTH = 255  # contact ids and segment titles, as the sidecar stores them
 ALIASES = {
     "id": "id", "contactid": "id", "formbrickscontactid": "id",
     "userid": "userId", "customid": "userId",
@@ -32,8 +33,8 @@ def _key(header: str) -> str:
 
 
 def segment_id_for(title: str) -> str:
-    """The stable id of a segment named in a file: its title in lower case, words joined by '-'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    """The stable id of a segment named in a file: its title in lower case, words (any script) joined by '-'."""
+    slug = re.sub(r"[\W_]+", "-", title.lower()).strip("-")
     return slug or "segment"
 
 
@@ -67,11 +68,14 @@ class CsvContactSource:
 def _read(path: str | Path) -> str:
     file = Path(path)
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise SourceFormatError(f"{file} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-        raw = file.read_bytes()
+        if file.exists() and not file.is_file():
+            raise SourceFormatError(f"{file} is not a regular file")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # at most one byte past the limit, whatever stat says
     except OSError as exc:
         raise SourceFormatError(f"cannot read {file}: {exc.strerror}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise SourceFormatError(f"{file} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     return decode(raw)
 
 
@@ -82,6 +86,18 @@ def decode(raw: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SourceFormatError("the file is not UTF-8 text (save it as CSV UTF-8)", line=line) from None
+
+
+def _add_member(members: dict[str, tuple[str, list[str]]], title: str, host_id: str, line: int) -> None:
+    """Add a contact to the segment a title names; two titles that would share one id are an error."""
+    if len(title) > MAX_ID_LENGTH:
+        raise SourceFormatError(f"segment title longer than {MAX_ID_LENGTH} characters", line=line)
+    sid = segment_id_for(title)
+    known = members.setdefault(sid, (title, []))
+    if known[0] != title:
+        raise SourceFormatError(f"segments {known[0]!r} and {title!r} would share the id {sid!r}: rename one",
+                                line=line)
+    known[1].append(host_id)
 
 
 def _parse(text: str) -> tuple[list[Contact], list[Segment]]:
@@ -122,10 +138,11 @@ def _parse(text: str) -> tuple[list[Contact], list[Segment]]:
             if host_id in lines:
                 raise SourceFormatError(f"id {host_id!r} already on line {lines[host_id]}", line=line)
             lines[host_id] = line
+            if len(host_id) > MAX_ID_LENGTH:
+                raise SourceFormatError(f"id longer than {MAX_ID_LENGTH} characters", line=line)
             for title in (record.pop("segments", "") or "").split(SEGMENT_SEPARATOR):
                 if title.strip():
-                    sid = segment_id_for(title.strip())
-                    members.setdefault(sid, (title.strip(), []))[1].append(host_id)
+                    _add_member(members, title.strip(), host_id, line)
             contacts.append(Contact(
                 host_id=host_id,
                 custom_id=record.pop("userId", None) or None,

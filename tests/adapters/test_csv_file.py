@@ -58,3 +58,27 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_segment_ids_are_stable_slugs() -> None:
     assert segment_id_for("Beta Testers!") == "beta-testers"
     assert segment_id_for("***") == "segment"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,segments\nz1,C++\nz2,C#\n", "line 3: segments 'C++' and 'C#' would share the id 'c': rename one"),
+    ("id,segments\nz1,!!!\nz2,???\n", "line 3: segments '!!!' and '???' would share the id 'segment'"),
+    ("id,segments\nz1," + "t" * 256 + "\n", "line 2: segment title longer than 255 characters"),
+    ("id\n" + "i" * 256 + "\n", "line 2: id longer than 255 characters"),
+])
+def test_segment_ids_and_lengths_are_checked_with_their_line(text: str, message: str) -> None:
+    with pytest.raises(SourceFormatError) as caught:
+        CsvContactSource(text=text)
+    assert message in str(caught.value)
+
+
+def test_titles_in_any_script_keep_their_letters() -> None:
+    assert segment_id_for("Café Owners") == "café-owners"
+    assert segment_id_for("Kunden_2026") == "kunden-2026"
+
+
+def test_endless_and_special_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SourceFormatError, match="not a regular file"):
+        CsvContactSource("/dev/zero")
+    with pytest.raises(SourceFormatError, match="not a regular file"):
+        CsvContactSource(tmp_path)
