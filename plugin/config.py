@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from webhooks.signature import parse_secret
 
@@ -82,6 +84,9 @@ INTEGER_SETTINGS = (
 )
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class ConfigError(Exception):
     """Raised at start-up when a setting is missing or wrong; the message says what to set."""
 
@@ -127,7 +132,7 @@ def _finish(app: Flask) -> None:
     url = config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
     if str(url).startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(str(url))
+    config["SQLALCHEMY_DATABASE_URI"] = check_database_url(normalise_database_url(str(url)))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):
         config[name] = _as_bool(config[name])
@@ -145,7 +150,10 @@ def _finish(app: Flask) -> None:
         raise ConfigError(f"{PREFIX}_SCHEDULER must be in-process or off, got {config['SCHEDULER']!r}")
     _session_cookie(app)
     _check_adapters(config)
-    logging.getLogger("plugin").setLevel(str(config["LOG_LEVEL"]).upper())
+    level = str(config["LOG_LEVEL"]).upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{PREFIX}_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {config['LOG_LEVEL']!r}")
+    logging.getLogger("plugin").setLevel(level)
 
 
 def _session_cookie(app: Flask) -> None:
@@ -173,6 +181,18 @@ def _check_adapters(config: Any) -> None:
     except (TypeError, ValueError):
         value = config["FORMBRICKS_TIMEOUT"]
         raise ConfigError(f"{PREFIX}_FORMBRICKS_TIMEOUT must be a number, got {value!r}") from None
+
+
+def check_database_url(url: str) -> str:
+    """A URL SQLAlchemy can read, for SQLite or PostgreSQL (the two databases the sidecar is tested on)."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise ConfigError(f"{PREFIX}_DATABASE_URL is not a database URL: use sqlite:///path/to/file.sqlite3 "
+                          f"or postgresql://user@host/database") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{PREFIX}_DATABASE_URL names {backend!r}: the sidecar runs on sqlite or postgresql")
+    return url
 
 
 def normalise_database_url(url: str) -> str:

@@ -14,6 +14,7 @@ from plugin.services import issuing, links
 from plugin.services.adapters import survey_host_provider
 from plugin.services.export import csv_lines
 from plugin.state import state
+from plugin.tokens import MAX_ID
 
 
 @cli.group("links")
@@ -57,7 +58,7 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
 
 
 @links_group.command("revoke")
-@click.argument("link_id", type=int)
+@click.argument("link_id", type=click.IntRange(1, MAX_ID))
 @with_app
 def links_revoke(app: Flask, link_id: int) -> None:
     """Revoke one link by its id."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from plugin.clock import iso
 from plugin.db import DbSession
 from plugin.jobs.models import JobRun
 from plugin.jobs.tasks import JOBS
@@ -39,7 +40,7 @@ def job_health(session: DbSession, now: datetime, config: Mapping[str, Any]) -> 
             status = "stale"
         else:
             status = "ok"
-        report[job.name] = {"status": status, "lastSuccessAt": success.isoformat() if success else None,
+        report[job.name] = {"status": status, "lastSuccessAt": iso(success),
                             "failuresInARow": failures, "lastError": runs[0].error if failures else None,
                             "intervalSeconds": interval}
     return report

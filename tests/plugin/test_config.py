@@ -26,6 +26,10 @@ def test_every_setting_is_documented() -> None:
     ({"HIDDEN_FIELD": "userId"}, "reserved"),
     ({"HIDDEN_FIELD": "suId"}, "reserved"),
     ({"MAX_CONTENT_LENGTH": "lots"}, "must be an integer"),
+    ({"DATABASE_URL": "not a url"}, "is not a database URL"),
+    ({"DATABASE_URL": "mysql://u@h/db"}, "names 'mysql'"),
+    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+    ({"SCHEDULER": "sometimes"}, "SCHEDULER must be in-process or off"),
 ])
 def test_bad_settings_stop_start_up(config, message, tmp_path: Path) -> None:
     base = {"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
