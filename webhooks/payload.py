@@ -121,10 +121,16 @@ def _get(obj: Mapping[str, Any], key: str, path: str, kind: type, *, required: b
     return value
 
 
+MAX_ID_LENGTH = 255  # the host's ids are cuids of 25 characters; the sidecar stores up to 255
+
+
 def _id(obj: Mapping[str, Any], key: str, path: str) -> str:
     value: str = _get(obj, key, path, str, required=True)
     if not value.strip():
         raise PayloadError(f"{path} is empty", field=path)
+    if len(value) > MAX_ID_LENGTH or not value.isprintable():
+        raise PayloadError(f"{path} is not an id: longer than {MAX_ID_LENGTH} or holds control characters",
+                           field=path)
     return value
 
 

@@ -49,7 +49,8 @@ def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datet
           status: str = "pending", error: str | None = None) -> bool:
     """Store a delivery under its webhook id; false when that id was stored before (a repeat)."""
     return insert_once(session, InboxDelivery, {
-        "webhook_id": webhook_id, "received_at": now, "event": event[:64], "body": body, "status": status,
+        "webhook_id": webhook_id, "received_at": now, "event": event[:64].replace("\x00", "\ufffd"), "body": body,
+        "status": status,
         "attempts": 0, "last_error": error}, "webhook_id")
 
 

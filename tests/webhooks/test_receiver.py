@@ -210,3 +210,33 @@ def test_a_repeat_of_a_failed_delivery_applies_it(client: FlaskClient, links: di
 def test_openapi_documents_the_webhook(client: FlaskClient) -> None:
     paths = client.get("/openapi.json").json["paths"]
     assert "post" in paths[URL]
+
+
+@pytest.mark.parametrize("field, value", [("id", "r" * 256), ("id", "r\u0000x"), ("surveyId", "s\u0000")])
+def test_ids_that_cannot_be_stored_are_400_and_kept_as_ignored(client: FlaskClient, links: dict[str, int],
+                                                               field: str, value: str) -> None:
+    import json
+
+    document = json.loads(response_body("responseFinished", "r1", token_of(links["c1"]), finished=True))
+    document["data"][field] = value
+    body = json.dumps(document).encode()
+    answer = client.post(URL, data=body, headers=signed(body))
+    assert answer.status_code == 400 and f"data.{field}" in answer.get_json()["error"]["detail"]
+    assert [row.status for row in inbox()] == ["ignored"]
+
+
+def test_a_raw_nul_byte_in_a_signed_body_is_400_and_kept_as_ignored(client: FlaskClient,
+                                                                     links: dict[str, int]) -> None:
+    body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True).replace(
+        b'"an answer"', b'"an \x00answer"')
+    answer = client.post(URL, data=body, headers=signed(body))
+    assert answer.status_code == 400
+    [row] = inbox()
+    assert row.status == "ignored" and "\x00" not in row.body
+
+
+def test_an_unknown_event_with_a_nul_is_ignored_not_an_error(client: FlaskClient, links: dict[str, int]) -> None:
+    body = b'{"webhookId": "h", "event": "weird\\u0000event", "data": {}}'
+    answer = client.post(URL, data=body, headers=signed(body))
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ignored"
+    assert [row.status for row in inbox()] == ["ignored"]
