@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, literal, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from plugin.db import DbSession, UTCDateTime
 from plugin.models import Link, ResponseAttribution
@@ -128,8 +128,12 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
         session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
-        log.warning("webhook delivery %s not applied, kept for a retry: %s", inbox_id, exc)
-        store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {exc}")
+        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
+        log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", inbox_id, type(exc).__name__,
+                    reason)
+        store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {reason}")
+        if isinstance(exc, DataError):  # a value the database refuses will be refused again: flag it at once
+            session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id).values(status="dead"))
         session.commit()
         return None
     return applied

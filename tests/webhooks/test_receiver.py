@@ -240,3 +240,19 @@ def test_an_unknown_event_with_a_nul_is_ignored_not_an_error(client: FlaskClient
     answer = client.post(URL, data=body, headers=signed(body))
     assert answer.status_code == 200 and answer.get_json()["status"] == "ignored"
     assert [row.status for row in inbox()] == ["ignored"]
+
+
+def test_a_value_the_database_refuses_is_flagged_dead_at_once_without_its_sql(
+        client: FlaskClient, links: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import DataError
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise DataError("INSERT INTO response_attributions VALUES (%(secret)s)", {"secret": "answers"},
+                        Exception("value too long for type character varying(255)"))
+
+    monkeypatch.setattr(webhooks.apply, "apply_delivery", refused)
+    body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True)
+    assert client.post(URL, data=body, headers=signed(body)).status_code == 202
+    [row] = inbox()
+    assert row.status == "dead"
+    assert row.last_error == "DataError: value too long for type character varying(255)"
