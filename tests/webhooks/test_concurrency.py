@@ -6,12 +6,6 @@ Runs against a SQLite file shared by the workers (WAL) and against PostgreSQL (a
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -20,7 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from adapters.csv_file import CsvContactSource
 from plugin import create_app
@@ -31,80 +24,27 @@ from plugin.services.expiry import IssueOptions
 from plugin.services.links import issue_links
 from plugin.services.surveys import save_survey
 from plugin.state import state
-from tests.helpers import PUBLIC_URL, SECRET_KEY, base_config
+from tests.helpers import base_config
+from tests.servers import fresh_database, gunicorn
 from tests.webhooks.support import SECRET, response_body, signed
 from webhooks.models import InboxDelivery
 
 pytestmark = pytest.mark.servers
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-POSTGRES_URL = os.environ.get("PERSONAL_LINKS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DELIVERIES, SENDERS, WORKERS = 50, 5, 3
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def server_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty, migrated database of its own: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'servers.sqlite3'}"
-        schema = None
-    else:
-        schema = f"pl_servers_{secrets.token_hex(4)}"
-        engine = sa.create_engine(POSTGRES_URL)
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        except sa.exc.OperationalError as exc:
-            pytest.skip(f"PostgreSQL is not reachable: {exc.orig}")
-        url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    app = create_app(base_config(url))
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        db.engine.dispose()
-    yield url
-    if schema is not None:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """An empty, migrated database of its own for the server processes."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def server(server_database: str, tmp_path: Path) -> Iterator[str]:
-    """gunicorn with several worker processes on the database; stopped however the test ends."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PERSONAL_LINKS_DATABASE_URL": server_database,
-           "PERSONAL_LINKS_SECRET_KEY": SECRET_KEY, "PERSONAL_LINKS_PUBLIC_URL": PUBLIC_URL,
-           "PERSONAL_LINKS_WEBHOOK_SECRETS": SECRET, "PERSONAL_LINKS_INSTANCE_PATH": str(tmp_path / "instance")}
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen([str(GUNICORN), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--timeout", "30",
-                                "plugin:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # still booting
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{(tmp_path / 'gunicorn.log').read_text()}")
-            time.sleep(0.1)
+    """gunicorn with several worker processes on the database."""
+    with gunicorn(server_database, tmp_path, workers=WORKERS, settings={"WEBHOOK_SECRETS": SECRET}) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _send(url: str, batch: list[tuple[bytes, dict[str, str]]]) -> list[int]:

@@ -1,0 +1,96 @@
+"""Real server processes for tests: a fresh migrated database of its own, and gunicorn with several workers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from plugin import create_app
+from plugin.db import db
+from tests.helpers import POSTGRES_URL, PUBLIC_URL, SECRET_KEY, base_config
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
+
+
+@contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """An empty, migrated database of its own: a SQLite file in ``folder``, or a new PostgreSQL schema."""
+    schema = engine = None
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'servers.sqlite3'}"
+    else:
+        schema = f"pl_servers_{secrets.token_hex(4)}"
+        engine = sa.create_engine(POSTGRES_URL)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        except sa.exc.OperationalError as exc:
+            (pytest.fail if REQUIRE_POSTGRES else pytest.skip)(f"PostgreSQL is not reachable: {exc.orig}")
+        url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+    try:
+        yield url
+    finally:
+        if engine is not None:
+            with engine.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
+
+
+def free_port() -> int:
+    """A TCP port on the loopback nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(database_url: str, folder: Path, *, workers: int, app: str = "plugin:create_app()",
+             settings: dict[str, str] | None = None) -> Iterator[str]:
+    """gunicorn with ``workers`` processes on the database; yields its base URL; stopped however it ends."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PERSONAL_LINKS_DATABASE_URL": database_url,
+           "PERSONAL_LINKS_SECRET_KEY": SECRET_KEY, "PERSONAL_LINKS_PUBLIC_URL": PUBLIC_URL,
+           "PERSONAL_LINKS_INSTANCE_PATH": str(folder / "instance"),
+           **{f"PERSONAL_LINKS_{name}": value for name, value in (settings or {}).items()}}
+    log_path = folder / "gunicorn.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([str(GUNICORN), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "30",
+                                    app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except (requests.ConnectionError, requests.Timeout):  # still booting
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+                time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
