@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.db import SQLITE_BUSY_TIMEOUT_MS, DbSession
@@ -83,3 +83,27 @@ def registered_secrets(session: DbSession) -> list[bytes]:
         except ValueError as exc:
             log.warning("webhook registration %s has an unusable secret: %s", row_id, exc)
     return keys
+
+
+def deliveries(session: DbSession, status: str | None, limit: int, skip: int) -> tuple[int, list[InboxDelivery]]:
+    """A page of stored deliveries, newest first, of one status or all; and their total."""
+    query = select(InboxDelivery)
+    if status:
+        query = query.where(InboxDelivery.status == status)
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    return total, list(session.scalars(query.order_by(InboxDelivery.id.desc()).limit(limit).offset(skip)))
+
+
+def requeue(session: DbSession, delivery_id: int) -> tuple[InboxDelivery | None, bool]:
+    """Queue a dead or failed delivery again with its attempts reset; one conditional UPDATE decides.
+
+    Returns the row (None when there is none) and whether it was queued again.
+    """
+    changed = session.execute(
+        update(InboxDelivery).where(InboxDelivery.id == delivery_id, InboxDelivery.status.in_(("dead", "failed")))
+        .values(status="failed", attempts=0, next_attempt_at=None)).rowcount == 1  # type: ignore[attr-defined]
+    session.flush()
+    row = session.get(InboxDelivery, delivery_id)
+    if row is not None:
+        session.refresh(row)
+    return row, changed

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import func, select, update
 
 from plugin.api.auth import require_api_key
 from plugin.clock import iso
@@ -13,6 +12,7 @@ from plugin.db import db
 from plugin.errors import InvalidInput, NotFound, Refused
 from plugin.openapi import error_responses, json_response, param
 from plugin.services.expiry import parse_int
+from webhooks import store
 from webhooks.models import INBOX_STATUSES, InboxDelivery
 
 bp = Blueprint("inbox", __name__, url_prefix="/api/personal-links/v1/webhooks/deliveries")
@@ -34,11 +34,7 @@ def deliveries() -> Response:
         raise InvalidInput("status", f"must be one of {', '.join(INBOX_STATUSES)}")
     limit = parse_int("limit", request.args.get("limit"), 1, 500, default=50)
     skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
-    query = select(InboxDelivery)
-    if status:
-        query = query.where(InboxDelivery.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(InboxDelivery.id.desc()).limit(limit).offset(skip))
+    total, rows = store.deliveries(db.session, status, limit or 50, skip or 0)
     return jsonify({"data": [delivery_json(row) for row in rows],
                     "meta": {"total": total, "limit": limit, "offset": skip}})
 
@@ -47,11 +43,8 @@ def deliveries() -> Response:
 @require_api_key
 def requeue(delivery_id: int) -> Response:
     """Queue a dead or failed delivery for the retry job again, with its attempts reset."""
-    changed = db.session.execute(
-        update(InboxDelivery).where(InboxDelivery.id == delivery_id, InboxDelivery.status.in_(("dead", "failed")))
-        .values(status="failed", attempts=0, next_attempt_at=None)).rowcount  # type: ignore[attr-defined]
+    row, changed = store.requeue(db.session, delivery_id)
     db.session.commit()
-    row = db.session.get(InboxDelivery, delivery_id)
     if row is None:
         raise NotFound("delivery")
     if not changed:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import select
 
 from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import InvalidInput, NotFound
 from plugin.jobs.models import JobRun
-from plugin.jobs.runner import run_job
+from plugin.jobs.runner import recent_runs, run_job
 from plugin.jobs.tasks import JOBS
 from plugin.openapi import error_responses, json_response, param
 from plugin.services.expiry import parse_int
@@ -35,10 +34,7 @@ def runs() -> Response:
     if job and job not in JOBS:
         raise InvalidInput("job", f"must be one of {', '.join(sorted(JOBS))}")
     limit = parse_int("limit", request.args.get("limit"), 1, 500, default=50)
-    query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
-    if job:
-        query = query.where(JobRun.job == job)
-    return jsonify({"data": [run_json(run) for run in db.session.scalars(query)]})
+    return jsonify({"data": [run_json(run) for run in recent_runs(job, limit or 50)]})
 
 
 @bp.post("/<name>/run")

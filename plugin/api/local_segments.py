@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import func, select
 
 from plugin.api.auth import require_api_key
 from plugin.api.body import json_object
@@ -11,7 +10,7 @@ from plugin.db import db
 from plugin.models import Segment
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import local_segments
-from plugin.services.links import segment_contacts
+from plugin.services.links import member_count
 from plugin.state import state
 
 bp = Blueprint("local_segments", __name__, url_prefix="/api/personal-links/v1")
@@ -30,8 +29,7 @@ def put_segment(segment_id: str) -> Response:
     body = json_object("a JSON object with title and filters")
     row = local_segments.save_local_segment(db.session, segment_id, body, state().clock.now())
     db.session.commit()
-    count = db.session.scalar(select(func.count()).select_from(segment_contacts(row.id).subquery())) or 0
-    return jsonify({"data": segment_json(row, int(count))})
+    return jsonify({"data": segment_json(row, member_count(db.session, row.id))})
 
 
 @bp.delete("/segments/<segment_id>")

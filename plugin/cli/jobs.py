@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from plugin.cli.base import cli, fail, with_app
-from plugin.db import db
-from plugin.jobs.models import JobRun
-from plugin.jobs.runner import run_job
+from plugin.jobs.runner import recent_runs, run_job
 from plugin.jobs.tasks import JOBS
 
 
@@ -55,6 +52,6 @@ def jobs_run(app: Flask, name: str) -> None:
 @with_app
 def jobs_runs(app: Flask, limit: int) -> None:
     """The newest job runs."""
-    for run in db.session.scalars(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)):
+    for run in recent_runs(limit=limit):
         click.echo(f"{run.started_at:%Y-%m-%d %H:%M:%S}\t{run.job}\t{run.trigger}\t{run.status}\t"
                    f"{run.counts or ''}\t{run.error or ''}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from plugin.db import db
 from plugin.jobs.lease import claim, holder_name, period_start
@@ -78,3 +78,11 @@ def _finish(run_id: int, status: str, counts: dict[str, Any] | None, error: str 
     db.session.execute(update(JobRun).where(JobRun.id == run_id).values(
         status=status, counts=counts, error=error, finished_at=state().clock.now()))
     db.session.commit()
+
+
+def recent_runs(job: str | None = None, limit: int = 50) -> list[JobRun]:
+    """The newest runs, of one job or of all."""
+    query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
+    if job:
+        query = query.where(JobRun.job == job)
+    return list(db.session.scalars(query))

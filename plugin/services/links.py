@@ -205,9 +205,14 @@ def revoke_link(session: DbSession, link_id: int, now: datetime, actor: str) -> 
     return link
 
 
+def member_count(session: DbSession, segment_id: str) -> int:
+    """How many live (not deleted) contacts the segment holds."""
+    return int(session.scalar(select(func.count()).select_from(segment_contacts(segment_id).subquery())) or 0)
+
+
 def require_members(session: DbSession, segment: Segment) -> int:
     """The number of live contacts in the segment; Refused when there are none."""
-    count = session.scalar(select(func.count()).select_from(segment_contacts(segment.id).subquery())) or 0
+    count = member_count(session, segment.id)
     if count == 0:
         raise Refused("segmentId", "no contacts in segment",
                       f"segment {segment.title!r} has no contacts: add contacts to it first")
