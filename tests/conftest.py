@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -93,9 +94,16 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
+def app_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings added to the test app: ``@pytest.mark.settings(NAME=value)``; a folder's conftest may add more."""
+    marker = request.node.get_closest_marker("settings")
+    return dict(marker.kwargs) if marker else {}
+
+
+@pytest.fixture
+def app(database_url: str, app_settings: dict[str, Any]) -> Iterator[Flask]:
     """The app on a migrated, empty database, with a frozen clock at ``NOW``."""
-    app = create_app(base_config(database_url))
+    app = create_app(base_config(database_url, **app_settings))
     app.extensions["personal_links"].clock = FrozenClock(NOW)
     with app.app_context():
         yield app

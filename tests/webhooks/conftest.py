@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,13 @@ from flask import Flask
 from sqlalchemy import select
 
 from adapters.csv_file import CsvContactSource
-from plugin import create_app
-from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.models import Contact, Link, Survey
 from plugin.services.contacts import import_contacts
 from plugin.services.expiry import IssueOptions
 from plugin.services.links import issue_links
 from plugin.services.surveys import save_survey
-from tests.helpers import NOW, base_config
+from tests.helpers import NOW
 from tests.webhooks.support import OTHER_SURVEY_ID, SECRET, SURVEY_ID
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -55,16 +52,10 @@ def real_delivery() -> dict[str, Any]:
 # The intake's tests: an app with a webhook secret, a survey with links, and signed deliveries.
 
 @pytest.fixture
-def app(database_url: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
-    """The app with ``SECRET`` configured; ``@pytest.mark.settings(NAME=value)`` adds settings."""
+def app_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The webhook tests' app verifies with ``SECRET``; ``@pytest.mark.settings(NAME=value)`` adds settings."""
     marker = request.node.get_closest_marker("settings")
-    extra = {"WEBHOOK_SECRETS": SECRET, **(marker.kwargs if marker else {})}
-    app = create_app(base_config(database_url, **extra))
-    app.extensions["personal_links"].clock = FrozenClock(NOW)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+    return {"WEBHOOK_SECRETS": SECRET, **(marker.kwargs if marker else {})}
 
 
 @pytest.fixture
