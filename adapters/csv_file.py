@@ -56,6 +56,10 @@ class CsvContactSource:
             raise ConfigurationError("PERSONAL_LINKS_CONTACTS_CSV is not set: name the contact file to read")
         return cls(str(path))
 
+    def __len__(self) -> int:
+        """How many contacts the file holds."""
+        return len(self._contacts)
+
     def contacts(self) -> Iterator[Contact]:
         """Every contact of the file, in file order."""
         return iter(self._contacts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,10 @@ def contacts() -> None:
 def contacts_import(app: Flask, file: Path, replace: bool) -> None:
     """Import contacts and their segments from a CSV file (see the README for the columns)."""
     source = CsvContactSource(file)
-    result = import_contacts(db.session, source.contacts(), source.segments(), state().clock.now(), ACTOR,
-                             replace=replace)
+    with click.progressbar(source.contacts(), length=len(source), label="importing contacts",
+                           file=sys.stderr) as contacts:
+        result = import_contacts(db.session, contacts, source.segments(), state().clock.now(), ACTOR,
+                                 replace=replace)
     db.session.commit()
     click.echo(f"contacts: {result.added} added, {result.changed} changed, {result.unchanged} unchanged, "
                f"{result.removed} removed; {result.segments} segments")
