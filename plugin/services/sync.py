@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +21,7 @@ from adapters.base import Segment as SourceSegment
 from adapters.base import Survey as HostSurvey
 from plugin.clock import iso
 from plugin.db import DbSession
-from plugin.errors import ServiceError
+from plugin.errors import Refused, ServiceError
 from plugin.models import Segment, Survey, SyncRun
 from plugin.services.contacts import import_contacts
 from plugin.services.local_segments import evaluate_local_segments
@@ -120,6 +120,24 @@ def _apply(session: DbSession, fetched: _Fetched, source: ContactSource | None, 
     return SyncResult(0, added, changed, removed, len(fetched.segments), surveys)
 
 
+RUNNING_FOR_AT_MOST = timedelta(minutes=30)  # an older "running" run is a process that died mid-sync
+
+
+def _refuse_if_another_runs(session: DbSession, run_id: int, now: datetime, end: Callable[[], datetime]) -> None:
+    """Refuse when an earlier sync is still running (the CLI and the scheduler, say): two at once could
+    interleave their writes. Each run checks after recording itself, so of two that start together at least
+    the later one refuses."""
+    earlier = session.scalar(select(SyncRun.id).where(
+        SyncRun.status == "running", SyncRun.id < run_id, SyncRun.started_at > now - RUNNING_FOR_AT_MOST))
+    if earlier is None:
+        return
+    message = f"sync {earlier} is still running; try again when it has finished"
+    session.execute(update(SyncRun).where(SyncRun.id == run_id).values(status="failed", finished_at=end(),
+                                                                       error=message))
+    session.commit()
+    raise Refused("sync", "already running", message)
+
+
 def sync(session: DbSession, contact_source: ContactSource | None, survey_host: SurveyHost | None,
          now: datetime, actor: str, progress: Progress | None = None,
          finished: Callable[[], datetime] | None = None) -> SyncResult:
@@ -134,6 +152,7 @@ def sync(session: DbSession, contact_source: ContactSource | None, survey_host: 
     session.add(run)
     session.commit()
     run_id = run.id
+    _refuse_if_another_runs(session, run_id, now, end)
     try:
         fetched = _fetch(contact_source, survey_host, step)
         result = _apply(session, fetched, contact_source, survey_host, now, actor)

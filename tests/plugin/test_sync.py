@@ -153,3 +153,19 @@ def test_an_unexpected_error_still_ends_the_run_as_failed(app, fake_host_v5: Fak
     run = db.session.scalar(select(SyncRun))
     assert (run.status, run.error) == ("failed", "ZeroDivisionError: a bug")
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0  # rolled back whole
+
+
+def test_a_second_sync_while_one_runs_is_refused_and_recorded(app, fake_host_v5: FakeHost) -> None:
+    from plugin.errors import Refused
+
+    adapter = fake_host_v5.adapter()
+    db.session.add(SyncRun(started_at=NOW - timedelta(minutes=5), status="running", actor="scheduler"))
+    db.session.commit()
+    with pytest.raises(Refused, match="is still running"):
+        sync(db.session, adapter, adapter, NOW, "cli")
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    runs = db.session.execute(select(SyncRun.actor, SyncRun.status).order_by(SyncRun.id)).all()
+    assert runs == [("scheduler", "running"), ("cli", "failed")]
+    # a run left "running" by a process that died long ago does not block for ever
+    later = sync(db.session, adapter, adapter, NOW + timedelta(hours=1), "cli")
+    assert later.added == 3
