@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 BASE = "https://fb.example.org"
 KEY = "fbk_secret_key_never_logged"
@@ -23,3 +24,20 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+def attr(key: str, op: str, value: Any = None, connector: str | None = None) -> dict[str, Any]:
+    """One attribute filter in the host's segment filter format."""
+    return {
+        "id": f"f-{key}-{op}",
+        "connector": connector,
+        "resource": {
+            "id": f"r-{key}",
+            "root": {"type": "attribute", "contactAttributeKey": key},
+            "qualifier": {"operator": op},
+            "value": value,
+        },
+    }
+
+
+PRO = [attr("plan", "equals", "pro")]  # the segment "plan equals pro", as the host stores it

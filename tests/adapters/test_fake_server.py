@@ -10,21 +10,9 @@ import pytest
 from adapters.base import AdapterError
 from adapters.formbricks import FormbricksAdapter
 from adapters.http import make_session
+from tests.adapters.adapter_helpers import PRO
 from tests.fakes.formbricks_server import create_fake_formbricks, run_fake_formbricks
 from tests.fakes.formbricks_state import FakeFormbricksState
-
-PRO = [
-    {
-        "id": "f1",
-        "connector": None,
-        "resource": {
-            "id": "r1",
-            "root": {"type": "attribute", "contactAttributeKey": "plan"},
-            "qualifier": {"operator": "equals"},
-            "value": "pro",
-        },
-    }
-]
 
 
 @dataclass

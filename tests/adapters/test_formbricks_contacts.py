@@ -10,7 +10,7 @@ import responses
 from adapters.base import AdapterError, ConfigurationError, ContactSource, SurveyHost
 from adapters.formbricks import FormbricksAdapter
 from adapters.registry import contact_source_class, survey_host_class
-from tests.adapters.adapter_helpers import BASE, KEY, WS
+from tests.adapters.adapter_helpers import BASE, KEY, PRO, WS
 
 V1 = f"{BASE}/api/v1/management"
 LICENCE = {
@@ -192,24 +192,12 @@ def _survey(sid: str, segment: dict[str, Any] | None, status: str = "inProgress"
     }
 
 
-SEG_FILTERS = [
-    {
-        "id": "f1",
-        "connector": None,
-        "resource": {
-            "id": "r1",
-            "root": {"type": "attribute", "contactAttributeKey": "plan"},
-            "qualifier": {"operator": "equals"},
-            "value": "pro",
-        },
-    }
-]
 PUBLIC = {
     "id": "sg1",
     "title": "Pro",
     "description": None,
     "isPrivate": False,
-    "filters": SEG_FILTERS,
+    "filters": PRO,
     "workspaceId": WS,
 }
 PRIVATE = {"id": "sg2", "title": "private", "isPrivate": True, "filters": [], "workspaceId": WS}
@@ -266,7 +254,7 @@ def test_segments_come_from_surveys_public_only(
     )
     segments = adapter.segments()
     assert [(s.id, s.title, s.member_ids) for s in segments] == [("sg1", "Pro", ("c1",))]
-    assert segments[0].filters == SEG_FILTERS
+    assert segments[0].filters == PRO
     assert {s.id for s in adapter.segments(include_private=True, resolve=False)} == {"sg1", "sg2"}
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.base import AdapterError, Contact
 from adapters.segment_filters import matches, validate
-from tests.adapters.adapter_helpers import NOW
+from tests.adapters.adapter_helpers import NOW, attr
 
 ADA = Contact(
     host_id="c1",
@@ -18,19 +18,6 @@ ADA = Contact(
     last_name="Lovelace",
     attributes={"plan": "pro", "age": "36", "signup": "2026-11-20T08:00:00Z", "empty": ""},
 )
-
-
-def attr(key: str, op: str, value: Any = None, connector: str | None = None) -> dict[str, Any]:
-    return {
-        "id": f"f-{key}-{op}",
-        "connector": connector,
-        "resource": {
-            "id": f"r-{key}",
-            "root": {"type": "attribute", "contactAttributeKey": key},
-            "qualifier": {"operator": op},
-            "value": value,
-        },
-    }
 
 
 def group(items: list[dict[str, Any]], connector: str | None = None) -> dict[str, Any]:
@@ -170,12 +157,6 @@ def test_malformed_trees_are_reported_precisely(tree: Any, problem: str) -> None
         matches(tree, ADA, NOW)
 
 
-def _attr(operator: str, value: object) -> list[dict[str, object]]:
-    return [{"id": "f", "connector": None, "resource": {
-        "id": "r", "root": {"type": "attribute", "contactAttributeKey": "since"},
-        "qualifier": {"operator": operator}, "value": value}}]
-
-
 @pytest.mark.parametrize("operator, value", [
     ("isOlderThan", {"amount": float("nan"), "unit": "days"}),
     ("isOlderThan", {"amount": 1e300, "unit": "years"}),
@@ -184,7 +165,7 @@ def _attr(operator: str, value: object) -> list[dict[str, object]]:
     ("isBefore", "9999-12-31T23:00:00-05:00"),
 ])
 def test_values_that_would_overflow_are_refused_by_validate(operator: str, value: object) -> None:
-    assert validate(_attr(operator, value)) != []
+    assert validate([attr("since", operator, value)]) != []
 
 
 @pytest.mark.parametrize("stored, comparable", [("9999-12-31T23:00:00-05:00", False),
@@ -192,5 +173,5 @@ def test_values_that_would_overflow_are_refused_by_validate(operator: str, value
 def test_extreme_amounts_and_dates_evaluate_without_errors(stored: str, comparable: bool) -> None:
     contact = Contact(host_id="c", attributes={"since": stored})
     for unit in ("days", "weeks", "months", "years"):
-        assert matches(_attr("isOlderThan", {"amount": 10_000, "unit": unit}), contact, NOW) is False
-    assert matches(_attr("isAfter", "2000-01-01"), contact, NOW) is comparable  # out of range: no date
+        assert matches([attr("since", "isOlderThan", {"amount": 10_000, "unit": unit})], contact, NOW) is False
+    assert matches([attr("since", "isAfter", "2000-01-01")], contact, NOW) is comparable  # out of range: no date

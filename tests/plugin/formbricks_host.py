@@ -13,12 +13,10 @@ from adapters.formbricks import FormbricksAdapter
 from adapters.http import make_session
 from plugin.db import DbSession, db
 from plugin.models import Contact, SegmentMember
+from tests.adapters.adapter_helpers import PRO
 from tests.fakes.formbricks_server import create_fake_formbricks, run_fake_formbricks
 from tests.fakes.formbricks_state import FakeFormbricksState
 
-PRO = [{"id": "f1", "connector": None, "resource": {
-    "id": "r1", "root": {"type": "attribute", "contactAttributeKey": "plan"},
-    "qualifier": {"operator": "equals"}, "value": "pro"}}]
 SNAPSHOT_TABLES = ("contacts", "segments", "segment_members", "surveys", "links", "audit_events")
 
 
