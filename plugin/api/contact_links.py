@@ -13,7 +13,7 @@ from plugin.errors import InvalidInput
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import issuing, links
 from plugin.services.adapters import survey_host_provider
-from plugin.services.expiry import parse_int
+from plugin.services.params import parse_page
 from plugin.state import state
 
 bp = Blueprint("contact_links", __name__, url_prefix="/api/v2/management/surveys/<survey_id>/contact-links")
@@ -56,10 +56,9 @@ def attributes_of(row: links.LinkRow, keys: list[str]) -> dict[str, Any]:
 @require_api_key
 def segment_links(survey_id: str, segment_id: str) -> Response:
     """A page of a segment's links, newest contact first, issuing links for that page where needed."""
-    limit = parse_int("limit", request.args.get("limit"), 1, current_limit(), default=50)
-    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
+    limit, skip = parse_page(request.args, current_limit(), 50)
     keys = attribute_keys(request.args.get("attributeKeys"))
-    issued = issuing.issue_segment_page(db.session, survey_id, segment_id, request.args, limit or 50, skip or 0,
+    issued = issuing.issue_segment_page(db.session, survey_id, segment_id, request.args, limit, skip,
                                         state().clock.now(), g.actor, survey_host_provider(current_app))
     db.session.commit()
     data = []

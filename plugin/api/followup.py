@@ -11,7 +11,7 @@ from plugin.clock import iso
 from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import followup, links
-from plugin.services.expiry import parse_bool, parse_int
+from plugin.services.params import parse_bool, parse_page
 from plugin.state import state
 
 bp = Blueprint("followup", __name__, url_prefix="/api/personal-links/v1")
@@ -48,11 +48,10 @@ def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
 @require_api_key
 def non_respondents(survey_id: str) -> Response:
     """A page of contacts holding a live link and no finished response."""
-    limit = parse_int("limit", request.args.get("limit"), 1, 1000, default=100)
-    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
+    limit, skip = parse_page(request.args, 1000, 100)
     query = _non_respondents(survey_id)
     total = followup.count(db.session, query)
-    rows = followup.page(db.session, query, limit or 100, skip or 0)
+    rows = followup.page(db.session, query, limit, skip)
     return jsonify({"data": [non_respondent_json(row) for row in rows],
                     "meta": {"total": total, "limit": limit, "offset": skip}})
 

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, jsonify, request
 from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
-from plugin.errors import InvalidInput, NotFound, Refused
+from plugin.errors import NotFound, Refused
 from plugin.openapi import error_responses, json_response, param
-from plugin.services.expiry import parse_int
+from plugin.services.params import parse_choice, parse_page
 from webhooks import store
 from webhooks.models import INBOX_STATUSES, InboxDelivery
 
@@ -29,12 +29,9 @@ def delivery_json(row: InboxDelivery) -> dict[str, Any]:
 @require_api_key
 def deliveries() -> Response:
     """Stored deliveries, newest first, filtered by status (``dead``: the retry job gave up on them)."""
-    status = request.args.get("status")
-    if status and status not in INBOX_STATUSES:
-        raise InvalidInput("status", f"must be one of {', '.join(INBOX_STATUSES)}")
-    limit = parse_int("limit", request.args.get("limit"), 1, 500, default=50)
-    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0)
-    total, rows = store.deliveries(db.session, status, limit or 50, skip or 0)
+    status = parse_choice("status", request.args.get("status"), INBOX_STATUSES)
+    limit, skip = parse_page(request.args, 500, 50)
+    total, rows = store.deliveries(db.session, status, limit, skip)
     return jsonify({"data": [delivery_json(row) for row in rows],
                     "meta": {"total": total, "limit": limit, "offset": skip}})
 

@@ -9,12 +9,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
-from plugin.errors import InvalidInput, NotFound
+from plugin.errors import NotFound
 from plugin.jobs.models import JobRun
 from plugin.jobs.runner import recent_runs, run_job
 from plugin.jobs.tasks import JOBS
 from plugin.openapi import error_responses, json_response, param
-from plugin.services.expiry import parse_int
+from plugin.services.params import parse_choice, parse_int
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/personal-links/v1/jobs")
 
@@ -30,11 +30,9 @@ def run_json(run: JobRun) -> dict[str, Any]:
 @require_api_key
 def runs() -> Response:
     """The newest runs, of one job or all."""
-    job = request.args.get("job")
-    if job and job not in JOBS:
-        raise InvalidInput("job", f"must be one of {', '.join(sorted(JOBS))}")
+    job = parse_choice("job", request.args.get("job"), JOBS)
     limit = parse_int("limit", request.args.get("limit"), 1, 500, default=50)
-    return jsonify({"data": [run_json(run) for run in recent_runs(job, limit or 50)]})
+    return jsonify({"data": [run_json(run) for run in recent_runs(job, limit)]})
 
 
 @bp.post("/<name>/run")

@@ -16,8 +16,8 @@ from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import issuing, links, segments, surveys
 from plugin.services.adapters import survey_host_provider
-from plugin.services.expiry import parse_int
 from plugin.services.export import csv_lines
+from plugin.services.params import parse_choice, parse_page
 from plugin.state import state
 
 bp = Blueprint("links", __name__, url_prefix="/api/personal-links/v1")
@@ -56,9 +56,9 @@ def list_segments() -> Response:
 @require_api_key
 def list_links(survey_id: str) -> Response:
     """A survey's links with their state, newest first; filter by state and segment."""
-    limit = parse_int("limit", request.args.get("limit"), 1, 1000, default=100) or 100
-    skip = parse_int("skip", request.args.get("skip"), 0, 10**9, default=0) or 0
-    total, rows = links.list_links(db.session, survey_id, state().clock.now(), state=request.args.get("state") or None,
+    limit, skip = parse_page(request.args, 1000, 100)
+    total, rows = links.list_links(db.session, survey_id, state().clock.now(),
+                                   state=parse_choice("state", request.args.get("state"), links.STATES),
                                    segment_id=request.args.get("segment") or None, limit=limit, skip=skip)
     data = [link_json(link, host_id, link_state) for link, host_id, link_state in rows]
     return jsonify({"data": data, "meta": {"total": total, "limit": limit, "offset": skip}})

@@ -10,7 +10,7 @@ from plugin.models import SyncRun
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import sync
 from plugin.services.adapters import configured
-from plugin.services.expiry import parse_int
+from plugin.services.params import parse_int
 from plugin.state import state
 
 bp = Blueprint("syncs", __name__, url_prefix="/api/personal-links/v1")
@@ -20,7 +20,7 @@ bp = Blueprint("syncs", __name__, url_prefix="/api/personal-links/v1")
 @require_api_key
 def list_syncs() -> Response:
     """The latest sync runs, newest first."""
-    limit = parse_int("limit", request.args.get("limit"), 1, 100, default=20) or 20
+    limit = parse_int("limit", request.args.get("limit"), 1, 100, default=20)
     return jsonify({"data": [sync.run_json(run) for run in sync.recent_runs(db.session, limit)]})
 
 

@@ -20,7 +20,7 @@ from plugin.db import DbSession
 from plugin.errors import InvalidInput, Refused
 from plugin.models import Contact, Segment, Survey
 from plugin.services import links
-from plugin.services.expiry import IssueOptions, parse_issue_options
+from plugin.services.params import IssueOptions, parse_issue_options
 from plugin.services.single_use import attach_single_use_urls
 
 HostProvider = Callable[[], SurveyHost | None]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from plugin.db import db
 from plugin.models import Link
 from plugin.services import links
-from plugin.services.expiry import IssueOptions
+from plugin.services.params import IssueOptions
 from tests.helpers import NOW
 
 

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from plugin.db import db
 from plugin.services import links
-from plugin.services.expiry import IssueOptions
+from plugin.services.params import IssueOptions
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link, Segment, Survey, SyncRun
 from plugin.services import links
-from plugin.services.expiry import IssueOptions
 from plugin.services.local_segments import save_local_segment
+from plugin.services.params import IssueOptions
 from plugin.services.sync import STEPS, sync
 from tests.helpers import NOW
 from tests.plugin.formbricks_host import PRO, FakeHost, members, serve, snapshot

@@ -14,8 +14,8 @@ from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.models import Contact, Link, Survey
 from plugin.services.contacts import import_contacts
-from plugin.services.expiry import IssueOptions
 from plugin.services.links import issue_links
+from plugin.services.params import IssueOptions
 from plugin.services.surveys import save_survey
 from tests.helpers import NOW
 from tests.webhooks.support import OTHER_SURVEY_ID, SECRET, SURVEY_ID

@@ -20,8 +20,8 @@ from plugin import create_app
 from plugin.db import db
 from plugin.models import Contact, Link, ResponseAttribution
 from plugin.services.contacts import import_contacts
-from plugin.services.expiry import IssueOptions
 from plugin.services.links import issue_links
+from plugin.services.params import IssueOptions
 from plugin.services.surveys import save_survey
 from plugin.state import state
 from tests.helpers import base_config

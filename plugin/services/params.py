@@ -1,15 +1,18 @@
-"""Reading issue options: expiry by date (valid through the whole day, UTC), in days, validity start, uses."""
+"""Reading request and CLI parameters: issue options (expiry by date is valid through the whole day, UTC;
+in days; validity start; uses), dates, integers, booleans and pages."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import overload
 
 from plugin.errors import InvalidInput
 
 MAX_EXPIRATION_DAYS = 365
 MAX_USES = 1000
+MAX_SKIP = 10**9
 MIN_YEAR, MAX_YEAR = 2000, 9000  # far from datetime's limits, so arithmetic on the value cannot overflow
 
 
@@ -58,6 +61,14 @@ def parse_datetime(field: str, text: str) -> datetime:
     return value
 
 
+@overload
+def parse_int(field: str, text: str | None, low: int, high: int, default: int) -> int: ...
+
+
+@overload
+def parse_int(field: str, text: str | None, low: int, high: int, default: None = None) -> int | None: ...
+
+
 def parse_int(field: str, text: str | None, low: int, high: int, default: int | None = None) -> int | None:
     """An integer parameter within [low, high], or the default when absent."""
     if text is None or text == "":
@@ -69,6 +80,22 @@ def parse_int(field: str, text: str | None, low: int, high: int, default: int | 
     if not low <= value <= high:
         raise InvalidInput(field, f"must be between {low} and {high}")
     return value
+
+
+def parse_page(args: Mapping[str, str], max_limit: int, default_limit: int) -> tuple[int, int]:
+    """``limit`` (1..max_limit) and ``skip`` (0 or more) of a paged listing."""
+    return (parse_int("limit", args.get("limit"), 1, max_limit, default_limit),
+            parse_int("skip", args.get("skip"), 0, MAX_SKIP, 0))
+
+
+def parse_choice(field: str, text: str | None, choices: Iterable[str]) -> str | None:
+    """One of ``choices``, or None when absent; InvalidInput listing them otherwise."""
+    if not text:
+        return None
+    known = sorted(choices)
+    if text not in known:
+        raise InvalidInput(field, f"must be one of {', '.join(known)}")
+    return text
 
 
 def parse_bool(field: str, text: str | None) -> bool:
@@ -98,5 +125,4 @@ def parse_issue_options(args: Mapping[str, str], now: datetime) -> IssueOptions:
     if valid_from is not None and expires_at is not None and valid_from >= expires_at:
         raise InvalidInput("validFrom", "must be before the expiry")
     max_uses = parse_int("maxUses", args.get("maxUses"), 1, MAX_USES, default=1)
-    assert max_uses is not None
     return IssueOptions(valid_from, expires_at, max_uses, parse_bool("rotate", args.get("rotate")))
