@@ -7,6 +7,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from flask import Flask
 from flask_migrate import upgrade
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from plugin import create_app
 from plugin.db import db
@@ -94,3 +97,24 @@ def gunicorn(database_url: str, folder: Path, *, workers: int, app: str = "plugi
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Keeps test output clean: no access log line per request."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing."""
+
+
+@contextmanager
+def serve_in_thread(app: Flask) -> Iterator[str]:
+    """Serve ``app`` over real HTTP on 127.0.0.1 (a free port) in a thread; yields the base URL, then stops."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()

@@ -20,17 +20,16 @@ no v2 webhooks (404) and an environment-shaped ``/me``.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.fakes.formbricks_routes import bp, error
 from tests.fakes.formbricks_state import FakeFormbricksState
+from tests.servers import serve_in_thread
 
 __all__ = ["FakeFormbricksState", "create_fake_formbricks", "run_fake_formbricks"]
 
@@ -59,23 +58,8 @@ def create_fake_formbricks(
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Keeps test output clean: no access log line per request."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Log nothing."""
-
-
 @contextmanager
 def run_fake_formbricks(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 (a free port) in a thread; yields the base URL and shuts down after."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              name="fake-formbricks", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
+    """Serve the fake host on 127.0.0.1 (a free port) in a thread; yields the base URL and shuts down after."""
+    with serve_in_thread(app) as url:
+        yield url

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
 
 from plugin.db import db
 from plugin.services import links
 from plugin.services.params import IssueOptions
+from tests.servers import serve_in_thread
 
 
 @pytest.fixture
@@ -24,14 +23,8 @@ def served(app: Flask, seeded: dict[str, object]) -> Iterator[str]:
     links.issue_links(db.session, survey, links.segment_contacts("alpha"), IssueOptions(), app.extensions[
         "personal_links"].clock.now(), "test")
     db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("path, first_cell", [
