@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 
-from adapters.base import AdapterError
-from adapters.registry import survey_host_class
+from adapters.base import AdapterError, SurveyHost
 from plugin.db import DbSession
 from plugin.models import ResponseAttribution
 
 log = logging.getLogger(__name__)
 
 
-def survey_host(config: Mapping[str, Any]) -> Any | None:
-    """The configured survey host adapter if it can delete responses; None, with a warning, otherwise."""
-    name = config.get("SURVEY_HOST")
-    if not name:
+def deleting_host(host: SurveyHost | None) -> Any | None:
+    """The configured survey host if it can delete responses; None, with a warning, otherwise."""
+    if host is None:
         log.warning("DELETE_DUPLICATES_ON_HOST is on but SURVEY_HOST is empty: duplicates are kept on the host")
         return None
-    try:
-        host = survey_host_class(str(name)).from_config(config)
-    except (AdapterError, ImportError, AttributeError) as exc:
-        log.warning("survey host %r unavailable, duplicates are kept on the host: %s", name, exc)
-        return None
     if not callable(getattr(host, "delete_response", None)):
-        log.warning("survey host %r cannot delete responses: duplicates are kept on the host", name)
+        log.warning("survey host %r cannot delete responses: duplicates are kept on the host", host.name)
         return None
     return host
 

@@ -16,9 +16,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from adapters.base import AdapterError
 from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.openapi import error_responses
+from plugin.services.adapters import survey_host_provider
 from plugin.state import state
 from webhooks import host_cleanup, store
 from webhooks.apply import Intake, apply_stored
@@ -139,7 +141,11 @@ def _store_and_apply_in_time(webhook_id: str, delivery: Delivery, text: str) -> 
 def _delete_on_host(app: Flask, response_id: str) -> None:
     """Delete a duplicate on the host, in an app context of its own (runs after the answer)."""
     with app.app_context():
-        host = host_cleanup.survey_host(app.config)
+        try:
+            host = host_cleanup.deleting_host(survey_host_provider(app)())  # the app's one host and rate limit
+        except AdapterError as exc:
+            log.warning("survey host unavailable, the duplicate %s is kept on the host: %s", response_id, exc.message)
+            return
         if host is not None:
             host_cleanup.delete_duplicate(db.session, host, response_id, state().clock.now())
         db.session.remove()

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import webhooks.host_cleanup
 from plugin.db import db
 from plugin.models import Link, ResponseAttribution
+from plugin.services.adapters import OVERRIDE_KEY, Adapters
 from plugin.services.links import revoke_link
 from plugin.state import state
 from tests.helpers import NOW
@@ -116,30 +116,31 @@ def test_a_link_with_two_uses_takes_two_responses(client: FlaskClient, links: di
 
 
 class FakeHost:
-    deleted: list[str] = []
+    """The one thing deleting duplicates needs of a survey host."""
 
-    @classmethod
-    def from_config(cls, config: Any) -> FakeHost:
-        return cls()
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
 
     def delete_response(self, response_id: str) -> None:
         self.deleted.append(response_id)
 
 
-@pytest.mark.settings(DELETE_DUPLICATES_ON_HOST=True, SURVEY_HOST="fake")
-def test_duplicates_deleted_on_the_host_after_the_answer(app: Flask, client: FlaskClient, links: dict[str, int],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.settings(DELETE_DUPLICATES_ON_HOST=True)
+def test_duplicates_deleted_on_the_host_after_the_answer(app: Flask, client: FlaskClient,
+                                                         links: dict[str, int]) -> None:
     jobs: list[Any] = []
     app.extensions["personal_links_webhooks"].background = jobs.append  # run them when the test says
-    monkeypatch.setattr(webhooks.host_cleanup, "survey_host_class", lambda name: FakeHost)
-    monkeypatch.setattr(FakeHost, "deleted", [])
+    host = FakeHost()
+    app.extensions[OVERRIDE_KEY] = Adapters(None, host)  # type: ignore[arg-type]
     token = token_of(links["c1"])
     deliver(client, "responseFinished", "r1", token, finished=True)
     deliver(client, "responseFinished", "r2", token, finished=True)
     deliver(client, "responseFinished", "r2", token, finished=True, updated=NOW + timedelta(seconds=1))
-    assert FakeHost.deleted == [] and len(jobs) == 1  # nothing on the host during the request; r2 once
+    assert host.deleted == [] and len(jobs) == 1  # nothing on the host during the request; r2 once
     jobs[0]()
-    assert FakeHost.deleted == ["r2"]
+    assert host.deleted == ["r2"]
     assert db.session.scalar(select(ResponseAttribution.host_deleted_at)
                              .where(ResponseAttribution.response_id == "r2")) == NOW
 
