@@ -7,6 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.csv_file import CsvContactSource
+from plugin.db import db
+from plugin.services.contacts import import_contacts
+from plugin.services.surveys import save_survey
+
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 SECRET_KEY = "test-secret-key-0123456789"
 PUBLIC_URL = "https://links.example.com"
@@ -18,3 +23,23 @@ def base_config(database_url: str, **extra: Any) -> dict[str, Any]:
     """The settings every test app starts from."""
     return {"TESTING": True, "SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url,
             **extra}
+
+
+CONTACTS_CSV = """id,userId,email,firstName,lastName,segments,plan
+c1,u1,one@example.com,Ona,One,Alpha;Beta,pro
+c2,u2,two@example.com,Tom,Two,Alpha,free
+c3,u3,three@example.com,Thea,Three,Alpha,pro
+c4,u4,=HYPERLINK("x"),+Eve,-Evil,Beta,free
+"""
+SURVEY_ID = "survey-1"
+SURVEY_URL = "https://forms.example.com/s/survey-1"
+
+
+def seed(contacts: bool = True) -> None:
+    """Contacts c1..c4 in segments alpha (c1-c3) and beta (c1, c4; c4's cells look like formulas) and the link
+    survey survey-1; ``contacts=False`` gives the survey alone (no segments at all)."""
+    if contacts:
+        source = CsvContactSource(text=CONTACTS_CSV)
+        import_contacts(db.session, source.contacts(), source.segments(), NOW, "test")
+    save_survey(db.session, SURVEY_ID, {"name": "Survey one", "publicUrl": SURVEY_URL}, NOW, "plink")
+    db.session.commit()

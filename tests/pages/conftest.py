@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 
 from plugin.db import db
 from plugin.services.api_keys import create_key
-from tests.helpers import NOW
-from tests.pages.support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer, csrf_of, seed
+from tests.helpers import NOW, seed
+from tests.pages.support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer, csrf_of
 
 
 @pytest.fixture

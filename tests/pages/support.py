@@ -12,37 +12,18 @@ from flask import Flask
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
-from adapters.csv_file import CsvContactSource
 from plugin import create_app
 from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.services.api_keys import create_key
-from plugin.services.contacts import import_contacts
 from plugin.services.surveys import save_survey
-from tests.helpers import NOW, SECRET_KEY
+from tests.helpers import NOW, SECRET_KEY, seed
 
-CONTACTS_CSV = """id,userId,email,firstName,lastName,segments
-c1,u1,one@example.com,Ona,One,Alpha;Beta
-c2,u2,two@example.com,Tom,Two,Alpha
-c3,u3,three@example.com,Thea,Three,Alpha
-c4,u4,four@example.com,Fay,Four,Beta
-"""
-SURVEY_ID = "survey-1"
-SURVEY_URL = "https://forms.example.com/s/survey-1"
 CHROMIUM = Path(os.environ.get("PERSONAL_LINKS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def seed(contacts: bool = True) -> None:
-    """Contacts c1..c4 in segments alpha (c1-c3) and beta (c1, c4), and the link survey survey-1."""
-    if contacts:
-        source = CsvContactSource(text=CONTACTS_CSV)
-        import_contacts(db.session, source.contacts(), source.segments(), NOW, "test")
-    save_survey(db.session, SURVEY_ID, {"name": "Survey one", "publicUrl": SURVEY_URL}, NOW, "plink")
-    db.session.commit()
 
 
 def csrf_of(html: str) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from plugin.services.export import HEADER
-from tests.pages.support import SURVEY_ID, SURVEY_URL, LiveServer
+from tests.helpers import SURVEY_ID, SURVEY_URL
+from tests.pages.support import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,8 @@ from plugin.db import db
 from plugin.models import Link, Segment
 from plugin.services.export import HEADER
 from plugin.services.surveys import save_survey
-from tests.helpers import NOW, PUBLIC_URL
-from tests.pages.support import SURVEY_ID, csrf_of
+from tests.helpers import NOW, PUBLIC_URL, SURVEY_ID
+from tests.pages.support import csrf_of
 
 SHARE = f"/admin/surveys/{SURVEY_ID}"
 
