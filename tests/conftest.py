@@ -8,8 +8,6 @@ reachable server they are skipped, unless ``PERSONAL_LINKS_TEST_REQUIRE_POSTGRES
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,31 +22,16 @@ from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.services.api_keys import create_key
 from plugin.state import state
-from tests.helpers import NOW, POSTGRES_URL, base_config
+from tests.helpers import NOW, base_config, postgres_schema
 
-REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
 pytest_plugins = ["tests.plugin.formbricks_host"]  # the fake Formbricks fixtures (fake_host, fake_host_v5)
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A URL whose search_path is a schema made for this test session; dropped at the end."""
-    schema = f"pl_test_{os.getpid()}_{secrets.token_hex(3)}"
-    engine = sa.create_engine(POSTGRES_URL)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}"
-        if REQUIRE_POSTGRES:
-            pytest.fail(message)
-        pytest.skip(message)
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    with postgres_schema("pl_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
+import sqlalchemy as sa
 
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
@@ -16,6 +22,7 @@ NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 SECRET_KEY = "test-secret-key-0123456789"
 PUBLIC_URL = "https://links.example.com"
 POSTGRES_URL = os.environ.get("PERSONAL_LINKS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -43,3 +50,28 @@ def seed(contacts: bool = True) -> None:
         import_contacts(db.session, source.contacts(), source.segments(), NOW, "test")
     save_survey(db.session, SURVEY_ID, {"name": "Survey one", "publicUrl": SURVEY_URL}, NOW, "plink")
     db.session.commit()
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A URL whose search_path is a new, empty schema of the test database; the schema is dropped after.
+
+    Without a reachable server the test is skipped with the reason, or fails when
+    ``PERSONAL_LINKS_TEST_REQUIRE_POSTGRES=1`` (CI).
+    """
+    schema = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = sa.create_engine(POSTGRES_URL)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}"
+        (pytest.fail if REQUIRE_POSTGRES else pytest.skip)(message)
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

@@ -3,58 +3,42 @@
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from plugin import create_app
 from plugin.db import db
-from tests.helpers import POSTGRES_URL, PUBLIC_URL, SECRET_KEY, base_config
+from tests.helpers import PUBLIC_URL, SECRET_KEY, base_config, postgres_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
 
 
 @contextmanager
 def fresh_database(backend: str, folder: Path) -> Iterator[str]:
     """An empty, migrated database of its own: a SQLite file in ``folder``, or a new PostgreSQL schema."""
-    schema = engine = None
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'servers.sqlite3'}"
-    else:
-        schema = f"pl_servers_{secrets.token_hex(4)}"
-        engine = sa.create_engine(POSTGRES_URL)
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        except sa.exc.OperationalError as exc:
-            (pytest.fail if REQUIRE_POSTGRES else pytest.skip)(f"PostgreSQL is not reachable: {exc.orig}")
-        url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    app = create_app(base_config(url))
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        db.engine.dispose()
-    try:
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{folder / 'servers.sqlite3'}"
+        else:
+            url = stack.enter_context(postgres_schema("pl_servers"))
+        app = create_app(base_config(url))
+        with app.app_context():
+            upgrade(directory=app.extensions["migrate"].directory)
+            db.engine.dispose()
         yield url
-    finally:
-        if engine is not None:
-            with engine.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from flask_migrate import downgrade, upgrade
 
 from plugin import create_app
 from plugin.db import db
-from tests.helpers import POSTGRES_URL, base_config
+from tests.helpers import base_config, postgres_schema
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -21,17 +20,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
-    request.getfixturevalue("postgres_url")  # skips (or fails in CI) without a server
-    schema = f"pl_mig_{secrets.token_hex(4)}"
-    engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema("pl_mig") as url:
+        yield url
 
 
 ROWS = [
