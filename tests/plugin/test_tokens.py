@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import hashlib
 
-from plugin.tokens import ALPHABET, InvalidToken, LinkTokens, decode_id, encode_id
+import pytest
+from itsdangerous import Signer
+
+from plugin.tokens import ALPHABET, SALT, InvalidToken, LinkTokens, decode_id, encode_id
 
 KEY, OLD_KEY = "k" * 40, "o" * 40
 
@@ -20,6 +23,41 @@ def test_round_trip_and_determinism() -> None:
 @pytest.mark.parametrize("number", [0, 1, 61, 62, 10**12])
 def test_base62(number: int) -> None:
     assert decode_id(encode_id(number)) == number
+
+
+TOKEN_CHARACTERS = ALPHABET + "._-"
+
+
+def test_every_byte_changed_to_every_character_is_refused() -> None:
+    """One spelling per token: the last signature character's two spare bits must not open the same link."""
+    tokens = LinkTokens(KEY)
+    for link_id, survey_id in ((987, "survey-a"), (1, "s"), (2**31 - 1, "clx0pyyrx000a9f7dylunl2qk")):
+        token = tokens.make(link_id, survey_id)
+        opened = [forged for position in range(len(token)) for character in TOKEN_CHARACTERS
+                  if character != token[position]
+                  for forged in [token[:position] + character + token[position + 1:]]
+                  if _opens(tokens, forged, survey_id)]
+        assert opened == []
+
+
+def _opens(tokens: LinkTokens, token: str, survey_id: str) -> bool:
+    try:
+        tokens.verify(token, survey_id)
+    except InvalidToken:
+        return False
+    return True
+
+
+def test_tokens_are_the_ones_itsdangerous_signs() -> None:
+    """Deriving the key once keeps the format: every token issued before still opens, every new one is the same."""
+    for secret, fallbacks in ((KEY, ()), (KEY, (OLD_KEY,))):
+        signer = Signer([*fallbacks, secret], salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256)
+        tokens = LinkTokens(secret, fallbacks)
+        for link_id in (0, 5, 987, 10**9):
+            message = f"survey-a\x00{encode_id(link_id)}".encode()
+            expected = f"{encode_id(link_id)}.{signer.get_signature(message).decode()}"
+            assert tokens.make(link_id, "survey-a") == expected
+            assert signer.verify_signature(message, expected.split(".")[1].encode())
 
 
 def test_every_changed_byte_is_refused() -> None:
