@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy import bindparam, case, insert, or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from plugin.db import DbSession, UTCDateTime
-from plugin.models import Link, ResponseAttribution
-from plugin.services.links import audit
+from plugin.models import AuditEvent, Link, ResponseAttribution
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store
 from webhooks.models import InboxDelivery
@@ -47,10 +46,28 @@ class Applied:
     decided: bool
 
 
-def _earliest(column: Any, value: datetime) -> Any:
-    """SQL for the earlier of a nullable timestamp column and ``value`` (order-independent set-once)."""
-    at = literal(value, UTCDateTime)
+def _earliest(column: Any, name: str) -> Any:
+    """SQL for the earlier of a nullable timestamp column and the parameter ``name`` (order-independent)."""
+    at = bindparam(name, type_=UTCDateTime)
     return case((or_(column.is_(None), column > at), at), else_=column)
+
+
+# Built once (intake is a hot path): Core statements on the tables, run on the session's connection.
+_LINKS, _ATTRIBUTIONS = Link.__table__, ResponseAttribution.__table__
+_READ_LINK = select(_LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at,
+                    _LINKS.c.revoked_at).where(_LINKS.c.id == bindparam("p_link"))
+_START = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
+    started_at=_earliest(_LINKS.c.started_at, "p_started"))
+_CLAIM_FINISH = update(_ATTRIBUTIONS).where(
+    _ATTRIBUTIONS.c.response_id == bindparam("p_response"), _ATTRIBUTIONS.c.finished_at.is_(None)).values(
+    finished_at=bindparam("p_finished", type_=UTCDateTime), updated_at=bindparam("p_now", type_=UTCDateTime))
+_CURRENT = select(_ATTRIBUTIONS.c.status, _ATTRIBUTIONS.c.link_id).where(
+    _ATTRIBUTIONS.c.response_id == bindparam("p_response"))
+_SET_STATUS = update(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.response_id == bindparam("p_response")).values(
+    status=bindparam("p_status"), updated_at=bindparam("p_now", type_=UTCDateTime))
+_COUNT_USE = update(_LINKS).where(_LINKS.c.id == bindparam("p_link"), _LINKS.c.use_count < _LINKS.c.max_uses).values(
+    use_count=_LINKS.c.use_count + 1, completed_at=_earliest(_LINKS.c.completed_at, "p_finished"))
+_AUDIT = insert(AuditEvent.__table__)
 
 
 def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, field: str) -> tuple[Any, str]:
@@ -62,8 +79,7 @@ def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, f
         link_id = tokens.peek(token)
     except InvalidToken:
         return None, "unattributed"
-    link = session.execute(select(Link.id, Link.survey_id, Link.contact_id, Link.expires_at, Link.revoked_at)
-                           .where(Link.id == link_id)).first()
+    link = session.connection().execute(_READ_LINK, {"p_link": link_id}).first()
     if link is None:
         return None, "unattributed"
     try:
@@ -81,26 +97,25 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
     """Apply one response event in the caller's transaction; safe to repeat, in any order."""
     response = delivery.response
     link, status = _link_of(session, intake.tokens, response, intake.hidden_field)
-    rows = ResponseAttribution.response_id == response.id
     store.insert_once(session, ResponseAttribution, {
         "response_id": response.id, "survey_id": response.survey_id, "status": status,
         "link_id": None if link is None else link.id, "contact_id": None if link is None else link.contact_id,
         "started_at": response.created_at, "created_at": now, "updated_at": now}, "response_id")
+    connection = session.connection()
     if link is not None:
-        session.execute(update(Link).where(Link.id == link.id)
-                        .values(started_at=_earliest(Link.started_at, response.created_at)))
+        connection.execute(_START, {"p_link": link.id, "p_started": response.created_at})
     finished_at = response.updated_at
-    claimed = response.finished and session.execute(
-        update(ResponseAttribution).where(rows, ResponseAttribution.finished_at.is_(None))
-        .values(finished_at=finished_at, updated_at=now)).rowcount == 1  # type: ignore[attr-defined]
+    keys = {"p_response": response.id, "p_now": now}
+    claimed = response.finished and connection.execute(
+        _CLAIM_FINISH, {**keys, "p_finished": finished_at}).rowcount == 1
     if not claimed or link is None:
-        current = session.execute(select(ResponseAttribution.status, ResponseAttribution.link_id)
-                                  .where(rows)).one()
+        current = connection.execute(_CURRENT, keys).one()
         return Applied(response.id, current.status, current.link_id, claimed)
     status = _finish(session, link, response, finished_at, now, intake.late_counts)
-    session.execute(update(ResponseAttribution).where(rows).values(status=status, updated_at=now))
-    audit(session, "used" if status == "attributed" else status, ACTOR, now, link_id=link.id,
-          survey_id=link.survey_id, contact_id=link.contact_id, detail={"responseId": response.id})
+    connection.execute(_SET_STATUS, {**keys, "p_status": status})
+    connection.execute(_AUDIT, {"at": now, "action": "used" if status == "attributed" else status, "actor": ACTOR,
+                                "link_id": link.id, "survey_id": link.survey_id, "contact_id": link.contact_id,
+                                "detail": {"responseId": response.id}})
     return Applied(response.id, status, link.id, True)
 
 
@@ -112,10 +127,7 @@ def _finish(session: DbSession, link: Any, response: ResponseRecord, finished_at
     late = link.expires_at is not None and finished_at >= link.expires_at
     if late and not late_counts:
         return "late"
-    counted = session.execute(
-        update(Link).where(Link.id == link.id, Link.use_count < Link.max_uses)
-        .values(use_count=Link.use_count + 1, completed_at=_earliest(Link.completed_at, finished_at))
-    ).rowcount == 1  # type: ignore[attr-defined]
+    counted = session.connection().execute(_COUNT_USE, {"p_link": link.id, "p_finished": finished_at}).rowcount == 1
     return "attributed" if counted else "duplicate"
 
 

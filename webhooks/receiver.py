@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -46,12 +47,25 @@ def _start_thread(job: Callable[[], None]) -> None:
     threading.Thread(target=job, name="personal-links-host-cleanup", daemon=True).start()
 
 
+REGISTERED_KEYS_MAX_AGE = 60.0  # seconds a process trusts its copy of the registered webhooks' secrets
+
+
 @dataclass
 class WebhookState:
-    """The configured secrets' keys (parsed once) and how work after the answer is started."""
+    """The configured secrets' keys (parsed once), the registered ones (read at most once a minute, and again
+    when no key matches: a webhook just installed by another process), and how work after the answer starts."""
 
     keys: list[bytes]
     background: Callable[[Callable[[], None]], None] = field(default=_start_thread)
+    registered: list[bytes] | None = None
+    registered_at: float = 0.0
+
+    def registered_keys(self, *, fresh: bool = False) -> list[bytes]:
+        """The registered webhooks' keys, from this process's copy unless it is stale or ``fresh`` is asked."""
+        clock = time.monotonic()
+        if fresh or self.registered is None or clock - self.registered_at > REGISTERED_KEYS_MAX_AGE:
+            self.registered, self.registered_at = store.registered_secrets(db.session), clock
+        return self.registered
 
 
 def init_app(app: Flask) -> None:
@@ -72,14 +86,23 @@ def _authenticate(body: bytes, now: float) -> str:
     if SIGNATURE_HEADER not in request.headers and config["WEBHOOK_ALLOW_UNSIGNED"]:
         log.warning("accepting an unsigned webhook delivery (PERSONAL_LINKS_WEBHOOK_ALLOW_UNSIGNED is on)")
         return "sha256:" + hashlib.sha256(body).hexdigest()  # the same body twice is the same delivery
-    keys = current_app.extensions[KEY].keys + store.registered_secrets(db.session)
-    if not keys:
-        raise DeliveryRejected(401, "no webhook secret is configured: set PERSONAL_LINKS_WEBHOOK_SECRETS")
+    hooks: WebhookState = current_app.extensions[KEY]
     try:
-        return verify(request.headers, body, keys, now=now).webhook_id  # type: ignore[arg-type]
+        try:
+            return _verify(body, hooks.keys + hooks.registered_keys(), now)
+        except SignatureError as exc:
+            if exc.reason != "no-matching-signature":
+                raise
+            return _verify(body, hooks.keys + hooks.registered_keys(fresh=True), now)
     except SignatureError as exc:
         log.warning("webhook delivery rejected (%s): %s", exc.reason, exc)
         raise DeliveryRejected(exc.status, str(exc)) from exc
+
+
+def _verify(body: bytes, keys: list[bytes], now: float) -> str:
+    if not keys:
+        raise DeliveryRejected(401, "no webhook secret is configured: set PERSONAL_LINKS_WEBHOOK_SECRETS")
+    return verify(request.headers, body, keys, now=now).webhook_id  # type: ignore[arg-type]
 
 
 def _answer(status: str, code: int = 200, **extra: Any) -> tuple[Response, int]:

@@ -6,22 +6,39 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Insert
 
-from plugin.db import SQLITE_BUSY_TIMEOUT_MS, DbSession
+from plugin.db import SQLITE_BUSY_TIMEOUT_MS, DbSession, UTCDateTime
 from webhooks.models import InboxDelivery, WebhookRegistration
 from webhooks.signature import parse_secret
 
 log = logging.getLogger(__name__)
 
 
+_INSERTS: dict[tuple[str, str, str], Insert] = {}
+_INBOX = InboxDelivery.__table__
+# Built once: webhook intake is a hot path, and building a statement costs more than running it.
+_FIND = select(_INBOX.c.id, _INBOX.c.status).where(_INBOX.c.webhook_id == bindparam("p_webhook"))
+_APPLIED = update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
+    status="applied", applied_at=bindparam("p_now", type_=UTCDateTime), attempts=_INBOX.c.attempts + 1, last_error=None)
+
+
+def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
+    cached = _INSERTS.get((dialect, model.__tablename__, key))
+    if cached is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        cached = insert(model.__table__).on_conflict_do_nothing(index_elements=[key])
+        _INSERTS[(dialect, model.__tablename__, key)] = cached
+    return cached
+
+
 def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> bool:
     """INSERT ... ON CONFLICT (key) DO NOTHING; true when this call made the row (the row count decides)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=[key])
-    return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+    connection = session.connection()
+    statement = _insert_ignoring_conflicts(connection.dialect.name, model, key)
+    return bool(connection.execute(statement, values).rowcount == 1)
 
 
 def limit_waits(session: DbSession, milliseconds: int) -> None:
@@ -32,17 +49,19 @@ def limit_waits(session: DbSession, milliseconds: int) -> None:
     back). A wait past the limit raises OperationalError: 503 before the delivery is stored, a stored
     delivery kept for the retry job after.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SET LOCAL lock_timeout = {int(milliseconds)}"))
-        session.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT set_config('lock_timeout', '{int(milliseconds)}', true), "
+                                   f"set_config('statement_timeout', '{int(milliseconds)}', true)")
     else:
-        session.execute(text(f"PRAGMA busy_timeout = {int(milliseconds)}"))
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
 
 def restore_waits(session: DbSession) -> None:
     """Give a SQLite connection its usual busy timeout back (PostgreSQL's ended with the transaction)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"))
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datetime,
@@ -54,15 +73,14 @@ def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datet
         "attempts": 0, "last_error": error}, "webhook_id")
 
 
-def find(session: DbSession, webhook_id: str) -> InboxDelivery | None:
-    """The stored delivery with this webhook id."""
-    return session.scalar(select(InboxDelivery).where(InboxDelivery.webhook_id == webhook_id))
+def find(session: DbSession, webhook_id: str) -> Row[Any] | None:
+    """The id and status of the stored delivery with this webhook id."""
+    return session.connection().execute(_FIND, {"p_webhook": webhook_id}).first()
 
 
 def mark_applied(session: DbSession, delivery_id: int, now: datetime) -> None:
     """Record a successful application (one more attempt)."""
-    session.execute(update(InboxDelivery).where(InboxDelivery.id == delivery_id).values(
-        status="applied", applied_at=now, attempts=InboxDelivery.attempts + 1, last_error=None))
+    session.connection().execute(_APPLIED, {"p_id": delivery_id, "p_now": now})
 
 
 def mark_failed(session: DbSession, delivery_id: int, error: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 import webhooks.apply
@@ -17,7 +17,7 @@ from plugin.models import Link, ResponseAttribution
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import SECRET, response_body, signed, token_of
-from webhooks import store
+from webhooks import receiver, store
 from webhooks.apply import Intake, apply_pending
 from webhooks.models import InboxDelivery, WebhookRegistration
 
@@ -137,6 +137,38 @@ def test_rotation_old_and_new_configured_secrets_both_verify(app: Any, client: F
     for secret in (SECRET, old):
         body = response_body("responseCreated", f"r-{secret[-4:]}", None, finished=False)
         assert client.post(URL, data=body, headers=signed(body, secret=secret)).status_code == 200
+
+
+@pytest.mark.settings(WEBHOOK_SECRETS="")
+def test_registered_secrets_are_read_once_then_again_when_none_matches(
+        client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process keeps its copy of the registered secrets, so a webhook installed by another process (a row
+    that appears later) verifies at once, and a removed one stops verifying once the copy is a minute old."""
+    reads = []
+    monkeypatch.setattr(store, "registered_secrets", lambda session: reads.append(1) or _registered(session))
+    newer = "whsec_" + "AgIC" * 11
+    db.session.add(WebhookRegistration(host="formbricks", host_webhook_id="w1", url="https://x", secret=SECRET,
+                                       created_at=NOW))
+    db.session.commit()
+    for number in range(3):
+        body = response_body("responseCreated", f"r{number}", None, finished=False)
+        assert client.post(URL, data=body, headers=signed(body)).status_code == 200
+    assert len(reads) == 1  # read once for three deliveries
+    db.session.add(WebhookRegistration(host="formbricks", host_webhook_id="w2", url="https://y", secret=newer,
+                                       created_at=NOW))
+    db.session.commit()
+    body = response_body("responseCreated", "r-new", None, finished=False)
+    assert client.post(URL, data=body, headers=signed(body, secret=newer)).status_code == 200
+    assert len(reads) == 2  # no key matched: read again, and the new secret verified
+    db.session.execute(update(WebhookRegistration).values(removed_at=NOW))
+    db.session.commit()
+    hooks = client.application.extensions["personal_links_webhooks"]
+    hooks.registered_at -= receiver.REGISTERED_KEYS_MAX_AGE + 1  # a minute later
+    body = response_body("responseCreated", "r-removed", None, finished=False)
+    assert client.post(URL, data=body, headers=signed(body)).status_code == 401
+
+
+_registered = store.registered_secrets
 
 
 def test_same_webhook_id_twice_has_one_effect(client: FlaskClient, links: dict[str, int]) -> None:

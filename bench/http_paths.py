@@ -1,0 +1,169 @@
+"""Benchmarks of the hot HTTP paths against a hello-world Flask app on the same gunicorn settings.
+
+A click (``GET /c/<token>``, 302) and a webhook (a signed ``responseFinished``), each at the maximum rate
+and at half of it (wrk pacing its connections, for the p99), then the database is read to prove that nothing was lost: every
+answered click is one recorded open, every answered delivery one applied inbox row and one attribution.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from bench.load import ROOT, Load, gunicorn, wrk
+from plugin import create_app
+from plugin.db import db
+from plugin.models import Contact, Link, ResponseAttribution, Segment, SegmentMember, Survey
+from plugin.services import links
+from plugin.services.params import IssueOptions
+from plugin.state import state
+from webhooks.models import InboxDelivery
+from webhooks.signature import sign
+
+SECRET = "whsec_" + "YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldC1iZW5jaC0xMjM="  # base64 of 32 bench bytes
+SECRET_KEY = "bench-secret-key-" + "x" * 32
+SURVEY = "bench-survey"
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCRIPT = ROOT / "bench" / "paths.lua"
+
+
+@dataclass(frozen=True)
+class PathResult:
+    """One path: ours and the baseline at the maximum rate, ours at half of it, what the database holds."""
+
+    name: str
+    ours: Load
+    baseline: Load
+    half: Load
+    answered: int  # 2xx/3xx answers to our server
+    recorded: int  # what the database recorded for them
+
+
+def env_for(url: str) -> dict[str, str]:
+    return {"PERSONAL_LINKS_SECRET_KEY": SECRET_KEY, "PERSONAL_LINKS_PUBLIC_URL": "https://links.example.com",
+            "PERSONAL_LINKS_DATABASE_URL": url, "PERSONAL_LINKS_SCHEDULER": "off",
+            "PERSONAL_LINKS_WEBHOOK_SECRETS": SECRET, "PERSONAL_LINKS_LOG_LEVEL": "WARNING"}
+
+
+@contextmanager
+def database(backend: str) -> Iterator[str]:
+    """An empty database of the backend: a SQLite file, or a PostgreSQL schema dropped after."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.sqlite3"
+        return
+    schema = f"bench_{secrets.token_hex(4)}"
+    engine = sa.create_engine(POSTGRES)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def prepare(url: str, count: int) -> list[str]:
+    """A migrated database with ``count`` contacts, each holding a live link of one survey; their tokens."""
+    app = create_app({"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://links.example.com", "DATABASE_URL": url,
+                      "SCHEDULER": "off"})
+    now = datetime.now(UTC)
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.session.execute(sa.insert(Contact), [
+            {"host_id": f"c{i}", "email": f"p{i}@example.com", "first_name": "F", "last_name": "L",
+             "attributes": {}, "source": "bench", "created_at": now, "updated_at": now} for i in range(count)])
+        db.session.add(Segment(id="all", title="All", kind="static", created_at=now, updated_at=now))
+        db.session.add(Survey(id=SURVEY, name="Bench", public_url="https://forms.example.com/s/bench",
+                              hidden_field_ids=["plink"], created_at=now, updated_at=now))
+        db.session.flush()
+        db.session.execute(sa.insert(SegmentMember).from_select(
+            ["segment_id", "contact_id"], sa.select(sa.literal("all"), Contact.id)))
+        links.issue_links(db.session, db.session.get(Survey, SURVEY), links.segment_contacts("all"),
+                          IssueOptions(max_uses=1000000), now, "bench")
+        db.session.commit()
+        tokens = [state().tokens.make(link_id, SURVEY) for link_id in db.session.scalars(sa.select(Link.id))]
+        db.session.remove()
+        db.engine.dispose()
+    return tokens
+
+
+def _write(lines: list[str]) -> Path:
+    handle = tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False, encoding="utf-8")
+    with handle:
+        handle.write("\n".join(lines) + "\n")
+    return Path(handle.name)
+
+
+def deliveries(tokens: list[str]) -> list[str]:
+    """One signed ``responseFinished`` per token, shaped like the captured deliveries, as request lines."""
+    lines = []
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    timestamp = int(datetime.now(UTC).timestamp())
+    for number, token in enumerate(tokens):
+        body = json.dumps({"webhookId": "bench-hook", "event": "responseFinished", "data": {
+            "id": f"resp-{number}", "createdAt": stamp, "updatedAt": stamp, "surveyId": SURVEY, "contact": None,
+            "finished": True, "data": {"q1": "an answer", "plink": token},
+            "meta": {"url": "https://forms.example.com/s/bench"}, "singleUseId": None}}, separators=(",", ":"))
+        webhook_id = f"msg_bench_{number}"
+        headers = (f"Content-Type: application/json|webhook-id: {webhook_id}|webhook-timestamp: {timestamp}|"
+                   f"webhook-signature: {sign(webhook_id, timestamp, body.encode(), SECRET)}")
+        lines.append(f"POST\t/webhooks/formbricks\t{headers}\t{body}")
+    return lines
+
+
+def _count(url: str, statement: sa.Select) -> int:  # type: ignore[type-arg]
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(statement).scalar_one()
+    engine.dispose()
+    return int(value or 0)
+
+
+def click(backend: str = "sqlite", links_count: int = 2000) -> PathResult:
+    """``GET /c/<token>`` against the hello-world 302."""
+    with database(backend) as url:
+        tokens = prepare(url, links_count)
+        requests = _write([f"GET\t/c/{token}\t\t" for token in tokens])
+        env = {"BENCH_REQUESTS": str(requests), "BENCH_THREADS": "2"}
+        with gunicorn("bench.hello:app", {}) as base:
+            baseline = wrk(base, SCRIPT, env)
+        with gunicorn("plugin.wsgi:app", env_for(url)) as ours_url:
+            ours = wrk(ours_url, SCRIPT, env)
+            half = wrk(ours_url, SCRIPT, env, connections=4, rate=ours.rate / 2)
+        requests.unlink()
+        recorded = _count(url, sa.select(sa.func.sum(Link.open_count)))
+    return PathResult(f"GET /c/<token> (302), {backend}", ours, baseline, half,
+                      ours.requests - ours.errors + half.requests - half.errors, recorded)
+
+
+def webhook(backend: str = "sqlite", links_count: int = 15000) -> PathResult:
+    """A signed ``responseFinished`` delivery per request against the hello-world POST."""
+    with database(backend) as url:
+        tokens = prepare(url, links_count)
+        lines = deliveries(tokens)
+        half_file = _write(lines[len(lines) // 2:])
+        full_file = _write(lines[: len(lines) // 2])
+        with gunicorn("bench.hello:app", {}) as base:
+            baseline = wrk(base, SCRIPT, {"BENCH_REQUESTS": str(full_file), "BENCH_THREADS": "2"})
+        with gunicorn("plugin.wsgi:app", env_for(url)) as ours_url:
+            ours = wrk(ours_url, SCRIPT, {"BENCH_REQUESTS": str(full_file), "BENCH_THREADS": "2"})
+            half = wrk(ours_url, SCRIPT, {"BENCH_REQUESTS": str(half_file), "BENCH_THREADS": "2"},
+                       connections=4, rate=ours.rate / 2)
+        full_file.unlink()
+        half_file.unlink()
+        applied = _count(url, sa.select(sa.func.count()).select_from(InboxDelivery)
+                         .where(InboxDelivery.status == "applied"))
+        attributed = _count(url, sa.select(sa.func.count()).select_from(ResponseAttribution))
+    answered = min(ours.requests - ours.errors + half.requests - half.errors, links_count)
+    return PathResult(f"webhook ingest, {backend}", ours, baseline, half, answered, min(applied, attributed))
