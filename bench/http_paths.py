@@ -1,8 +1,8 @@
 """Benchmarks of the hot HTTP paths against a hello-world Flask app on the same gunicorn settings.
 
 A click (``GET /c/<token>``, 302) and a webhook (a signed ``responseFinished``), each at the maximum rate
-and at half of it (wrk pacing its connections, for the p99), then the database is read to prove that nothing was lost: every
-answered click is one recorded open, every answered delivery one applied inbox row and one attribution.
+and at half of it (wrk pacing its connections, for the p99); then the database is read to prove that nothing
+was lost: every answered click is one recorded open, every answered delivery one applied row and attribution.
 """
 
 from __future__ import annotations

@@ -50,9 +50,9 @@ def gunicorn(app: str, env: Mapping[str, str], workers: int = 2, *options: str) 
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn {app} did not start: {Path(log.name).read_text()[-2000:]}")
+                    raise RuntimeError(f"gunicorn {app} did not start: {Path(log.name).read_text()[-2000:]}") from exc
                 time.sleep(0.1)
         base = f"http://127.0.0.1:{port}"
         # warm every worker up (a worker's first request loads what the rest reuse), as a running server is
