@@ -17,6 +17,9 @@ run: $(BIN)/personal-links
 test: $(BIN)/personal-links
 	$(BIN)/python -m pytest
 
+bench: $(BIN)/personal-links
+	$(BIN)/python bench/run.py
+
 lint: $(BIN)/personal-links
 	$(BIN)/ruff check .
 	$(BIN)/mypy plugin adapters webhooks

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,8 +56,7 @@ def gunicorn(app: str, env: Mapping[str, str], workers: int = 2, *options: str) 
                     raise RuntimeError(f"gunicorn {app} did not start: {Path(log.name).read_text()[-2000:]}") from exc
                 time.sleep(0.1)
         base = f"http://127.0.0.1:{port}"
-        # warm every worker up (a worker's first request loads what the rest reuse), as a running server is
-        subprocess.run(["wrk", "-t2", "-c16", "-d2s", f"{base}/healthz"], capture_output=True, check=False)
+        _warm(base, workers, deadline + 60)
         yield base
     finally:
         process.terminate()
@@ -66,6 +66,24 @@ def gunicorn(app: str, env: Mapping[str, str], workers: int = 2, *options: str) 
         if errors:
             print(f"gunicorn {app}: {len(errors)} error lines, first: {errors[0]}", file=sys.stderr)
         os.unlink(log.name)
+
+
+def _warm(base: str, workers: int, deadline: float) -> None:
+    """Wait until every worker has loaded the app: ``workers * 5`` quick answers in a row on new connections
+    (the master accepts at once, while a worker may still be importing the app)."""
+    quick = 0
+    while quick < workers * 5:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{base} did not answer quickly within the deadline")
+        start = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:
+                answer.read()
+        except OSError:
+            quick = 0
+            time.sleep(0.2)
+            continue
+        quick = quick + 1 if time.monotonic() - start < 0.1 else 0
 
 
 @dataclass(frozen=True)
