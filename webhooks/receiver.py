@@ -24,7 +24,7 @@ from plugin.openapi import error_responses
 from plugin.services.adapters import survey_host_provider
 from plugin.state import state
 from webhooks import host_cleanup, store
-from webhooks.apply import Intake, apply_stored
+from webhooks.apply import Intake, apply_claimed, apply_stored
 from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
 from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
 
@@ -144,15 +144,18 @@ def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Re
 
 def _store_and_apply_in_time(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
     now = state().clock.now()
-    store.limit_waits(db.session, WAIT_LIMIT_MS)
-    first = store.claim(db.session, webhook_id, delivery.event, text, now)
-    db.session.commit()  # stored: from here on nothing accepted is lost
-    row = store.find(db.session, webhook_id)
-    if row is None or (not first and row.status in ("applied", "ignored")):
-        return _answer("duplicate", webhookId=webhook_id)
     intake = Intake(state().tokens, state().hidden_field, current_app.config["LATE_RESPONSES_COUNT"])
     store.limit_waits(db.session, WAIT_LIMIT_MS)
-    applied = apply_stored(db.session, row.id, delivery, now, intake)
+    inbox_id = store.claim(db.session, webhook_id, delivery.event, text, now)
+    if inbox_id is not None:
+        applied = apply_claimed(db.session, inbox_id, delivery, now, intake)  # one commit: claim and effect
+    else:
+        db.session.commit()
+        row = store.find(db.session, webhook_id)
+        if row is None or row.status in ("applied", "ignored"):
+            return _answer("duplicate", webhookId=webhook_id)
+        store.limit_waits(db.session, WAIT_LIMIT_MS)
+        applied = apply_stored(db.session, row.id, delivery, now, intake)  # a repeat of a failed delivery
     if applied is None:
         return _answer("stored", 202, webhookId=webhook_id)
     if applied.decided and applied.status == "duplicate" and current_app.config["DELETE_DUPLICATES_ON_HOST"]:

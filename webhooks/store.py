@@ -29,16 +29,19 @@ def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
     cached = _INSERTS.get((dialect, model.__tablename__, key))
     if cached is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        cached = insert(model.__table__).on_conflict_do_nothing(index_elements=[key])
+        table = model.__table__
+        # RETURNING says whether this call made the row (PostgreSQL's rowcount is -1 under RETURNING)
+        cached = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*table.primary_key.columns)
         _INSERTS[(dialect, model.__tablename__, key)] = cached
     return cached
 
 
-def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> bool:
-    """INSERT ... ON CONFLICT (key) DO NOTHING; true when this call made the row (the row count decides)."""
+def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> int | None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING; the new row's id when this call made it, else None."""
     connection = session.connection()
     statement = _insert_ignoring_conflicts(connection.dialect.name, model, key)
-    return bool(connection.execute(statement, values).rowcount == 1)
+    row = connection.execute(statement, values).first()
+    return None if row is None else int(row[0])
 
 
 def limit_waits(session: DbSession, milliseconds: int) -> None:
@@ -65,8 +68,8 @@ def restore_waits(session: DbSession) -> None:
 
 
 def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datetime,
-          status: str = "pending", error: str | None = None) -> bool:
-    """Store a delivery under its webhook id; false when that id was stored before (a repeat)."""
+          status: str = "pending", error: str | None = None) -> int | None:
+    """Store a delivery under its webhook id: the new row's id, or None when that id was stored before."""
     return insert_once(session, InboxDelivery, {
         "webhook_id": webhook_id, "received_at": now, "event": event[:64].replace("\x00", "\ufffd"), "body": body,
         "status": status,

@@ -227,6 +227,29 @@ def test_failed_apply_stays_in_the_inbox_and_is_applied_later(client: FlaskClien
     assert db.session.scalar(select(ResponseAttribution.status)) == "attributed"
 
 
+@pytest.mark.parametrize("failure", [OperationalError("UPDATE", {}, Exception("database is locked")),
+                                     RuntimeError("a bug in the effect")])
+def test_an_effect_failing_half_way_is_undone_and_the_delivery_kept(
+        client: FlaskClient, links: dict[str, int], monkeypatch: pytest.MonkeyPatch, failure: Exception) -> None:
+    """Claim and effect share one transaction: the effect's savepoint is undone, the claim still commits."""
+    def fail_after_the_first_statements(*args: Any, **kwargs: Any) -> str:
+        raise failure
+
+    monkeypatch.setattr(webhooks.apply, "_finish", fail_after_the_first_statements)
+    body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True)
+    assert client.post(URL, data=body, headers=signed(body)).status_code == 202
+    db.session.expire_all()
+    [row] = inbox()
+    assert (row.status, type(failure).__name__ in (row.last_error or "")) == ("failed", True)
+    assert db.session.scalar(select(ResponseAttribution.id)) is None  # the half-done effect is gone
+    assert db.session.get(Link, links["c1"]).started_at is None
+    monkeypatch.undo()
+    assert apply_pending(db.session, NOW, Intake(state().tokens, "plink"))["applied"] == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(ResponseAttribution.status)) == "attributed"
+    assert db.session.get(Link, links["c1"]).use_count == 1
+
+
 def test_a_repeat_of_a_failed_delivery_applies_it(client: FlaskClient, links: dict[str, int],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(webhooks.apply, "apply_delivery", lambda *a, **k: (_ for _ in ()).throw(
