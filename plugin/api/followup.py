@@ -11,8 +11,9 @@ from plugin.clock import iso
 from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import followup, links
-from plugin.services.params import parse_bool, parse_page
+from plugin.services.params import parse_bool, parse_int, parse_page
 from plugin.state import state
+from plugin.tokens import MAX_ID
 
 bp = Blueprint("followup", __name__, url_prefix="/api/personal-links/v1")
 
@@ -47,13 +48,17 @@ def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
 @bp.get("/surveys/<survey_id>/non-respondents")
 @require_api_key
 def non_respondents(survey_id: str) -> Response:
-    """A page of contacts holding a live link and no finished response."""
+    """A page of contacts holding a live link and no finished response; the total only when asked for."""
     limit, skip = parse_page(request.args, 1000, 100)
+    after = parse_int("after", request.args.get("after"), 0, MAX_ID)
+    with_total = parse_bool("total", request.args.get("total"))
     query = _non_respondents(survey_id)
-    total = followup.count(db.session, query)
-    rows = followup.page(db.session, query, limit, skip)
-    return jsonify({"data": [non_respondent_json(row) for row in rows],
-                    "meta": {"total": total, "limit": limit, "offset": skip}})
+    page = followup.page(db.session, query, limit, skip, after)
+    meta: dict[str, Any] = {"limit": limit, "offset": skip,
+                            "nextCursor": None if page.next_cursor is None else str(page.next_cursor)}
+    if with_total:
+        meta["total"] = followup.count(db.session, query)
+    return jsonify({"data": [non_respondent_json(row) for row in page.rows], "meta": meta})
 
 
 @bp.get("/surveys/<survey_id>/non-respondents.csv")
@@ -107,10 +112,17 @@ PATHS = {
             **error_responses(401, 404)}}},
     "/api/personal-links/v1/surveys/{surveyId}/non-respondents": {"get": {
         "summary": "Contacts holding a live link and no finished response, now",
+        "description": "Page with `after` (the previous page's `meta.nextCursor`, null after the last page): the "
+                       "millionth row costs what the first does; `skip` works too. `meta.total` is counted only "
+                       "with `total=true` (a count reads every row).",
         "parameters": [_SURVEY, *_FILTERS, param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
-                       param("skip", schema={"type": "integer", "minimum": 0})],
+                       param("skip", schema={"type": "integer", "minimum": 0}),
+                       param("after", schema={"type": "string", "pattern": "^[0-9]+$"}),
+                       param("total", schema={"type": "boolean"})],
         "responses": {**json_response("a page", {"type": "object", "properties": {
-            "data": {"type": "array", "items": {"type": "object"}}, "meta": {"$ref": "#/components/schemas/Meta"}}}),
+            "data": {"type": "array", "items": {"type": "object"}}, "meta": {"type": "object", "properties": {
+                "limit": {"type": "integer"}, "offset": {"type": "integer"},
+                "nextCursor": {"type": ["string", "null"]}, "total": {"type": "integer"}}}}}),
             **error_responses(401, 404, 422)}}},
     "/api/personal-links/v1/surveys/{surveyId}/non-respondents.csv": {"get": {
         "summary": "The non-respondents as a streamed CSV for a reminder tool",

@@ -44,6 +44,7 @@ class NonRespondent:
     last_opened_at: datetime | None
     started_at: datetime | None
     expires_at: datetime | None
+    cursor: int  # the contact's row id: a page continues after it (keyset paging)
 
 
 def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False,
@@ -55,7 +56,8 @@ def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False
                               ResponseAttribution.finished_at.is_not(None),
                               ResponseAttribution.status.in_(ANSWERED))
     query = (select(Contact.host_id, Contact.custom_id, Contact.first_name, Contact.last_name, Contact.email,
-                    Link.id, Link.survey_id, link_state, Link.last_opened_at, Link.started_at, Link.expires_at)
+                    Link.id, Link.survey_id, link_state, Link.last_opened_at, Link.started_at, Link.expires_at,
+                    Contact.id)
              .join(Contact, Contact.id == Link.contact_id)
              .where(Link.survey_id == survey_id, Link.is_current == true(), Contact.deleted_at.is_(None),
                     link_state == "live", ~answered)
@@ -72,9 +74,23 @@ def count(session: DbSession, query: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
 
 
-def page(session: DbSession, query: Select[Any], limit: int, skip: int) -> list[NonRespondent]:
-    """One page of ``non_respondents``."""
-    return [NonRespondent(*row) for row in session.execute(query.limit(limit).offset(skip))]
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of non-respondents and where the next one starts (None after the last)."""
+
+    rows: list[NonRespondent]
+    next_cursor: int | None
+
+
+def page(session: DbSession, query: Select[Any], limit: int, skip: int = 0, after: int | None = None) -> Page:
+    """One page of ``non_respondents``: ``skip`` rows, or the rows after the ``after`` cursor (keyset: the
+    millionth row costs what the first does). Reads one row more than asked to know whether another follows;
+    no count of all rows (ask ``count`` for the total)."""
+    if after is not None:
+        query = query.where(Contact.id > after)
+    rows = [NonRespondent(*row) for row in session.execute(query.limit(limit + 1).offset(skip))]
+    more = len(rows) > limit
+    return Page(rows[:limit], rows[limit - 1].cursor if more else None)
 
 
 def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[NonRespondent], str],

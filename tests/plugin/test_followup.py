@@ -43,10 +43,37 @@ def respond(link_id: int, response_id: str, *, finished: bool) -> None:
 
 
 def waiting(client: FlaskClient, headers: dict[str, str], query: str = "") -> list[str]:
-    answer = client.get(f"{API}/surveys/survey-1/non-respondents{query}", headers=headers)
+    separator = "&" if query else "?"
+    answer = client.get(f"{API}/surveys/survey-1/non-respondents{query}{separator}total=true", headers=headers)
     assert answer.status_code == 200, answer.json
     assert answer.json["meta"]["total"] == len(answer.json["data"])
+    assert answer.json["meta"]["nextCursor"] is None
     return [row["contactId"] for row in answer.json["data"]]
+
+
+def test_non_respondents_page_by_cursor_without_counting(client: FlaskClient, api_headers: dict[str, str],
+                                                         issued: dict[str, int]) -> None:
+    """Keyset pages: each contact exactly once, in order, and no total unless asked for."""
+    seen, after, pages = [], "", 0
+    while True:
+        answer = client.get(f"{API}/surveys/survey-1/non-respondents?limit=3{after}", headers=api_headers)
+        assert answer.status_code == 200 and "total" not in answer.json["meta"]
+        seen += [row["contactId"] for row in answer.json["data"]]
+        pages += 1
+        cursor = answer.json["meta"]["nextCursor"]
+        if cursor is None:
+            break
+        after = f"&after={cursor}"
+    assert (seen, pages) == (["c1", "c2", "c3", "c4"], 2)
+    respond(issued["c1"], "r1", finished=True)  # an answer between two pages does not shift the next one
+    first = client.get(f"{API}/surveys/survey-1/non-respondents?limit=2", headers=api_headers).json
+    assert [row["contactId"] for row in first["data"]] == ["c2", "c3"]
+    rest = client.get(f"{API}/surveys/survey-1/non-respondents?after={first['meta']['nextCursor']}",
+                      headers=api_headers).json
+    assert [row["contactId"] for row in rest["data"]] == ["c4"]
+    for bad in ("x", "-1", "99999999999"):
+        refused = client.get(f"{API}/surveys/survey-1/non-respondents?after={bad}", headers=api_headers)
+        assert refused.status_code == 422 and refused.json["error"]["details"][0]["field"] == "after"
 
 
 def test_non_respondents_before_and_after_responses(client: FlaskClient, api_headers: dict[str, str],
