@@ -32,6 +32,17 @@ from adapters.formbricks_records import (
     webhook_from_api,
     workspace_of,
 )
+from adapters.formbricks_versions import (
+    VERSIONS,
+    HostProfile,
+    HostVersion,
+    contacts_licensed,
+    health,
+    key_permission,
+    version_from_me,
+    version_from_permissions,
+    webhook_body,
+)
 from adapters.host_errors import unwrap
 from adapters.http import HostClient, TokenBucket, make_session
 
@@ -79,6 +90,9 @@ class FormbricksAdapter:
         self.public_url = (public_url or api_url).rstrip("/")
         self.workspace_id = workspace_id or None
         self._clock = clock
+        self.version: HostVersion | None = None  # learned from the first answer that shows it, then kept
+        self._profile: HostProfile | None = None
+        self._v2_webhooks = True  # False once the host answered 404 on them (older than the v2 webhook API)
 
     def __repr__(self) -> str:
         return f"FormbricksAdapter({self.api_url!r}, workspace_id={self.workspace_id!r})"
@@ -103,8 +117,43 @@ class FormbricksAdapter:
     # -- who am I ---------------------------------------------------------------------------------------
 
     def whoami(self) -> Workspace:
-        """The workspace (5.x) or environment (4.x) the key belongs to, from ``/api/v1/management/me``."""
-        return Workspace.from_api(self.client.get_json("api/v1/management/me", what="who am I"))
+        """The workspace (5.x) or environment (4.x) the key belongs to, from ``/api/v1/management/me``.
+
+        The answer's shape also tells the version line, which is kept.
+        """
+        body = self.client.get_json("api/v1/management/me", what="who am I")
+        self.version = self.version or version_from_me(body)
+        return Workspace.from_api(body)
+
+    def host_version(self) -> HostVersion:
+        """The host's version line, learned once (from ``/me``, else from ``/api/v2/me``) and kept."""
+        if self.version is None:
+            try:
+                self.whoami()
+            except AdapterError as exc:
+                if exc.status != 400:  # 5.x answers 400 for keys of several workspaces: ask /api/v2/me
+                    raise
+            if self.version is None:
+                body = self.client.get_json("api/v2/me", what="the API key's permissions")
+                self.version = version_from_permissions(body)
+            if self.version is None:
+                raise AdapterError("cannot tell the Formbricks version from /api/v1/management/me or /api/v2/me; "
+                                   "check that the API URL points at Formbricks 4.6 or newer")
+        return self.version
+
+    def profile(self) -> HostProfile:
+        """Version, workspace, the key's permission, the Contacts licence and health, learned once and kept."""
+        if self._profile is None:
+            self._profile = self._learn()
+        return self._profile
+
+    def _learn(self) -> HostProfile:
+        healthy = health(self.client)  # first: an unreachable host fails here with what to check
+        workspace = self.whoami()
+        version = self.host_version()
+        workspace_id = self.workspace_id or workspace.id
+        return HostProfile(version, workspace_id, workspace.name, key_permission(self.client, version, workspace_id),
+                           contacts_licensed(self.client), healthy)
 
     def _workspace(self) -> str:
         if self.workspace_id is None:
@@ -230,35 +279,45 @@ class FormbricksAdapter:
         *,
         name: str = "Personal Links",
     ) -> WebhookRegistration:
-        """Create a webhook (v2; v1 on hosts without it); the result carries the secret."""
+        """Create a webhook (v2; v1 on hosts without it) in the version's id spelling; the result has the secret."""
         workspace = self._workspace()
-        body = {"name": name, "url": url, "source": "user", "workspaceId": workspace,
-                "triggers": list(triggers), "surveyIds": list(survey_ids)}
-        try:
-            answer = self.client.send_json("POST", "api/v2/management/webhooks", body, ok=(200, 201),
-                                           what="create webhook")
-        except AdapterError as exc:
-            if exc.status != 404:
-                raise
-            log.info("Formbricks has no v2 webhooks endpoint; using v1")
-            v1 = {k: v for k, v in body.items() if k != "workspaceId"} | {"environmentId": workspace}
-            answer = self.client.send_json("POST", "api/v1/webhooks", v1, what="create webhook (v1)")
+        body = webhook_body(self.host_version(), workspace, url, list(triggers), list(survey_ids), name)
+        if self._v2_webhooks:
+            try:
+                answer = self.client.send_json("POST", "api/v2/management/webhooks", body, ok=(200, 201),
+                                               what="create webhook")
+                return webhook_from_api(unwrap(answer, what="create webhook", expect=dict))
+            except AdapterError as exc:
+                if exc.status != 404:
+                    raise
+                self._no_v2_webhooks()
+        answer = self.client.send_json("POST", "api/v1/webhooks", body, what="create webhook (v1)")
         return webhook_from_api(unwrap(answer, what="create webhook", expect=dict))
+
+    def _no_v2_webhooks(self) -> None:
+        log.info("Formbricks has no v2 webhooks endpoint; using v1 from now on")
+        self._v2_webhooks = False
 
     def webhooks(self) -> list[WebhookRegistration]:
         """The host's webhooks, without secrets."""
-        what = "list webhooks"
-        try:
-            items = list(self._v2_pages("api/v2/management/webhooks", {}, what))
-        except AdapterError as exc:
-            if exc.status != 404:
-                raise
+        items: list[Any] = []
+        if self._v2_webhooks:
+            try:
+                items = list(self._v2_pages("api/v2/management/webhooks", {}, "list webhooks"))
+            except AdapterError as exc:
+                if exc.status != 404:
+                    raise
+                self._no_v2_webhooks()
+        if not self._v2_webhooks:
             items = self._list("api/v1/webhooks", "list webhooks (v1)")
         return [webhook_from_api(i) for i in items if isinstance(i, dict)]
 
     def remove_webhook(self, webhook_id: str) -> None:
         """Delete a webhook; one that does not exist is not an error."""
-        for path in (f"api/v2/management/webhooks/{webhook_id}", f"api/v1/webhooks/{webhook_id}"):
+        paths = [f"api/v1/webhooks/{webhook_id}"]
+        if self._v2_webhooks:
+            paths.insert(0, f"api/v2/management/webhooks/{webhook_id}")
+        for path in paths:
             try:
                 self.client.request("DELETE", path, ok=(200, 204), what=f"delete webhook {webhook_id}")
                 return
@@ -273,11 +332,12 @@ class FormbricksAdapter:
         """``count`` single-use survey URLs (needs a key with write permission)."""
         path = f"api/v1/management/surveys/{survey_id}/singleUseIds"
         urls: list[str] = []
+        need = (self.version or VERSIONS["5"]).single_use_permission  # 4.x checks read, 5.x write
         while len(urls) < count:
             limit = min(SINGLE_USE_CHUNK, count - len(urls))
             try:
                 body = self.client.get_json(path, params={"limit": limit}, what="get single-use ids",
-                                            permission="write")
+                                            permission=need)
             except AdapterError as exc:
                 if exc.status == 400:
                     raise AdapterError(
