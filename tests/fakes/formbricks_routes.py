@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
@@ -246,7 +247,8 @@ def _create_webhook(body: dict[str, Any], workspace_id: str) -> dict[str, Any]:
     hook = _ws({"id": state.new_id("wh_"), "name": body.get("name"), "createdAt": STAMP, "updatedAt": STAMP,
                 "url": body["url"], "source": body.get("source", "user"), "triggers": list(body["triggers"]),
                 "surveyIds": list(body.get("surveyIds") or [])}, workspace_id)
-    hook["secret"] = "whsec_" + secrets.token_urlsafe(24)
+    # as generateWebhookSecret in apps/web/lib/crypto.ts: 32 random bytes in standard base64
+    hook["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
     state.webhooks[hook["id"]] = hook
     return hook
 
