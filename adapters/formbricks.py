@@ -141,9 +141,10 @@ class FormbricksAdapter:
                                    "check that the API URL points at Formbricks 4.6 or newer")
         return self.version
 
-    def profile(self) -> HostProfile:
-        """Version, workspace, the key's permission, the Contacts licence and health, learned once and kept."""
-        if self._profile is None:
+    def profile(self, *, refresh: bool = False) -> HostProfile:
+        """Version, workspace, the key's permission, the Contacts licence and health, learned once and kept
+        (``refresh`` asks again, as the host check does: a licence or a key's permission can change)."""
+        if self._profile is None or refresh:
             self._profile = self._learn()
         return self._profile
 
