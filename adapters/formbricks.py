@@ -13,7 +13,6 @@ from typing import Any
 
 import requests
 
-from adapters import segment_filters
 from adapters.base import (
     AdapterError,
     ConfigurationError,
@@ -23,6 +22,7 @@ from adapters.base import (
     Survey,
     WebhookRegistration,
 )
+from adapters.formbricks_paging import evaluate, segments_on_surveys, v2_pages
 from adapters.formbricks_records import (
     Workspace,
     contacts_from_api,
@@ -48,10 +48,8 @@ from adapters.http import HostClient, TokenBucket, make_session
 
 log = logging.getLogger(__name__)
 
-PAGE_LIMIT = 250  # v2 maximum
 SINGLE_USE_CHUNK = 5000  # v1 singleUseIds maximum
 V1_SURVEY_PAGE = 100
-MAX_EMPTY_PAGES = 10
 
 
 def _utc_now() -> datetime:
@@ -162,29 +160,7 @@ class FormbricksAdapter:
         return self.workspace_id
 
     def _v2_pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[dict[str, Any]]:
-        """Items of a v2 listing paged by limit/skip.
-
-        With ``meta.total`` the pages run until ``skip`` reaches it, because a page can be short while more
-        exist (the contact-links endpoint drops contacts whose link fails); without meta, a short page ends.
-        """
-        skip = empty_pages = 0
-        while True:
-            query = {**params, "limit": PAGE_LIMIT, "skip": skip}
-            body = self.client.get_json(path, params=query, what=what)
-            page = unwrap(body, what=what, expect=list)
-            yield from (item for item in page if isinstance(item, dict))
-            meta = body.get("meta")
-            total = meta.get("total") if isinstance(meta, dict) else None
-            skip += PAGE_LIMIT
-            empty_pages = 0 if page else empty_pages + 1
-            if empty_pages >= MAX_EMPTY_PAGES:  # a total that never comes true must not page forever
-                log.warning("%s: %d empty pages in a row before meta.total; stopping", what, empty_pages)
-                return
-            if isinstance(total, int) and not isinstance(total, bool):
-                if skip >= total:
-                    return
-            elif len(page) < PAGE_LIMIT:
-                return
+        return v2_pages(self.client, path, params, what)
 
     def _list(self, path: str, what: str, **kw: Any) -> list[Any]:
         return unwrap(self.client.get_json(path, what=what, **kw), what=what, expect=list)  # type: ignore[no-any-return]
@@ -211,14 +187,7 @@ class FormbricksAdapter:
         Members come from the host when a link survey in progress carries the segment, else from evaluating
         the filters locally over ``contacts()``.
         """
-        found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-        for raw in self._raw_surveys():
-            seg = raw.get("segment")
-            if not isinstance(seg, dict) or not seg.get("id"):
-                continue
-            if seg.get("isPrivate") and not include_private:
-                continue
-            found.setdefault(str(seg["id"]), (seg, []))[1].append(raw)
+        found = segments_on_surveys(self._raw_surveys(), include_private)
         result = []
         local_contacts: list[Contact] | None = None
         for seg_id, (seg, carriers) in found.items():
@@ -231,17 +200,9 @@ class FormbricksAdapter:
             else:
                 if local_contacts is None:
                     local_contacts = list(self.contacts())
-                members = self._evaluate(seg, local_contacts)
+                members = evaluate(seg, local_contacts, self._clock())
             result.append(segment_from_api(seg, members))
         return result
-
-    def _evaluate(self, seg: Mapping[str, Any], contacts: Sequence[Contact]) -> list[str]:
-        filters = seg.get("filters") or []
-        now = self._clock()
-        try:
-            return [c.host_id for c in contacts if segment_filters.matches(filters, c, now)]
-        except AdapterError as exc:
-            raise AdapterError(f"segment {seg.get('title')!r}: {exc.message}", body=filters) from exc
 
     # -- surveys ------------------------------------------------------------------------------------------
 
