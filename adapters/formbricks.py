@@ -148,7 +148,12 @@ class FormbricksAdapter:
 
     def _learn(self) -> HostProfile:
         healthy = health(self.client)  # first: an unreachable host fails here with what to check
-        workspace = self.whoami()
+        try:
+            workspace = self.whoami()
+        except AdapterError as exc:  # 5.x: a key of several workspaces; fine when the workspace is configured
+            if exc.status != 400 or self.workspace_id is None:
+                raise
+            workspace = Workspace(id=self.workspace_id)
         version = self.host_version()
         workspace_id = self.workspace_id or workspace.id
         return HostProfile(version, workspace_id, workspace.name, key_permission(self.client, version, workspace_id),

@@ -198,7 +198,8 @@ def _reach_line(url: str, probe: Probe) -> CheckLine:
     problem = probe(url)
     if problem is not None:
         return CheckLine("webhook URL", "fail", f"{url} from here: {problem}",
-                         "check PERSONAL_LINKS_PUBLIC_URL, the proxy in front of the sidecar and its TLS")
+                         "check PERSONAL_LINKS_PUBLIC_URL, the proxy in front of the sidecar and its TLS "
+                         "(a server of one single-threaded worker cannot answer itself: run personal-links host check)")
     if _internal(url):
         return CheckLine("webhook URL", "warn", f"{url} answers here, but it is a loopback or private address",
                          "Formbricks refuses such URLs unless it sets DANGEROUSLY_ALLOW_WEBHOOK_INTERNAL_URLS=1")

@@ -331,3 +331,19 @@ def test_delete_response(adapter: FormbricksAdapter, mocked: responses.RequestsM
     with pytest.raises(AdapterError) as err:
         adapter.delete_response("r2")
     assert err.value.status == 404
+
+
+def test_a_key_of_several_workspaces_learns_the_version_from_v2_me(
+    adapter: FormbricksAdapter, mocked: responses.RequestsMock
+) -> None:
+    """5.x's /me refuses such keys with 400 (apps/web/app/api/v1/management/me/route.ts at 5.4.0-rc.1); /api/v2/me
+    lists workspacePermissions (apps/web/modules/api/v2/me/route.ts at 5.4.0-rc.1)."""
+    mocked.get(f"{V1}/me", status=400, json={"code": "bad_request", "message": "scoped to a single workspace"})
+    mocked.get(f"{BASE}/api/v2/me", json={"data": {"workspacePermissions": [
+        {"workspaceId": WS, "permissions": "write", "workspaceName": "Main"}], "environmentPermissions": []}})
+    mocked.get(f"{BASE}/api/v2/health", json={"data": {"main_database": True, "cache_database": True}})
+    licence = "Contacts are only enabled for Enterprise Edition, please upgrade."
+    mocked.get(f"{V1}/contact-attribute-keys", status=403, json={"code": "forbidden", "message": licence})
+    profile = adapter.profile()
+    assert (profile.version.line, profile.workspace_id, profile.permission) == ("5.x", WS, "write")
+    assert (profile.licensed, profile.healthy) == (False, True)
