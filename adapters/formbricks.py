@@ -13,7 +13,6 @@ from typing import Any
 
 import requests
 
-from adapters import segment_filters
 from adapters.base import (
     AdapterError,
     ConfigurationError,
@@ -23,6 +22,7 @@ from adapters.base import (
     Survey,
     WebhookRegistration,
 )
+from adapters.formbricks_paging import evaluate, segments_on_surveys, v2_pages
 from adapters.formbricks_records import (
     Workspace,
     contacts_from_api,
@@ -32,15 +32,24 @@ from adapters.formbricks_records import (
     webhook_from_api,
     workspace_of,
 )
+from adapters.formbricks_versions import (
+    VERSIONS,
+    HostProfile,
+    HostVersion,
+    contacts_licensed,
+    health,
+    key_permission,
+    version_from_me,
+    version_from_permissions,
+    webhook_body,
+)
 from adapters.host_errors import unwrap
 from adapters.http import HostClient, TokenBucket, make_session
 
 log = logging.getLogger(__name__)
 
-PAGE_LIMIT = 250  # v2 maximum
 SINGLE_USE_CHUNK = 5000  # v1 singleUseIds maximum
 V1_SURVEY_PAGE = 100
-MAX_EMPTY_PAGES = 10
 
 
 def _utc_now() -> datetime:
@@ -79,6 +88,9 @@ class FormbricksAdapter:
         self.public_url = (public_url or api_url).rstrip("/")
         self.workspace_id = workspace_id or None
         self._clock = clock
+        self.version: HostVersion | None = None  # learned from the first answer that shows it, then kept
+        self._profile: HostProfile | None = None
+        self._v2_webhooks = True  # False once the host answered 404 on them (older than the v2 webhook API)
 
     def __repr__(self) -> str:
         return f"FormbricksAdapter({self.api_url!r}, workspace_id={self.workspace_id!r})"
@@ -103,8 +115,49 @@ class FormbricksAdapter:
     # -- who am I ---------------------------------------------------------------------------------------
 
     def whoami(self) -> Workspace:
-        """The workspace (5.x) or environment (4.x) the key belongs to, from ``/api/v1/management/me``."""
-        return Workspace.from_api(self.client.get_json("api/v1/management/me", what="who am I"))
+        """The workspace (5.x) or environment (4.x) the key belongs to, from ``/api/v1/management/me``.
+
+        The answer's shape also tells the version line, which is kept.
+        """
+        body = self.client.get_json("api/v1/management/me", what="who am I")
+        self.version = self.version or version_from_me(body)
+        return Workspace.from_api(body)
+
+    def host_version(self) -> HostVersion:
+        """The host's version line, learned once (from ``/me``, else from ``/api/v2/me``) and kept."""
+        if self.version is None:
+            try:
+                self.whoami()
+            except AdapterError as exc:
+                if exc.status != 400:  # 5.x answers 400 for keys of several workspaces: ask /api/v2/me
+                    raise
+            if self.version is None:
+                body = self.client.get_json("api/v2/me", what="the API key's permissions")
+                self.version = version_from_permissions(body)
+            if self.version is None:
+                raise AdapterError("cannot tell the Formbricks version from /api/v1/management/me or /api/v2/me; "
+                                   "check that the API URL points at Formbricks 4.6 or newer")
+        return self.version
+
+    def profile(self, *, refresh: bool = False) -> HostProfile:
+        """Version, workspace, the key's permission, the Contacts licence and health, learned once and kept
+        (``refresh`` asks again, as the host check does: a licence or a key's permission can change)."""
+        if self._profile is None or refresh:
+            self._profile = self._learn()
+        return self._profile
+
+    def _learn(self) -> HostProfile:
+        healthy = health(self.client)  # first: an unreachable host fails here with what to check
+        try:
+            workspace = self.whoami()
+        except AdapterError as exc:  # 5.x: a key of several workspaces; fine when the workspace is configured
+            if exc.status != 400 or self.workspace_id is None:
+                raise
+            workspace = Workspace(id=self.workspace_id)
+        version = self.host_version()
+        workspace_id = self.workspace_id or workspace.id
+        return HostProfile(version, workspace_id, workspace.name, key_permission(self.client, version, workspace_id),
+                           contacts_licensed(self.client), healthy)
 
     def _workspace(self) -> str:
         if self.workspace_id is None:
@@ -112,29 +165,7 @@ class FormbricksAdapter:
         return self.workspace_id
 
     def _v2_pages(self, path: str, params: Mapping[str, Any], what: str) -> Iterator[dict[str, Any]]:
-        """Items of a v2 listing paged by limit/skip.
-
-        With ``meta.total`` the pages run until ``skip`` reaches it, because a page can be short while more
-        exist (the contact-links endpoint drops contacts whose link fails); without meta, a short page ends.
-        """
-        skip = empty_pages = 0
-        while True:
-            query = {**params, "limit": PAGE_LIMIT, "skip": skip}
-            body = self.client.get_json(path, params=query, what=what)
-            page = unwrap(body, what=what, expect=list)
-            yield from (item for item in page if isinstance(item, dict))
-            meta = body.get("meta")
-            total = meta.get("total") if isinstance(meta, dict) else None
-            skip += PAGE_LIMIT
-            empty_pages = 0 if page else empty_pages + 1
-            if empty_pages >= MAX_EMPTY_PAGES:  # a total that never comes true must not page forever
-                log.warning("%s: %d empty pages in a row before meta.total; stopping", what, empty_pages)
-                return
-            if isinstance(total, int) and not isinstance(total, bool):
-                if skip >= total:
-                    return
-            elif len(page) < PAGE_LIMIT:
-                return
+        return v2_pages(self.client, path, params, what)
 
     def _list(self, path: str, what: str, **kw: Any) -> list[Any]:
         return unwrap(self.client.get_json(path, what=what, **kw), what=what, expect=list)  # type: ignore[no-any-return]
@@ -161,14 +192,7 @@ class FormbricksAdapter:
         Members come from the host when a link survey in progress carries the segment, else from evaluating
         the filters locally over ``contacts()``.
         """
-        found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-        for raw in self._raw_surveys():
-            seg = raw.get("segment")
-            if not isinstance(seg, dict) or not seg.get("id"):
-                continue
-            if seg.get("isPrivate") and not include_private:
-                continue
-            found.setdefault(str(seg["id"]), (seg, []))[1].append(raw)
+        found = segments_on_surveys(self._raw_surveys(), include_private)
         result = []
         local_contacts: list[Contact] | None = None
         for seg_id, (seg, carriers) in found.items():
@@ -181,17 +205,9 @@ class FormbricksAdapter:
             else:
                 if local_contacts is None:
                     local_contacts = list(self.contacts())
-                members = self._evaluate(seg, local_contacts)
+                members = evaluate(seg, local_contacts, self._clock())
             result.append(segment_from_api(seg, members))
         return result
-
-    def _evaluate(self, seg: Mapping[str, Any], contacts: Sequence[Contact]) -> list[str]:
-        filters = seg.get("filters") or []
-        now = self._clock()
-        try:
-            return [c.host_id for c in contacts if segment_filters.matches(filters, c, now)]
-        except AdapterError as exc:
-            raise AdapterError(f"segment {seg.get('title')!r}: {exc.message}", body=filters) from exc
 
     # -- surveys ------------------------------------------------------------------------------------------
 
@@ -230,35 +246,45 @@ class FormbricksAdapter:
         *,
         name: str = "Personal Links",
     ) -> WebhookRegistration:
-        """Create a webhook (v2; v1 on hosts without it); the result carries the secret."""
+        """Create a webhook (v2; v1 on hosts without it) in the version's id spelling; the result has the secret."""
         workspace = self._workspace()
-        body = {"name": name, "url": url, "source": "user", "workspaceId": workspace,
-                "triggers": list(triggers), "surveyIds": list(survey_ids)}
-        try:
-            answer = self.client.send_json("POST", "api/v2/management/webhooks", body, ok=(200, 201),
-                                           what="create webhook")
-        except AdapterError as exc:
-            if exc.status != 404:
-                raise
-            log.info("Formbricks has no v2 webhooks endpoint; using v1")
-            v1 = {k: v for k, v in body.items() if k != "workspaceId"} | {"environmentId": workspace}
-            answer = self.client.send_json("POST", "api/v1/webhooks", v1, what="create webhook (v1)")
+        body = webhook_body(self.host_version(), workspace, url, list(triggers), list(survey_ids), name)
+        if self._v2_webhooks:
+            try:
+                answer = self.client.send_json("POST", "api/v2/management/webhooks", body, ok=(200, 201),
+                                               what="create webhook")
+                return webhook_from_api(unwrap(answer, what="create webhook", expect=dict))
+            except AdapterError as exc:
+                if exc.status != 404:
+                    raise
+                self._no_v2_webhooks()
+        answer = self.client.send_json("POST", "api/v1/webhooks", body, what="create webhook (v1)")
         return webhook_from_api(unwrap(answer, what="create webhook", expect=dict))
+
+    def _no_v2_webhooks(self) -> None:
+        log.info("Formbricks has no v2 webhooks endpoint; using v1 from now on")
+        self._v2_webhooks = False
 
     def webhooks(self) -> list[WebhookRegistration]:
         """The host's webhooks, without secrets."""
-        what = "list webhooks"
-        try:
-            items = list(self._v2_pages("api/v2/management/webhooks", {}, what))
-        except AdapterError as exc:
-            if exc.status != 404:
-                raise
+        items: list[Any] = []
+        if self._v2_webhooks:
+            try:
+                items = list(self._v2_pages("api/v2/management/webhooks", {}, "list webhooks"))
+            except AdapterError as exc:
+                if exc.status != 404:
+                    raise
+                self._no_v2_webhooks()
+        if not self._v2_webhooks:
             items = self._list("api/v1/webhooks", "list webhooks (v1)")
         return [webhook_from_api(i) for i in items if isinstance(i, dict)]
 
     def remove_webhook(self, webhook_id: str) -> None:
         """Delete a webhook; one that does not exist is not an error."""
-        for path in (f"api/v2/management/webhooks/{webhook_id}", f"api/v1/webhooks/{webhook_id}"):
+        paths = [f"api/v1/webhooks/{webhook_id}"]
+        if self._v2_webhooks:
+            paths.insert(0, f"api/v2/management/webhooks/{webhook_id}")
+        for path in paths:
             try:
                 self.client.request("DELETE", path, ok=(200, 204), what=f"delete webhook {webhook_id}")
                 return
@@ -273,11 +299,12 @@ class FormbricksAdapter:
         """``count`` single-use survey URLs (needs a key with write permission)."""
         path = f"api/v1/management/surveys/{survey_id}/singleUseIds"
         urls: list[str] = []
+        need = (self.version or VERSIONS["5"]).single_use_permission  # 4.x checks read, 5.x write
         while len(urls) < count:
             limit = min(SINGLE_USE_CHUNK, count - len(urls))
             try:
                 body = self.client.get_json(path, params={"limit": limit}, what="get single-use ids",
-                                            permission="write")
+                                            permission=need)
             except AdapterError as exc:
                 if exc.status == 400:
                     raise AdapterError(

@@ -19,6 +19,7 @@ SOURCES = (
     "plugin.api.links",
     "plugin.api.followup",
     "plugin.api.jobs",
+    "plugin.api.host",
     "plugin.api.inbox",
     "plugin.api.local_segments",
     "plugin.api.syncs",

@@ -11,7 +11,7 @@ from adapters.base import SurveyHost
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.db import db
 from plugin.manifest import manifest
-from plugin.services import install, sync
+from plugin.services import host_check, install, sync
 from plugin.services.adapters import configured
 from plugin.state import state
 
@@ -67,3 +67,28 @@ def uninstall_command(app: Flask, public_url: str | None) -> None:
                                 state().clock.now())
     db.session.commit()
     click.echo(f"removed webhook(s) {', '.join(removed)}" if removed else "no webhook of ours on the host")
+
+
+MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
+@cli.group("host")
+def host_group() -> None:
+    """The survey host: what works with it."""
+
+
+@host_group.command("check")
+@click.option("--survey", "survey_ids", multiple=True,
+              help="A survey to check (repeatable; default the host's surveys registered in the sidecar).")
+@with_app
+def host_check_command(app: Flask, survey_ids: tuple[str, ...]) -> None:
+    """Report what works with this host and key, each line with what to do; exit 1 when something is missing."""
+    report = host_check.check_configured(app, manifest(), state().hidden_field, list(survey_ids) or None)
+    for line in report.lines:
+        click.echo(f"[{MARKS[line.status]}] {line.name}: {line.detail}")
+        if line.todo:
+            click.echo(f"       -> {line.todo}")
+    failed = [line.name for line in report.lines if line.status == "fail"]
+    click.echo("all needed parts work" if report.ok else f"missing: {', '.join(failed)}")
+    if not report.ok:
+        sys.exit(1)

@@ -57,7 +57,9 @@ def check_key(host: SurveyHost) -> str:
     whoami = getattr(host, "whoami", None)
     if callable(whoami):
         workspace = whoami()
-        return f"{workspace.name} ({workspace.id})" if getattr(workspace, "name", None) else str(workspace.id)
+        named = f"{workspace.name} ({workspace.id})" if getattr(workspace, "name", None) else str(workspace.id)
+        version = getattr(host, "host_version", None)
+        return f"{named} on Formbricks {version().line}" if callable(version) else named
     host.webhooks()  # a host without "who am I": any authenticated call proves the key
     return host.name
 
@@ -87,9 +89,9 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
     stale: list[str] = []
     for row in _live(session, host.name):
         hook = on_host.get(row.host_webhook_id)
-        if row.url == url and hook is not None and set(hook.triggers) == set(events):
+        if row.url == url and hook is not None and set(hook.triggers) == set(events) and not hook.survey_ids:
             return Installed(workspace, tuple(s.id for s in checked), row.host_webhook_id, url, events, False)
-        if hook is not None:  # ours but for another URL or other events: replaced below
+        if hook is not None:  # ours but for another URL, other events or only some surveys: replaced below
             stale.append(hook.id)
         row.removed_at = now
     for hook in on_host.values():

@@ -124,7 +124,12 @@ HOOK = {
 }
 
 
+ME_5 = {"id": WS, "type": "production", "workspace": {"id": WS, "name": "Main"}, "project": {"id": WS, "name": "Main"}}
+ME_4 = {"id": WS, "type": "production", "appSetupCompleted": True, "project": {"id": "prj", "name": "Main"}}
+
+
 def test_register_webhook_v2(adapter: FormbricksAdapter, mocked: responses.RequestsMock) -> None:
+    mocked.get(f"{V1}/me", json=ME_5)
     mocked.post(
         f"{V2}/webhooks",
         status=201,
@@ -146,20 +151,39 @@ def test_register_webhook_v2(adapter: FormbricksAdapter, mocked: responses.Reque
     assert (hook.id, hook.secret, hook.survey_ids) == ("wh1", "whsec_abc", ("s1",))
 
 
-def test_register_webhook_falls_back_to_v1_on_4x(
+def test_register_webhook_on_4x_says_environment_id(
     adapter: FormbricksAdapter, mocked: responses.RequestsMock
 ) -> None:
+    """4.x's v2 body schema picks environmentId (apps/web/modules/api/v2/management/webhooks/types/webhooks.ts
+    at 4.9.7); /me without ``workspace`` (apps/web/app/api/v1/management/me/route.ts at 4.9.7) says 4.x."""
+    mocked.get(f"{V1}/me", json=ME_4)
+    mocked.post(f"{V2}/webhooks", status=201, json={"data": {**HOOK, "secret": "whsec_4"}})
+    hook = adapter.register_webhook("https://pl/hook", ["responseFinished"])
+    assert hook.secret == "whsec_4" and adapter.host_version().line == "4.x"
+    assert sent(mocked)["environmentId"] == WS and "workspaceId" not in sent(mocked)
+    adapter.register_webhook("https://pl/hook2", ["responseFinished"])
+    assert [c.request.method for c in mocked.calls] == ["GET", "POST", "POST"]  # the version is asked once
+
+
+def test_register_webhook_falls_back_to_v1_where_v2_is_missing(
+    adapter: FormbricksAdapter, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{V1}/me", json=ME_4)
     mocked.post(f"{V2}/webhooks", status=404, json=NOT_FOUND_V2)
     v1 = {k: v for k, v in HOOK.items() if k != "workspaceId"} | {"environmentId": WS, "secret": "whsec_v1"}
     mocked.post(f"{BASE}/api/v1/webhooks", json={"data": v1})
     hook = adapter.register_webhook("https://pl/hook", ["responseFinished"])
     assert hook.secret == "whsec_v1"
     assert sent(mocked)["environmentId"] == WS
+    mocked.get(f"{BASE}/api/v1/webhooks", json={"data": [v1]})
+    assert [h.id for h in adapter.webhooks()] == ["wh1"]  # v2 is not asked again once it answered 404
+    assert all("/api/v2/" not in c.request.url for c in mocked.calls[3:])
 
 
 def test_register_webhook_422_quotes_details(
     adapter: FormbricksAdapter, mocked: responses.RequestsMock
 ) -> None:
+    mocked.get(f"{V1}/me", json=ME_5)
     mocked.post(
         f"{V2}/webhooks",
         status=422,
@@ -307,3 +331,19 @@ def test_delete_response(adapter: FormbricksAdapter, mocked: responses.RequestsM
     with pytest.raises(AdapterError) as err:
         adapter.delete_response("r2")
     assert err.value.status == 404
+
+
+def test_a_key_of_several_workspaces_learns_the_version_from_v2_me(
+    adapter: FormbricksAdapter, mocked: responses.RequestsMock
+) -> None:
+    """5.x's /me refuses such keys with 400 (apps/web/app/api/v1/management/me/route.ts at 5.4.0-rc.1); /api/v2/me
+    lists workspacePermissions (apps/web/modules/api/v2/me/route.ts at 5.4.0-rc.1)."""
+    mocked.get(f"{V1}/me", status=400, json={"code": "bad_request", "message": "scoped to a single workspace"})
+    mocked.get(f"{BASE}/api/v2/me", json={"data": {"workspacePermissions": [
+        {"workspaceId": WS, "permissions": "write", "workspaceName": "Main"}], "environmentPermissions": []}})
+    mocked.get(f"{BASE}/api/v2/health", json={"data": {"main_database": True, "cache_database": True}})
+    licence = "Contacts are only enabled for Enterprise Edition, please upgrade."
+    mocked.get(f"{V1}/contact-attribute-keys", status=403, json={"code": "forbidden", "message": licence})
+    profile = adapter.profile()
+    assert (profile.version.line, profile.workspace_id, profile.permission) == ("5.x", WS, "write")
+    assert (profile.licensed, profile.healthy) == (False, True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from tests.fakes.formbricks_state import STAMP, FakeFormbricksState
+from tests.fakes.formbricks_versions import FakeVersion
 
 LICENCE_MESSAGE = "Contacts are only enabled for Enterprise Edition, please upgrade."
 LICENSED_PREFIXES = ("/api/v1/management/contact", "/api/v2/management/contacts")
@@ -15,6 +17,8 @@ V2_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "No
              422: "Unprocessable Entity", 429: "Too Many Requests"}
 V1_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
             429: "too_many_requests"}
+RANK = {"read": 1, "write": 2, "manage": 3}
+NEEDS = {"GET": "read", "POST": "write", "PUT": "write", "PATCH": "write", "DELETE": "manage"}
 
 bp = Blueprint("fake_formbricks", __name__)
 
@@ -27,8 +31,8 @@ def _state() -> FakeFormbricksState:
     return _cfg()["state"]  # type: ignore[no-any-return]
 
 
-def _v4() -> bool:
-    return _cfg()["version"] == "4"
+def _version() -> FakeVersion:
+    return _cfg()["version"]  # type: ignore[no-any-return]
 
 
 def error(status: int, message: str = "", details: Any = None) -> Any:
@@ -45,9 +49,14 @@ def error(status: int, message: str = "", details: Any = None) -> Any:
 
 def _ws(obj: dict[str, Any], workspace_id: str) -> dict[str, Any]:
     """Stamp the workspace id with this version's spelling(s)."""
-    if _v4():
-        return {**obj, "environmentId": workspace_id}
-    return {**obj, "workspaceId": workspace_id, "environmentId": workspace_id}
+    return {**obj, **dict.fromkeys(_version().object_id_keys, workspace_id)}
+
+
+def _needed() -> str:
+    """The permission the key needs for this request (singleUseIds: as the version checks it)."""
+    if request.path.endswith("/singleUseIds"):
+        return _version().single_use_permission
+    return NEEDS.get(request.method, "read")
 
 
 @bp.before_request
@@ -63,6 +72,9 @@ def _gate() -> Any:
     bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
     if state.api_key not in (request.headers.get("x-api-key"), bearer):
         return error(401, "Not authenticated")
+    unauthenticated = request.path == "/api/v2/health" or request.path.startswith("/api/v2/me")
+    if not unauthenticated and RANK[state.permission] < RANK[_needed()]:
+        return error(401, "Not authenticated")  # the host says 401, not 403, for a key too weak
     for prefix, status in state.fail_paths.items():
         if request.path.startswith(prefix):
             return error(status, "Injected failure")
@@ -77,9 +89,25 @@ def me() -> Any:
     state = _state()
     body = {"id": state.workspace_id, "type": "production", "createdAt": STAMP, "updatedAt": STAMP,
             "appSetupCompleted": True, "project": {"id": "prj_1", "name": state.workspace_name}}
-    if not _v4():
+    if _version().me_workspace:
         body["workspace"] = {"id": state.workspace_id, "name": state.workspace_name}
     return jsonify(body)
+
+
+@bp.get("/api/v2/me")
+def me_v2() -> Any:
+    state = _state()
+    if not state.organization_read:
+        return error(401, details=[{"field": "organizationId", "issue": "unauthorized"}])
+    item = {"permissions": state.permission, "workspaceId": state.workspace_id,
+            "environmentId": state.workspace_id, "workspaceName": state.workspace_name}
+    lists = {name: [item] for name in _version().permission_lists}
+    return jsonify({"data": {**lists, "organizationId": "org_1", "organizationAccess": {}}})
+
+
+@bp.get("/api/v2/health")
+def health() -> Any:
+    return jsonify({"data": {"main_database": True, "cache_database": True}})
 
 
 @bp.get("/api/v1/management/contacts")
@@ -174,8 +202,6 @@ def contact_links(survey_id: str, segment_id: str) -> Any:
 
 @bp.route("/api/v2/management/webhooks", methods=["GET", "POST"])
 def webhooks_v2() -> Any:
-    if _v4():
-        abort(404)
     state = _state()
     if request.method == "GET":
         limit, skip = request.args.get("limit", 50, type=int), request.args.get("skip", 0, type=int)
@@ -183,16 +209,19 @@ def webhooks_v2() -> Any:
         return jsonify({"data": items[skip: skip + limit], "meta": {"total": len(items), "limit": limit,
                                                                       "offset": skip}})
     body = request.get_json(silent=True) or {}
-    missing = [k for k in ("name", "url", "source", "workspaceId", "triggers", "surveyIds") if k not in body]
-    if missing:
-        return error(422, details=[{"field": k, "issue": "Required"} for k in missing])
-    return jsonify({"data": _create_webhook(body, body["workspaceId"])}), 201
+    keys = _version().v2_webhook_id_keys
+    workspace = next((body[k] for k in keys if body.get(k)), None)
+    details = [{"field": k, "issue": "Required"} for k in ("name", "url", "source", "triggers", "surveyIds")
+               if k not in body]
+    if workspace is None:  # what 4.9.7 answers a workspaceId body with
+        details.append({"field": keys[0], "issue": "Invalid cuid2"})
+    if details:
+        return error(422, details=details)
+    return jsonify({"data": _create_webhook(body, workspace)}), 201
 
 
 @bp.route("/api/v2/management/webhooks/<webhook_id>", methods=["GET", "DELETE"])
 def webhook_v2(webhook_id: str) -> Any:
-    if _v4():
-        abort(404)
     return _one_webhook(webhook_id)
 
 
@@ -202,7 +231,7 @@ def webhooks_v1() -> Any:
     if request.method == "GET":
         return jsonify({"data": [_public(w) for w in state.webhooks.values()]})
     body = request.get_json(silent=True) or {}
-    workspace = body.get("workspaceId") or body.get("environmentId")
+    workspace = next((body[k] for k in _version().v1_webhook_id_keys if body.get(k)), None)
     if not body.get("url") or not body.get("triggers") or not workspace:
         return error(400, "Fields are missing or incorrectly formatted", {"url": "required"})
     return jsonify({"data": _create_webhook(body, workspace)})
@@ -218,7 +247,8 @@ def _create_webhook(body: dict[str, Any], workspace_id: str) -> dict[str, Any]:
     hook = _ws({"id": state.new_id("wh_"), "name": body.get("name"), "createdAt": STAMP, "updatedAt": STAMP,
                 "url": body["url"], "source": body.get("source", "user"), "triggers": list(body["triggers"]),
                 "surveyIds": list(body.get("surveyIds") or [])}, workspace_id)
-    hook["secret"] = "whsec_" + secrets.token_urlsafe(24)
+    # as generateWebhookSecret in apps/web/lib/crypto.ts: 32 random bytes in standard base64
+    hook["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
     state.webhooks[hook["id"]] = hook
     return hook
 

@@ -14,8 +14,10 @@ contacts, attributes and contact links when ``licensed=False``; a 429 without Re
 requests in a minute; the unwrapped ``/api/v1/management/me``; v1 contacts, attributes, attribute keys,
 surveys (limit/offset), singleUseIds, webhooks and responses; v2 webhooks (201 with ``secret``), responses
 (without meta unless ``state.responses_meta``) and contact-links per segment, which drops contacts in
-``state.link_failures`` and so returns short pages. ``version="4"`` says ``environmentId`` everywhere, has
-no v2 webhooks (404) and an environment-shaped ``/me``.
+``state.link_failures`` and so returns short pages; ``/api/v2/me`` (the key's ``state.permission``, which the
+gate enforces: read for GET, write for POST/PUT, manage for DELETE, 401 when too weak) and ``/api/v2/health``.
+``version`` "4" or "5" picks an entry of ``tests/fakes/formbricks_versions.py``, the one description of how
+the two differ (id spellings, ``/me`` shape, permission lists, what singleUseIds checks).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from flask import Flask
 
 from tests.fakes.formbricks_routes import bp, error
 from tests.fakes.formbricks_state import FakeFormbricksState
+from tests.fakes.formbricks_versions import FAKE_VERSIONS
 from tests.servers import serve_in_thread
 
 __all__ = ["FakeFormbricksState", "create_fake_formbricks", "run_fake_formbricks"]
@@ -42,11 +45,11 @@ def create_fake_formbricks(
     licensed: bool = True,
 ) -> Flask:
     """A Flask app that answers like a Formbricks host of ``version`` "4" or "5"; ``app.config['STATE']``."""
-    if version not in ("4", "5"):
-        raise ValueError("version must be '4' or '5'")
+    if version not in FAKE_VERSIONS:
+        raise ValueError(f"version must be one of {sorted(FAKE_VERSIONS)}")
     app = Flask(__name__)
     state = state or FakeFormbricksState()
-    app.extensions["fake_formbricks"] = {"state": state, "version": version, "rate_limit": rate_limit,
+    app.extensions["fake_formbricks"] = {"state": state, "version": FAKE_VERSIONS[version], "rate_limit": rate_limit,
                                          "licensed": licensed, "window": deque()}
     app.config["STATE"] = state
     app.register_blueprint(bp)

@@ -33,6 +33,8 @@ class FakeFormbricksState:
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     link_failures: set[str] = field(default_factory=set)
     fail_paths: dict[str, int] = field(default_factory=dict)  # path prefix -> status answered instead
+    permission: str = "manage"  # the key's permission on the workspace: read, write or manage
+    organization_read: bool = True  # whether the key may read /api/v2/me (organisation read access)
     responses_meta: bool = False  # a real 5.4 instance answers response listings without meta
     requests_seen: list[str] = field(default_factory=list)
     clock: Callable[[], float] = time.monotonic

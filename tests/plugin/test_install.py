@@ -122,3 +122,61 @@ def test_a_webhook_made_without_a_secret_is_removed_again(run, fake_host: FakeHo
     result = run("install")
     assert result.exit_code == 1 and "without returning a secret" in result.output
     assert fake_host.state.webhooks == {} and live() == []
+
+
+def changes(fake_host: FakeHost) -> list[str]:
+    """The requests that changed something on the host."""
+    return [seen for seen in fake_host.state.requests_seen if not seen.startswith("GET ")]
+
+
+def test_a_second_install_changes_nothing_on_the_host_or_in_the_database(run, fake_host: FakeHost) -> None:
+    assert run("install", "--survey", "sv_1").exit_code == 0
+    made = changes(fake_host)
+    assert made == ["POST /api/v2/management/webhooks"]  # v2 on both versions, in the version's spelling
+    hooks = dict(fake_host.state.webhooks)
+    rows = [(r.id, r.host_webhook_id, r.secret, r.removed_at) for r in live()]
+    again = run("install", "--survey", "sv_1")
+    assert again.exit_code == 0 and "already registered" in again.output
+    assert changes(fake_host) == made and fake_host.state.webhooks == hooks
+    assert [(r.id, r.host_webhook_id, r.secret, r.removed_at) for r in live()] == rows
+
+
+def test_install_names_the_host_version(run, fake_host: FakeHost) -> None:
+    result = run("install")
+    assert f"on Formbricks {fake_host.version}.x" in result.output
+
+
+def test_a_stale_webhook_of_ours_pointing_elsewhere_is_replaced(run, fake_host: FakeHost) -> None:
+    assert run("install", "--public-url", "https://old-links.example.org").exit_code == 0
+    [old] = fake_host.state.webhooks
+    result = run("install")
+    assert result.exit_code == 0, result.output
+    [hook] = fake_host.state.webhooks.values()
+    assert hook["id"] != old and hook["url"] == HOOK_URL
+    [row] = live()
+    assert (row.host_webhook_id, row.url) == (hook["id"], HOOK_URL)
+
+
+def test_a_webhook_of_ours_for_only_some_surveys_or_events_is_replaced(run, fake_host: FakeHost) -> None:
+    assert run("install").exit_code == 0
+    [hook] = fake_host.state.webhooks.values()
+    hook["surveyIds"] = ["sv_2"]  # edited on the host: it would miss every other survey
+    assert run("install").exit_code == 0
+    [again] = fake_host.state.webhooks.values()
+    assert again["id"] != hook["id"] and again["surveyIds"] == [] and again["triggers"] == EVENTS
+
+
+def test_install_and_uninstall_leave_other_webhooks_alone(run, fake_host: FakeHost) -> None:
+    spelling = "environmentId" if fake_host.version == "4" else "workspaceId"
+    fake_host.state.webhooks["wh_zapier"] = {"id": "wh_zapier", "url": "https://hooks.zapier.com/x",
+                                             "triggers": ["responseFinished"], "surveyIds": [],
+                                             spelling: fake_host.state.workspace_id}
+    assert run("install").exit_code == 0 and run("install").exit_code == 0
+    assert run("uninstall").exit_code == 0
+    assert list(fake_host.state.webhooks) == ["wh_zapier"]
+    assert [seen for seen in changes(fake_host) if seen.startswith("DELETE")] == [
+        f"DELETE /api/v2/management/webhooks/{hook_id}" for hook_id in uninstalled(fake_host)]
+
+
+def uninstalled(fake_host: FakeHost) -> list[str]:
+    return [row.host_webhook_id for row in db.session.scalars(select(WebhookRegistration))]

@@ -31,15 +31,15 @@ def single_use_survey(host: FakeHost) -> None:
 
 
 def test_each_new_link_of_a_single_use_survey_gets_its_own_host_url(app, client, api_headers, seeded,
-                                                                     fake_host_v5: FakeHost) -> None:
-    use_host(app, fake_host_v5)
-    single_use_survey(fake_host_v5)
+                                                                     fake_host: FakeHost) -> None:
+    use_host(app, fake_host)
+    single_use_survey(fake_host)
     page = client.get(f"/api/v2/management/surveys/{SV}/contact-links/segments/alpha", headers=api_headers)
     assert page.status_code == 200, page.get_json()
     urls = list(db.session.scalars(select(Link.single_use_url)))
     assert len(urls) == 3 and len(set(urls)) == 3
-    assert all(url.startswith(f"{fake_host_v5.url}/s/{SV}?suId=") for url in urls)
-    asked = [seen for seen in fake_host_v5.state.requests_seen if "singleUseIds" in seen]
+    assert all(url.startswith(f"{fake_host.url}/s/{SV}?suId=") for url in urls)
+    asked = [seen for seen in fake_host.state.requests_seen if "singleUseIds" in seen]
     assert asked == [f"GET /api/v1/management/surveys/{SV}/singleUseIds?limit=3"]
     opened = client.get(urlsplit(page.get_json()["data"][0]["surveyUrl"]).path)
     query = parse_qs(urlsplit(opened.headers["Location"]).query)
@@ -49,10 +49,10 @@ def test_each_new_link_of_a_single_use_survey_gets_its_own_host_url(app, client,
 
 
 def test_a_host_failure_fails_the_issue_and_leaves_no_link_without_its_url(app, client, api_headers, seeded,
-                                                                         fake_host_v5: FakeHost) -> None:
-    use_host(app, fake_host_v5)
-    single_use_survey(fake_host_v5)
-    fake_host_v5.state.fail_paths[f"/api/v1/management/surveys/{SV}/singleUseIds"] = 500
+                                                                         fake_host: FakeHost) -> None:
+    use_host(app, fake_host)
+    single_use_survey(fake_host)
+    fake_host.state.fail_paths[f"/api/v1/management/surveys/{SV}/singleUseIds"] = 500
     csv = client.get(f"/api/personal-links/v1/surveys/{SV}/segments/alpha/links.csv", headers=api_headers)
     one = client.get(f"/api/v2/management/surveys/{SV}/contact-links/contacts/c1", headers=api_headers)
     for response in (csv, one):
@@ -61,14 +61,14 @@ def test_a_host_failure_fails_the_issue_and_leaves_no_link_without_its_url(app, 
     assert db.session.scalar(select(func.count()).select_from(Link)) == 0
 
 
-def test_syncs_api_runs_a_sync_and_lists_the_runs(app, client, api_headers, fake_host_v5: FakeHost) -> None:
-    use_host(app, fake_host_v5)
+def test_syncs_api_runs_a_sync_and_lists_the_runs(app, client, api_headers, fake_host: FakeHost) -> None:
+    use_host(app, fake_host)
     made = client.post("/api/personal-links/v1/syncs", headers=api_headers)
     assert made.status_code == 200
     assert made.get_json()["data"] | {"id": 0, "startedAt": "", "finishedAt": ""} == {
         "id": 0, "status": "succeeded", "actor": made.get_json()["data"]["actor"], "startedAt": "", "finishedAt": "",
         "added": 3, "changed": 0, "removed": 0, "segments": 1, "surveys": 2, "error": None}
-    fake_host_v5.state.fail_paths["/api/v1/management/contacts"] = 500
+    fake_host.state.fail_paths["/api/v1/management/contacts"] = 500
     failed = client.post("/api/personal-links/v1/syncs", headers=api_headers)
     assert failed.status_code == 502 and "500" in failed.get_json()["error"]["detail"]
     runs = client.get("/api/personal-links/v1/syncs?limit=5", headers=api_headers).get_json()["data"]
@@ -80,9 +80,9 @@ def test_syncs_api_runs_a_sync_and_lists_the_runs(app, client, api_headers, fake
     assert panel[1].summary.startswith("3 added") and "500" in (panel[0].error or "")
 
 
-def test_cli_sync_shows_progress_and_a_summary(app, database_url, fake_host_v5: FakeHost, monkeypatch) -> None:
+def test_cli_sync_shows_progress_and_a_summary(app, database_url, fake_host: FakeHost, monkeypatch) -> None:
     settings = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL,
-                **fake_host_v5.settings()}
+                **fake_host.settings()}
     for name, value in settings.items():
         monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
     result = CliRunner().invoke(cli, ["sync"], obj={})

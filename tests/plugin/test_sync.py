@@ -39,8 +39,8 @@ def test_sync_pulls_contacts_segments_and_surveys(app, fake_host: FakeHost) -> N
     assert (run.status, run.added, run.segments, run.surveys, run.error) == ("succeeded", 3, 1, 2, None)
 
 
-def test_a_second_sync_changes_nothing(app, fake_host_v5: FakeHost) -> None:
-    adapter = fake_host_v5.adapter()
+def test_a_second_sync_changes_nothing(app, fake_host: FakeHost) -> None:
+    adapter = fake_host.adapter()
     sync(db.session, adapter, adapter, NOW, "test")
     save_local_segment(db.session, "pros", {"title": "Pros", "filters": PRO}, NOW)
     db.session.commit()
@@ -51,14 +51,14 @@ def test_a_second_sync_changes_nothing(app, fake_host_v5: FakeHost) -> None:
     assert db.session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "succeeded")) == 2
 
 
-def test_a_contact_gone_from_the_host_is_deleted_and_its_live_link_revoked(app, fake_host_v5: FakeHost) -> None:
-    adapter = fake_host_v5.adapter()
+def test_a_contact_gone_from_the_host_is_deleted_and_its_live_link_revoked(app, fake_host: FakeHost) -> None:
+    adapter = fake_host.adapter()
     sync(db.session, adapter, adapter, NOW, "test")
     bob = links.get_contact(db.session, "c_bob")
     links.issue_links(db.session, db.session.get(Survey, "sv_2"), select(Contact.id).where(Contact.id == bob.id),
                       IssueOptions(), NOW, "test")
     db.session.commit()
-    del fake_host_v5.state.contacts["c_bob"]
+    del fake_host.state.contacts["c_bob"]
     later = NOW + timedelta(days=1)
     result = sync(db.session, adapter, adapter, later, "sync")
     assert result.removed == 1
@@ -107,25 +107,25 @@ def test_without_the_licence_formbricks_as_contact_source_says_to_use_csv(app) -
         assert db.session.scalar(select(func.count()).select_from(Survey)) == 0
 
 
-def test_local_segments_are_evaluated_on_every_sync(app, fake_host_v5: FakeHost) -> None:
+def test_local_segments_are_evaluated_on_every_sync(app, fake_host: FakeHost) -> None:
     save_local_segment(db.session, "pros", {"title": "Pros", "filters": PRO}, NOW)
     db.session.commit()
     assert members("pros") == []
-    adapter = fake_host_v5.adapter()
+    adapter = fake_host.adapter()
     sync(db.session, adapter, adapter, NOW, "test")
     assert members("pros") == ["c_ada", "c_cy"]
-    fake_host_v5.state.contacts["c_cy"]["plan"] = "free"
+    fake_host.state.contacts["c_cy"]["plan"] = "free"
     sync(db.session, adapter, adapter, NOW + timedelta(hours=1), "test")
     assert members("pros") == ["c_ada"]
     assert db.session.get(Segment, "pros").kind == "local"
 
 
-def test_the_scheduled_sync_job_runs_the_same_sync_and_records_both_runs(app, fake_host_v5: FakeHost) -> None:
+def test_the_scheduled_sync_job_runs_the_same_sync_and_records_both_runs(app, fake_host: FakeHost) -> None:
     from plugin.jobs.models import JobRun
     from plugin.jobs.runner import run_job
     from plugin.services.adapters import OVERRIDE_KEY, Adapters
 
-    adapter = fake_host_v5.adapter()
+    adapter = fake_host.adapter()
     app.extensions[OVERRIDE_KEY] = Adapters(adapter, adapter)
     outcome = run_job(app, "sync")
     assert outcome.status == "succeeded"
@@ -141,8 +141,8 @@ def test_the_sync_job_without_adapters_does_nothing(app) -> None:
     assert run_job(app, "sync", trigger="cli").counts == {"skipped": 1}
 
 
-def test_an_unexpected_error_still_ends_the_run_as_failed(app, fake_host_v5: FakeHost, monkeypatch) -> None:
-    adapter = fake_host_v5.adapter()
+def test_an_unexpected_error_still_ends_the_run_as_failed(app, fake_host: FakeHost, monkeypatch) -> None:
+    adapter = fake_host.adapter()
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
@@ -155,10 +155,10 @@ def test_an_unexpected_error_still_ends_the_run_as_failed(app, fake_host_v5: Fak
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0  # rolled back whole
 
 
-def test_a_second_sync_while_one_runs_is_refused_and_recorded(app, fake_host_v5: FakeHost) -> None:
+def test_a_second_sync_while_one_runs_is_refused_and_recorded(app, fake_host: FakeHost) -> None:
     from plugin.errors import Refused
 
-    adapter = fake_host_v5.adapter()
+    adapter = fake_host.adapter()
     db.session.add(SyncRun(started_at=NOW - timedelta(minutes=5), status="running", actor="scheduler"))
     db.session.commit()
     with pytest.raises(Refused, match="is still running"):
