@@ -22,6 +22,7 @@ class Opened:
     target: str | None = None
     expires_at: datetime | None = None
     valid_from: datetime | None = None
+    language: str | None = None  # the survey's language, when it has one
 
 
 def survey_target(survey: Survey, link: Link, token: str, hidden_field: str) -> str:
@@ -50,14 +51,15 @@ def open_link(session: DbSession, tokens: LinkTokens, token: str, now: datetime,
     except InvalidToken:
         return Opened("invalid")
     if link.purged_at is not None:  # a purged token answers like the expired link it was
-        return Opened("expired", expires_at=link.expires_at)
+        return Opened("expired", expires_at=link.expires_at, language=survey.language)
     state = state_of(link.revoked_at, link.use_count, link.max_uses, link.expires_at, link.valid_from, now)
     if state != "live":
-        return Opened(state, expires_at=link.expires_at, valid_from=link.valid_from)
+        return Opened(state, expires_at=link.expires_at, valid_from=link.valid_from, language=survey.language)
     if record:
         session.execute(update(Link).where(Link.id == link.id).values(
             open_count=Link.open_count + 1, last_opened_at=now,
             first_opened_at=func.coalesce(Link.first_opened_at, now)))
         audit(session, "opened", "respondent", now, link_id=link.id, survey_id=link.survey_id,
               contact_id=link.contact_id)
-    return Opened("live", survey_target(survey, link, token, hidden_field), link.expires_at)
+    return Opened("live", survey_target(survey, link, token, hidden_field), link.expires_at,
+                  language=survey.language)
