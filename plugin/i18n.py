@@ -12,6 +12,7 @@ from flask import Flask, g, has_request_context, request
 from flask_babel import Babel
 
 LANGUAGES = ("en", "de")  # shipped; English is the fallback
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}  # as the Share page's previews name them
 DEFAULT_LANGUAGE = "en"
 TRANSLATIONS = Path(__file__).parent / "translations"
 

@@ -27,7 +27,11 @@ class Opened:
 
 def survey_target(survey: Survey, link: Link, token: str, hidden_field: str) -> str:
     """The host survey URL with the token in the hidden field; built from stored settings only."""
-    base = link.single_use_url or survey.public_url
+    return with_hidden_field(link.single_use_url or survey.public_url, token, hidden_field)
+
+
+def with_hidden_field(base: str, token: str, hidden_field: str) -> str:
+    """``base`` with ``hidden_field=token`` in its query (replacing any value there)."""
     parts = urlsplit(base)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != hidden_field]
     query.append((hidden_field, token))
