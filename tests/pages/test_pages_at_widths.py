@@ -105,7 +105,7 @@ def sign_in(page: Any, server: LiveServer, key: str) -> None:
 def test_every_respondent_state_page(page: Any, live_server: LiveServer, screenshot: Any, width: str) -> None:
     key = live_server.reset()
     urls = links_in_every_state(live_server, key)
-    for state, (status, english, german) in STATE_TEXTS.items():
+    for state, (status, english, _) in STATE_TEXTS.items():
         check(page, page.goto(urls[state]), status, english, screenshot, f"respondent-{state}-en-{width}")
     page.set_extra_http_headers({"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
     for state, (status, _, german) in STATE_TEXTS.items():
