@@ -1,7 +1,8 @@
-"""The safe headers every HTML page carries, admin and respondent alike."""
+"""The safe headers every HTML page carries, admin and respondent alike, and the HTML-or-JSON choice."""
 
 from __future__ import annotations
 
+from flask import request
 from werkzeug.wrappers import Response
 
 # No inline scripts or styles: scripts and CSS come from /static only.
@@ -18,3 +19,8 @@ def harden(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def prefers_json() -> bool:
+    """Whether the client prefers JSON to HTML (API clients); browsers and ``*/*`` get the page."""
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"

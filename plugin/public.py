@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from werkzeug.wrappers import Response
 
 from plugin.db import db
-from plugin.headers import HTML, harden
+from plugin.headers import HTML, harden, prefers_json
 from plugin.i18n import pick_language
 from plugin.respondent import PAGES, render_state, texts
 from plugin.services.opening import Opened, open_link
@@ -37,16 +37,11 @@ def open_personal_link(token: str) -> Response:
     return response
 
 
-def wants_json() -> bool:
-    """Whether the client prefers JSON to HTML (API clients); browsers get the page."""
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
-
-
 def page(outcome: Opened) -> Response:
     """The human page (or JSON, when asked for) of a link that does not open, in the respondent's language."""
     language = pick_language(outcome.language)
     moment = outcome.valid_from if outcome.state == "pending" else outcome.expires_at
-    if wants_json():
+    if prefers_json():
         title, sentence = texts(outcome.state, moment, language)
         body = {"state": outcome.state, "title": title, "message": sentence, "language": language}
         if outcome.expires_at and outcome.state == "expired":

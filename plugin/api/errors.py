@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from adapters.base import AdapterError
 from plugin.db import db
 from plugin.errors import ServiceError, error_body
-from plugin.headers import HTML, harden
+from plugin.headers import HTML, harden, prefers_json
 from plugin.i18n import pick_language
 from plugin.respondent import render_unavailable
 
@@ -25,9 +25,7 @@ def _json(status: int, message: str, details: list[dict[str, str]] | None = None
 
 def _wants_json() -> bool:
     """API and webhook paths, and clients that prefer JSON to HTML, get JSON errors; browsers get pages."""
-    if request.path.startswith(("/api/", "/webhooks/")):
-        return True
-    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+    return request.path.startswith(("/api/", "/webhooks/")) or prefers_json()
 
 
 def init_app(app: Flask) -> None:
@@ -72,4 +70,4 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         if _wants_json():
             return _json(status, exc.description or exc.name)
-        return exc.get_response()
+        return harden(exc.get_response())

@@ -156,8 +156,8 @@ def test_database_down_on_the_api_stays_json_for_any_client(client: FlaskClient,
     assert answer.status_code == 503 and answer.mimetype == "application/json"
 
 
-@pytest.mark.settings(DEMO=True)
-def test_the_demo_survey_page_is_hardened_html(client: FlaskClient) -> None:
+def test_the_demo_survey_page_is_hardened_html(app: Any, client: FlaskClient) -> None:
+    app.config["DEMO"] = True  # only the view's switch: the DEMO setting would also make an instance folder
     response = client.get("/demo/s/demo-survey?plink=abc.def")
     assert response.status_code == 200
     assert_hardened_html(response)
