@@ -52,3 +52,15 @@ def test_the_compiled_catalogue_matches_its_po(language: str) -> None:
         compiled = gettext.GNUTranslations(handle)
     for msgid, text in catalogue(language).items():
         assert compiled.gettext(msgid) == text, msgid
+
+
+def test_the_package_ships_the_catalogue() -> None:
+    """pyproject's package-data takes every catalogue file, so an installed sidecar speaks every language."""
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["plugin"]
+    files = [path.relative_to(ROOT / "plugin").as_posix() for path in TRANSLATIONS.rglob("*") if path.is_file()]
+    assert any(name.endswith(".mo") for name in files)
+    for name in files:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
