@@ -201,3 +201,16 @@ def test_the_share_page_previews_every_respondent_page(page: Any, live_server: L
     page.get_by_role("heading", name="What respondents see").wait_for()
     with live_server.app.app_context():
         assert db.session.query(Link).count() == 0  # previewing issued nothing, recorded nothing
+
+
+def test_the_share_page_with_links_fits_a_phone(page: Any, live_server: LiveServer, screenshot: Any) -> None:
+    """The Share page once links exist (their table, its hidden labels) scrolls no page sideways at 390 px."""
+    key = live_server.reset()
+    links_in_every_state(live_server, key)
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, key)
+    page.goto(f"{live_server.url}/admin/surveys/{SURVEY_ID}")
+    page.get_by_role("heading", name="Links", exact=True).wait_for()
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    screenshot("admin-share-with-links-phone")
+    assert widths[0] <= widths[1] == 390, widths
