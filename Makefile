@@ -26,5 +26,5 @@ lint: $(BIN)/personal-links
 translations: $(BIN)/personal-links
 	$(BIN)/pybabel extract -F plugin/translations/babel.cfg -k _l --no-location --sort-output \
 		--project personal-links --version 0.1.0 --copyright-holder personal-links -o plugin/translations/messages.pot .
-	$(BIN)/pybabel update -i plugin/translations/messages.pot -d plugin/translations --no-location --width 120
+	$(BIN)/pybabel update -i plugin/translations/messages.pot -d plugin/translations --width 120 --ignore-obsolete
 	$(BIN)/pybabel compile -d plugin/translations --statistics
