@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench translations
 
 $(BIN)/personal-links: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,11 @@ bench: $(BIN)/personal-links
 lint: $(BIN)/personal-links
 	$(BIN)/ruff check .
 	$(BIN)/mypy plugin adapters webhooks
+
+# The respondent pages' catalogue: extract the texts, update each language's .po, compile the .mo files
+# (committed; tests/plugin/test_translations.py checks they match their .po).
+translations: $(BIN)/personal-links
+	$(BIN)/pybabel extract -F plugin/translations/babel.cfg -k _l --no-location --sort-output \
+		--project personal-links --version 0.1.0 --copyright-holder personal-links -o plugin/translations/messages.pot .
+	$(BIN)/pybabel update -i plugin/translations/messages.pot -d plugin/translations --width 120 --ignore-obsolete
+	$(BIN)/pybabel compile -d plugin/translations --statistics

@@ -77,6 +77,7 @@ class Survey:
     hidden_field_ids: tuple[str, ...] = ()
     single_use: bool = False
     workspace_id: str | None = None
+    language: str | None = None  # the survey's default language code, when the host says
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,6 +90,9 @@ def contacts_from_api(
     return result
 
 
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,3}")
+
+
 def survey_from_api(obj: Mapping[str, Any], public_url: str) -> Survey:
     """A Survey from a v1 survey object; hidden fields only when not disabled."""
     survey_id = str(_require(obj, "id", "survey"))
@@ -106,7 +110,18 @@ def survey_from_api(obj: Mapping[str, Any], public_url: str) -> Survey:
         hidden_field_ids=hidden_ids,
         single_use=bool(isinstance(single_use, Mapping) and single_use.get("enabled")),
         workspace_id=workspace_of(obj),
+        language=default_language(obj),
     )
+
+
+def default_language(obj: Mapping[str, Any]) -> str | None:
+    """The code of a multi-language survey's default language (``languages[].default``), else None."""
+    for entry in obj.get("languages") or ():
+        if isinstance(entry, Mapping) and entry.get("default") is True:
+            language = entry.get("language")
+            code = language.get("code") if isinstance(language, Mapping) else None
+            return code if isinstance(code, str) and _LANGUAGE_CODE.fullmatch(code) else None
+    return None
 
 
 def segment_from_api(obj: Mapping[str, Any], member_ids: Iterable[str] = ()) -> Segment:

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, state
+from plugin import config, i18n, state
 from plugin import db as database
 from plugin.tokens import MAX_ID
 
@@ -36,18 +36,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.db.init_app(app)
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
     state.init_app(app)
+    i18n.init_app(app)
 
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, manifest, openapi, public
     from plugin.api import contact_links, errors, followup, host, inbox, jobs, links, local_segments, syncs
     from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
-    from plugin.pages import auth, share, surveys
+    from plugin.pages import auth, preview, share, surveys
     from plugin.pages import host as host_page
     from webhooks import receiver
 
     errors.init_app(app)
     receiver.init_app(app)
     api = (contact_links, links, followup, jobs, inbox, local_segments, syncs, host)
-    for module in (public, health, openapi, manifest, *api, auth, surveys, share, host_page, receiver):
+    for module in (public, health, openapi, manifest, *api, auth, surveys, share, preview, host_page, receiver):
         app.register_blueprint(module.bp)
     return app

@@ -70,6 +70,7 @@ class Survey(db.Model):  # type: ignore[name-defined,misc]
     hidden_field_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     single_use: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(32), default="manual")
+    language: Mapped[str | None] = mapped_column(String(35))  # BCP 47 tag of the respondent pages, e.g. de
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

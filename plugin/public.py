@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_from_directory
 from werkzeug.wrappers import Response
 
 from plugin.db import db
+from plugin.headers import HTML, harden, prefers_json
+from plugin.i18n import pick_language
+from plugin.respondent import PAGES, render_state, texts
 from plugin.services.opening import Opened, open_link
 from plugin.state import state
 
 bp = Blueprint("public", __name__)
-
-PAGES = {
-    "invalid": (404, "This link is not valid", "Check that you copied the whole link."),
-    "expired": (410, "This link has expired", "It ended on {end}."),
-    "used": (410, "This survey has already been answered", "Thank you: your answer was received."),
-    "revoked": (410, "This link has been withdrawn", "Ask whoever sent it for a new one."),
-    "pending": (403, "This link is not open yet", "It opens on {start}."),
-}
 
 
 @bp.after_app_request
@@ -43,22 +38,21 @@ def open_personal_link(token: str) -> Response:
 
 
 def page(outcome: Opened) -> Response:
-    """The human page (or JSON, when asked for) of a link that does not open."""
-    status, title, sentence = PAGES[outcome.state]
-    end = outcome.expires_at.strftime("%Y-%m-%d %H:%M UTC") if outcome.expires_at else ""
-    start = outcome.valid_from.strftime("%Y-%m-%d %H:%M UTC") if outcome.valid_from else ""
-    sentence = sentence.format(end=end, start=start)
-    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
-        body = {"state": outcome.state, "title": title, "message": sentence}
+    """The human page (or JSON, when asked for) of a link that does not open, in the respondent's language."""
+    language = pick_language(outcome.language)
+    moment = outcome.valid_from if outcome.state == "pending" else outcome.expires_at
+    if prefers_json():
+        title, sentence = texts(outcome.state, moment, language)
+        body = {"state": outcome.state, "title": title, "message": sentence, "language": language}
         if outcome.expires_at and outcome.state == "expired":
             body["expiredAt"] = outcome.expires_at.isoformat()
         if outcome.valid_from and outcome.state == "pending":
             body["validFrom"] = outcome.valid_from.isoformat()
         response: Response = jsonify(body)
-    else:
-        response = Response(render_template("link_state.html", title=title, sentence=sentence))
-    response.status_code = status
-    return response
+        response.status_code = PAGES[outcome.state].status
+        return response
+    html, status = render_state(outcome.state, moment, language)
+    return harden(Response(html, status=status, content_type=HTML, headers={"Content-Language": language}))
 
 
 @bp.get("/demo/s/<survey_id>")
@@ -67,5 +61,13 @@ def demo_survey(survey_id: str) -> Response | tuple[str, int]:
     if not current_app.config["DEMO"]:
         return "Not Found", 404
     token = request.args.get(state().hidden_field, "")
-    return Response(render_template("demo_survey.html", survey_id=survey_id, token=token,
-                                    field=state().hidden_field))
+    html = render_template("respondent/demo_survey.html", survey_id=survey_id, token=token,
+                           field=state().hidden_field, lang="en")
+    return harden(Response(html, content_type=HTML))
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The sidecar's icon, for browsers that ask for it at the conventional path."""
+    return send_from_directory(current_app.static_folder or "static", "favicon.ico", mimetype="image/x-icon",
+                               max_age=86400)

@@ -12,12 +12,20 @@ from werkzeug.wrappers import Response
 from adapters.base import AdapterError
 from plugin.db import db
 from plugin.errors import ServiceError, error_body
+from plugin.headers import HTML, harden, prefers_json
+from plugin.i18n import pick_language
+from plugin.respondent import render_unavailable
 
 log = logging.getLogger(__name__)
 
 
 def _json(status: int, message: str, details: list[dict[str, str]] | None = None) -> tuple[Response, int]:
     return jsonify(error_body(status, message, details)), status
+
+
+def _wants_json() -> bool:
+    """API and webhook paths, and clients that prefer JSON to HTML, get JSON errors; browsers get pages."""
+    return request.path.startswith(("/api/", "/webhooks/")) or prefers_json()
 
 
 def init_app(app: Flask) -> None:
@@ -38,7 +46,13 @@ def init_app(app: Flask) -> None:
     def database_down(exc: OperationalError) -> tuple[Response, int]:
         db.session.rollback()
         log.error("database unavailable: %s", exc.orig)
-        response, status = _json(503, "the database is unavailable; try again shortly")
+        if _wants_json():
+            response, status = _json(503, "the database is unavailable; try again shortly")
+        else:  # a person with a browser: a readable page in their language, no internals
+            language = pick_language()
+            response = harden(Response(render_unavailable(language), content_type=HTML,
+                                       headers={"Content-Language": language}))
+            status = 503
         response.headers["Retry-After"] = "5"
         return response, status
 
@@ -54,6 +68,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | tuple[Response, int]:
         status = exc.code or 500
-        if request.path.startswith(("/api/", "/webhooks/")) or request.accept_mimetypes.best == "application/json":
+        if _wants_json():
             return _json(status, exc.description or exc.name)
-        return exc.get_response()
+        return harden(exc.get_response())

@@ -115,7 +115,10 @@ PATHS = {
             "type": "object", "properties": {"name": {"type": "string"}, "publicUrl": {"type": "string"},
                                              "type": {"enum": ["link", "app"]}, "status": {"type": "string"},
                                              "hiddenFieldIds": {"type": "array", "items": {"type": "string"}},
-                                             "singleUse": {"type": "boolean"}}}}}},
+                                             "singleUse": {"type": "boolean"},
+                                             "language": {"type": ["string", "null"], "maxLength": 35,
+                                                          "description": "language of the respondent pages "
+                                                                         "(e.g. en, de); null: the browser's"}}}}}},
         "responses": {**json_response("the survey", {"type": "object"}), **error_responses(401, 422)}}},
     "/api/personal-links/v1/segments": {"get": {
         "summary": "Public segments with member counts",

@@ -102,12 +102,17 @@ def surveys_group() -> None:
 @click.option("--url", "public_url", required=True, help="The survey's public URL on the host.")
 @click.option("--name", default=None)
 @click.option("--single-use", is_flag=True, help="The survey has single-use links turned on.")
+@click.option("--language", default=None,
+              help="The language of its respondent pages (en, de); default: the respondent's browser's.")
 @with_app
-def surveys_add(app: Flask, survey_id: str, public_url: str, name: str | None, single_use: bool) -> None:
+def surveys_add(app: Flask, survey_id: str, public_url: str, name: str | None, single_use: bool,
+                language: str | None) -> None:
     """Register a survey by hand."""
     body: dict[str, Any] = {"publicUrl": public_url, "singleUse": single_use}
     if name:
         body["name"] = name
+    if language is not None:
+        body["language"] = language
     row = surveys.save_survey(db.session, survey_id, body, state().clock.now(), state().hidden_field)
     db.session.commit()
     click.echo(f"survey {row.id} ({row.name}) -> {row.public_url}")

@@ -9,10 +9,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
-from werkzeug.wrappers import Response
 
 from plugin.db import db
 from plugin.errors import ServiceError
+from plugin.headers import harden
 from plugin.services.api_keys import live_key
 from plugin.state import state
 
@@ -22,9 +22,6 @@ SESSION_KEY = "admin_key_id"
 CSRF_SESSION = "csrf"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# No inline scripts or styles on admin pages: scripts and CSS come from /static only.
-CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
 
 
 def csrf_token() -> str:
@@ -56,14 +53,6 @@ def _check_csrf() -> tuple[str, int] | None:
                                    "Go back, reload the page and try again.", 400)
 
 
-def _harden(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = CSP
-    return response
-
-
 def _service_error(exc: ServiceError) -> tuple[str, int]:
     db.session.rollback()
     return message("Not possible", exc.message, exc.status)
@@ -72,7 +61,7 @@ def _service_error(exc: ServiceError) -> tuple[str, int]:
 def protect(bp: Blueprint) -> Blueprint:
     """Give a pages blueprint the CSRF check on every unsafe request, safe headers and HTML error pages."""
     bp.before_request(_check_csrf)
-    bp.after_request(_harden)
+    bp.after_request(harden)
     bp.register_error_handler(ServiceError, _service_error)
     bp.context_processor(lambda: {"csrf_token": csrf_token, "csrf_field": CSRF_FIELD})
     return bp

@@ -13,9 +13,10 @@ from adapters.base import AdapterError
 from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import ServiceError
+from plugin.i18n import LANGUAGE_NAMES
 from plugin.models import Survey
 from plugin.pages.guard import admin_required, protect
-from plugin.services import followup, funnel, issuing, links, runs, segments, surveys
+from plugin.services import followup, funnel, issuing, links, previews, runs, segments, surveys
 from plugin.services.adapters import survey_host_provider
 from plugin.services.export import csv_lines
 from plugin.state import state
@@ -86,7 +87,8 @@ def render_share(survey: Survey, *, error: str | None = None, status: int = 200,
         segments=segments.public_segments(db.session),
         tomorrow=(now.date() + timedelta(days=1)).isoformat(), funnel=funnel.funnel(db.session, survey.id, now),
         links=funnel.find_links(db.session, survey.id, now, search), search=search,
-        runs=runs.recent_runs(db.session), error=error, chosen=chosen, expires_on=expires_on)
+        runs=runs.recent_runs(db.session), error=error, chosen=chosen, expires_on=expires_on,
+        preview_states=previews.LABELS, languages=LANGUAGE_NAMES)
     return page, status
 
 

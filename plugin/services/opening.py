@@ -19,11 +19,11 @@ from plugin.tokens import InvalidToken, LinkTokens
 
 _READ = text(
     "SELECT l.survey_id, l.contact_id, l.revoked_at, l.use_count, l.max_uses, l.expires_at, l.valid_from,"
-    " l.purged_at, l.single_use_url, s.public_url FROM links l JOIN surveys s ON s.id = l.survey_id"
+    " l.purged_at, l.single_use_url, s.public_url, s.language FROM links l JOIN surveys s ON s.id = l.survey_id"
     " WHERE l.id = :link_id"
 ).columns(survey_id=String, contact_id=Integer, revoked_at=UTCDateTime, use_count=Integer, max_uses=Integer,
           expires_at=UTCDateTime, valid_from=UTCDateTime, purged_at=UTCDateTime, single_use_url=String,
-          public_url=String)
+          public_url=String, language=String)
 _COUNT_OPEN = text(
     "UPDATE links SET open_count = open_count + 1, last_opened_at = :now,"
     " first_opened_at = COALESCE(first_opened_at, :now) WHERE id = :link_id"
@@ -42,11 +42,17 @@ class Opened:
     target: str | None = None
     expires_at: datetime | None = None
     valid_from: datetime | None = None
+    language: str | None = None  # the survey's language, when it has one
 
 
 def survey_target(public_url: str, single_use_url: str | None, token: str, hidden_field: str) -> str:
     """The host survey URL (the link's single-use URL, else the survey's) with the token in the hidden field."""
-    parts = urlsplit(single_use_url or public_url)
+    return with_hidden_field(single_use_url or public_url, token, hidden_field)
+
+
+def with_hidden_field(base: str, token: str, hidden_field: str) -> str:
+    """``base`` with ``hidden_field=token`` in its query (replacing any value there)."""
+    parts = urlsplit(base)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != hidden_field]
     query.append((hidden_field, token))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
@@ -67,13 +73,15 @@ def open_link(session: DbSession, tokens: LinkTokens, token: str, now: datetime,
         tokens.verify(token, row.survey_id)
     except InvalidToken:
         return Opened("invalid")
+    language = row.language
     if row.purged_at is not None:  # a purged token answers like the expired link it was
-        return Opened("expired", expires_at=row.expires_at)
+        return Opened("expired", expires_at=row.expires_at, language=language)
     state = state_of(row.revoked_at, row.use_count, row.max_uses, row.expires_at, row.valid_from, now)
     if state != "live":
-        return Opened(state, expires_at=row.expires_at, valid_from=row.valid_from)
+        return Opened(state, expires_at=row.expires_at, valid_from=row.valid_from, language=language)
     if record:
         values = {"now": now, "link_id": link_id}
         connection.execute(_COUNT_OPEN, values)
         connection.execute(_AUDIT_OPEN, {**values, "survey_id": row.survey_id, "contact_id": row.contact_id})
-    return Opened("live", survey_target(row.public_url, row.single_use_url, token, hidden_field), row.expires_at)
+    return Opened("live", survey_target(row.public_url, row.single_use_url, token, hidden_field), row.expires_at,
+                  language=language)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from plugin.errors import InvalidInput
 from plugin.models import Survey
 
 SURVEY_TYPES = ("link", "app")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*")
 
 
 def list_surveys(session: DbSession) -> list[Survey]:
@@ -31,9 +33,18 @@ def check_public_url(url: Any) -> str:
     return url
 
 
+def check_language(value: Any) -> str | None:
+    """A survey's language: null, or a language tag such as ``de`` or ``pt-BR`` (at most 35 characters)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 35 or not _LANGUAGE_TAG.fullmatch(value):
+        raise InvalidInput("language", "a language tag such as en, de or pt-BR, or null")
+    return value
+
+
 def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now: datetime,
                 hidden_field: str, source: str = "manual") -> Survey:
-    """Create or update a survey from ``{name, publicUrl, type?, status?, hiddenFieldIds?, singleUse?}``."""
+    """Create or update a survey from ``{name, publicUrl, type?, status?, hiddenFieldIds?, singleUse?, language?}``."""
     if not survey_id or len(survey_id) > 255 or not survey_id.replace("-", "").replace("_", "").isalnum():
         raise InvalidInput("surveyId", "letters, digits, '-' and '_' only, at most 255")
     row = session.get(Survey, survey_id)
@@ -54,11 +65,13 @@ def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now
     status = body.get("status", row.status if row else "inProgress")
     if not isinstance(status, str) or not 0 < len(status) <= 32:
         raise InvalidInput("status", "a string of at most 32 characters")
+    language = check_language(body.get("language", row.language if row else None))
     if row is None:
         row = Survey(id=survey_id, created_at=now)
         session.add(row)
     row.name, row.public_url, row.type, row.status = name.strip(), url, kind, status
     row.hidden_field_ids, row.single_use, row.source, row.updated_at = list(fields), single_use, source, now
+    row.language = language
     session.flush()
     return row
 
@@ -78,4 +91,4 @@ def as_json(survey: Survey) -> dict[str, Any]:
     """A survey as the admin API shows it."""
     return {"id": survey.id, "name": survey.name, "publicUrl": survey.public_url, "type": survey.type,
             "status": survey.status, "hiddenFieldIds": survey.hidden_field_ids, "singleUse": survey.single_use,
-            "source": survey.source}
+            "source": survey.source, "language": survey.language}

@@ -74,16 +74,21 @@ def _fetch(source: ContactSource | None, host: SurveyHost | None, progress: Prog
 
 
 def survey_body(survey: HostSurvey) -> dict[str, object]:
-    """A host survey as the body ``save_survey`` takes."""
-    return {"name": survey.name[:255] or survey.id, "publicUrl": survey.public_url, "type": survey.type,
-            "status": survey.status, "hiddenFieldIds": list(survey.hidden_field_ids),
-            "singleUse": survey.single_use}
+    """A host survey as the body ``save_survey`` takes; its language only when the host names one (a language
+    set by hand stays otherwise)."""
+    body: dict[str, object] = {"name": survey.name[:255] or survey.id, "publicUrl": survey.public_url,
+                               "type": survey.type, "status": survey.status,
+                               "hiddenFieldIds": list(survey.hidden_field_ids), "singleUse": survey.single_use}
+    if survey.language:
+        body["language"] = survey.language
+    return body
 
 
 def _same(row: Survey, body: dict[str, object], source: str) -> bool:
     return (row.name, row.public_url, row.type, row.status, list(row.hidden_field_ids or []), row.single_use,
             row.source) == (body["name"], body["publicUrl"], body["type"], body["status"],
-                            body["hiddenFieldIds"], body["singleUse"], source)
+                            body["hiddenFieldIds"], body["singleUse"], source) and (
+        "language" not in body or row.language == body["language"])
 
 
 def apply_surveys(session: DbSession, surveys: Sequence[HostSurvey], now: datetime, source: str) -> int:

@@ -92,6 +92,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture(scope="session")
+def down_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live server whose database cannot be opened (a SQLite file in a folder that does not exist)."""
+    missing = tmp_path_factory.mktemp("down") / "no-such-folder" / "down.sqlite3"
+    server = LiveServer(f"sqlite:///{missing}", migrate=False)
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    with server.app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless Chromium (Debian's) for the session."""
     from playwright.sync_api import sync_playwright

@@ -140,3 +140,69 @@ def test_share_page_shows_the_last_runs_with_their_errors(admin: FlaskClient, se
     assert "No syncs or scheduled runs recorded yet" not in html
     assert "scheduled: purge" in html and "tokens 4" in html
     assert "host answered 503" in html
+
+
+def test_idle_runs_are_one_row_per_job_and_leave_the_syncs_in_view(admin: FlaskClient, seeded: None) -> None:
+    from datetime import timedelta
+
+    from plugin.jobs.models import JobRun
+    from plugin.models import SyncRun
+
+    start = NOW - timedelta(hours=2)
+    db.session.add(SyncRun(actor="scheduled", started_at=start, finished_at=start, status="succeeded", added=3,
+                           changed=1, removed=0, segments=2, surveys=1))
+    db.session.add(JobRun(job="purge", trigger="schedule", holder="h", started_at=start + timedelta(minutes=30),
+                          finished_at=start, status="succeeded", counts={"tokens": 4, "links": 0}))
+    for minute in range(1, 120):  # the retry job, once a minute, with nothing to retry
+        at = start + timedelta(minutes=minute)
+        db.session.add(JobRun(job="retry", trigger="schedule", holder="h", started_at=at, finished_at=at,
+                              status="succeeded", counts={"applied": 0, "failed": 0, "dead": 0}))
+    db.session.commit()
+    html = admin.get(SHARE).get_data(as_text=True)
+    activity = html[html.index('id="activity"'):]
+    assert activity.count("scheduled: retry") == 1
+    assert "119 runs with nothing to do, since\n        2026-11-28 10:01 UTC" in activity
+    assert "3 added, 1 changed, 0 removed" in activity  # the sync two hours ago is still in view
+    assert "tokens 4, links 0" in activity
+
+
+def test_the_share_page_links_a_preview_of_each_state_in_each_language(admin: FlaskClient, seeded: None) -> None:
+    html = admin.get(SHARE).get_data(as_text=True)
+    for state in ("live", "pending", "expired", "used", "revoked", "invalid"):
+        for language in ("en", "de"):
+            assert f"/admin/surveys/{SURVEY_ID}/preview/{state}?lang={language}" in html
+
+
+def test_previews_render_the_respondent_pages_and_change_nothing(admin: FlaskClient, seeded: None) -> None:
+    from sqlalchemy import func
+
+    from plugin.models import AuditEvent, Survey
+
+    def snapshot() -> tuple[int, int, str]:
+        db.session.expire_all()
+        survey = db.session.get(Survey, SURVEY_ID)
+        return (db.session.scalar(select(func.count()).select_from(Link)),
+                db.session.scalar(select(func.count()).select_from(AuditEvent)), survey.updated_at.isoformat())
+
+    before = snapshot()
+    expired = admin.get(f"{SHARE}/preview/expired?lang=de")
+    assert expired.status_code == 200 and expired.mimetype == "text/html"
+    assert expired.headers["X-Frame-Options"] == "DENY" and expired.headers["Referrer-Policy"] == "no-referrer"
+    body = expired.get_data(as_text=True)
+    assert "Dieser Link ist abgelaufen" in body and "28. November 2026 um 00:00 UTC" in body
+    live = admin.get(f"{SHARE}/preview/live?lang=en").get_data(as_text=True)
+    assert "On to the survey" in live and "https://forms.example.com/s/survey-1?plink=SAMPLE-TOKEN" in live
+    pending = admin.get(f"{SHARE}/preview/pending").get_data(as_text=True).replace("\u202f", " ")
+    assert "It opens on December 5, 2026 at 12:00 AM UTC." in pending
+    for state in ("used", "revoked", "invalid"):
+        assert admin.get(f"{SHARE}/preview/{state}?lang=de").status_code == 200
+        assert admin.head(f"{SHARE}/preview/{state}").status_code == 200
+    assert snapshot() == before
+    assert admin.get(f"{SHARE}/preview/deleted").status_code == 404
+    assert admin.get(f"{SHARE}/preview/used?lang=fr").status_code == 404
+    assert admin.get("/admin/surveys/nope/preview/used").status_code == 404
+
+
+def test_previews_need_a_signed_in_admin(client: FlaskClient, seeded: None) -> None:
+    response = client.get(f"{SHARE}/preview/expired")
+    assert response.status_code == 302 and "/admin/sign-in" in response.headers["Location"]
