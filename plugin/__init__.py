@@ -28,7 +28,7 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
-    app = Flask(__name__, instance_path=os.environ.get("PERSONAL_LINKS_INSTANCE_PATH") or None)
+    app = Flask(__name__, instance_path=config.instance_folder(os.environ.get("PERSONAL_LINKS_INSTANCE_PATH")))
     config.load(app, test_config)
     app.url_map.converters["int"] = RowIdConverter
     if not logging.getLogger().handlers:

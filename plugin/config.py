@@ -84,6 +84,7 @@ INTEGER_SETTINGS = (
 )
 
 
+DEMO_FOLDER = "demo"  # demo mode's instance folder, inside the instance folder
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -100,10 +101,20 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     _finish(app)
 
 
+def instance_folder(setting: str | None) -> str:
+    """The instance folder: ``PERSONAL_LINKS_INSTANCE_PATH``, or ``instance`` in the working directory.
+
+    Not Flask's default (next to the package, i.e. in the checkout whatever the working directory is).
+    """
+    return str(Path(setting or "instance").expanduser().resolve())
+
+
 def _finish(app: Flask) -> None:
     config = app.config
     config["DEMO"] = _as_bool(config["DEMO"])
     if config["DEMO"]:
+        # The demo's key, contacts and survey live in a folder of their own, never in the real instance's.
+        app.instance_path = str(Path(app.instance_path) / DEMO_FOLDER)
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         if not config.get("SECRET_KEY"):
             config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
@@ -129,9 +140,15 @@ def _finish(app: Flask) -> None:
     if not field or " " in field or field in HOST_RESERVED_HIDDEN_FIELDS or field in HOST_RESERVED_PARAMETERS:
         raise ConfigError(f"{PREFIX}_HIDDEN_FIELD {field!r} is reserved by the host or empty; choose another")
     config["HIDDEN_FIELD"] = field
-    url = config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
-    if str(url).startswith("sqlite:///"):
+    url = config.get("DATABASE_URL")
+    if not url:
+        if not config["DEMO"] and (Path(app.instance_path) / "secret_key").exists():
+            raise ConfigError(
+                f"{app.instance_path} holds the demo's data of an older version (its secret_key and database): "
+                f"move the folder away, or set {PREFIX}_INSTANCE_PATH; the demo now keeps its data in "
+                f"{Path(app.instance_path) / DEMO_FOLDER}")
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = check_database_url(normalise_database_url(str(url)))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,15 @@ def test_issue_to_an_unwritable_place_issues_nothing(run, tmp_path: Path) -> Non
     result = run("links", "issue", "--survey", "sv", "--segment", "all", "-o", str(tmp_path / "nope" / "l.csv"))
     assert result.exit_code == 1 and result.output.startswith("Error: cannot write")
     assert db.session.scalar(select(func.count()).select_from(Link)) == 0
+
+
+def test_db_upgrade_says_what_it_did(monkeypatch, tmp_path: Path) -> None:
+    for name, value in {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}", "SECRET_KEY": SECRET_KEY,
+                        "PUBLIC_URL": PUBLIC_URL}.items():
+        monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
+    first = CliRunner().invoke(cli, ["db", "upgrade"], obj={})
+    assert first.exit_code == 0, first.output
+    said = first.output.strip().splitlines()[-1]  # after alembic's own log lines
+    assert re.fullmatch(r"created the database schema \(revision \d{4}\)", said)
+    again = CliRunner().invoke(cli, ["db", "upgrade"], obj={})
+    assert again.output.strip().splitlines()[-1] == f"the database schema is up to date (revision {said[-5:-1]})"
