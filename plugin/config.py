@@ -57,6 +57,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
     "JOB_STALE_AFTER_INTERVALS": (3, "health reports a job stale after this many intervals without success"),
     "JOB_FAILURE_LIMIT": (3, "health reports a job failing after this many failed runs in a row"),
+    "AUTH_FAILURE_LIMIT": (10, "failed authentications (bad API key, failed sign-in) a client address may make "
+                               "per window before it is refused (429) until the window ends"),
+    "AUTH_FAILURE_WINDOW_SECONDS": (300, "the window of AUTH_FAILURE_LIMIT, in seconds"),
     "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
     "WEBHOOK_SECRETS": ("", "comma-separated whsec_... secrets that verify host webhooks (several: rotation); "
                             "secrets of webhooks registered by the sidecar are read from the database too"),
@@ -163,6 +166,13 @@ def _finish(app: Flask) -> None:
     for name in INTEGER_SETTINGS:
         if config[name] < 0:
             raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
+    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS"):
+        try:
+            config[name] = int(config[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+        if config[name] < 1:
+            raise ConfigError(f"{PREFIX}_{name} must be 1 or more, got {config[name]}")
     if config["SCHEDULER"] not in ("in-process", "off"):
         raise ConfigError(f"{PREFIX}_SCHEDULER must be in-process or off, got {config['SCHEDULER']!r}")
     _session_cookie(app)
