@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask
 
 from plugin import create_app
@@ -16,6 +18,7 @@ from plugin.services import auth_throttle
 from plugin.services.api_keys import create_key
 from tests.helpers import NOW, base_config
 from tests.pages.support import csrf_of
+from tests.servers import fresh_database, gunicorn
 
 SURVEYS = "/api/personal-links/v1/surveys"
 LIMIT, WINDOW = 3, 300
@@ -119,3 +122,28 @@ def test_a_second_key_holder_is_not_affected(app, api_headers) -> None:
     for _ in range(LIMIT):
         _get(app, ONE, BAD)
     assert _get(app, TWO, other).status_code == 200
+
+
+def test_openapi_documents_the_429(client) -> None:
+    responses = client.get("/openapi.json").get_json()["paths"][SURVEYS]["get"]["responses"]
+    assert "Retry-After" in responses["429"]["headers"]
+
+
+@pytest.mark.servers
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_gunicorn_workers_share_the_limit(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        setup = create_app(base_config(url))
+        with setup.app_context():
+            _, good = create_key(db.session, "ops", NOW)
+            db.session.commit()
+            db.engine.dispose()
+        # a window of years: the real clock cannot cross into the next window during the test
+        settings = {"AUTH_FAILURE_LIMIT": str(LIMIT), "AUTH_FAILURE_WINDOW_SECONDS": str(10**8)}
+        with gunicorn(url, tmp_path, workers=2, settings=settings) as base:
+            assert requests.get(base + SURVEYS, headers={"x-api-key": good}, timeout=10).status_code == 200
+            for _ in range(LIMIT):  # a new connection each: the workers take turns
+                assert requests.get(base + SURVEYS, headers={"x-api-key": BAD}, timeout=10).status_code == 401
+            answers = [requests.get(base + SURVEYS, headers={"x-api-key": good}, timeout=10) for _ in range(6)]
+    assert [answer.status_code for answer in answers] == [429] * 6
+    assert all(0 < int(answer.headers["Retry-After"]) <= 10**8 for answer in answers)
