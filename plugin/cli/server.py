@@ -27,6 +27,7 @@ def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
         if not os.environ.get("PERSONAL_LINKS_PUBLIC_URL"):  # the demo's links point at this very server
             app.config["PUBLIC_URL"] = state().public_url = f"http://{host}:{port}"
         key = demo.prepare(app)
+        click.echo(f"Demo data in {app.instance_path} (a real instance never reads it)")
         if key:
             click.echo(f"Admin API key (shown once, keep it): {key}")
         click.echo(f"Demo survey: {app.config['PUBLIC_URL']}/demo/s/{demo.DEMO_SURVEY}; try:\n"

@@ -169,3 +169,11 @@ def test_db_upgrade_says_what_it_did(monkeypatch, tmp_path: Path) -> None:
     assert re.fullmatch(r"created the database schema \(revision \d{4}\)", said)
     again = CliRunner().invoke(cli, ["db", "upgrade"], obj={})
     assert again.output.strip().splitlines()[-1] == f"the database schema is up to date (revision {said[-5:-1]})"
+
+
+def test_issue_to_standard_output(run, tmp_path: Path) -> None:
+    _issue_setup(run, tmp_path)
+    result = run("links", "issue", "--survey", "sv", "--segment", "all")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Formbricks Contact ID,") and result.stdout.count("https://") == 5
+    assert list(tmp_path.iterdir()) == [tmp_path / "c.csv"]
