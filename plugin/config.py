@@ -99,8 +99,13 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     """Fill ``app.config``: defaults, environment, test mapping; then derive and check."""
     app.config.from_mapping({name: default for name, (default, _) in SETTINGS.items()})
     app.config.from_prefixed_env(PREFIX)
+    environment_database = app.config["DATABASE_URL"]
     if test_config is not None:
         app.config.from_mapping(test_config)
+    if _as_bool(app.config["DEMO"]) and environment_database and app.config["DATABASE_URL"] == environment_database:
+        # The shell that ran "Running it for real" still exports the real database: the demo must not seed it.
+        raise ConfigError(f"demo mode keeps its data in its own instance folder, but {PREFIX}_DATABASE_URL is set "
+                          f"(your real database?): unset it to run the demo")
     _finish(app)
 
 

@@ -78,3 +78,16 @@ def test_an_older_demo_instance_is_not_taken_for_a_real_one(tmp_path: Path, monk
     monkeypatch.delenv("PERSONAL_LINKS_DATABASE_URL", raising=False)
     with pytest.raises(ConfigError, match="holds the demo's data of an older version"):
         create_app({"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL})
+
+
+def test_the_demo_does_not_seed_the_real_database_of_the_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PERSONAL_LINKS_DATABASE_URL", f"sqlite:///{tmp_path / 'real.sqlite3'}")
+    monkeypatch.setenv("PERSONAL_LINKS_INSTANCE_PATH", str(tmp_path / "instance"))
+    with pytest.raises(ConfigError, match="unset it to run the demo"):
+        create_app({"DEMO": True})
+    monkeypatch.setenv("PERSONAL_LINKS_DEMO", "true")
+    with pytest.raises(ConfigError, match="unset it to run the demo"):
+        create_app()
+    assert not (tmp_path / "real.sqlite3").exists()
+    given = create_app({"DEMO": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"})  # said outright
+    assert given.config["SQLALCHEMY_DATABASE_URI"].endswith("demo.sqlite3")
