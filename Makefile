@@ -1,15 +1,18 @@
-# `make run` starts the sidecar in demo mode on SQLite; `make test` runs the whole test suite.
+# `make run` starts the sidecar in demo mode on SQLite; `make test` runs the whole test suite;
+# `make install` only makes .venv with the project installed (it starts nothing).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench translations
+.PHONY: install run test lint bench translations
 
 $(BIN)/personal-links: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+
+install: $(BIN)/personal-links
 
 run: $(BIN)/personal-links
 	$(BIN)/personal-links --demo serve

@@ -28,7 +28,7 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
-    app = Flask(__name__, instance_path=os.environ.get("PERSONAL_LINKS_INSTANCE_PATH") or None)
+    app = Flask(__name__, instance_path=config.instance_folder(os.environ.get("PERSONAL_LINKS_INSTANCE_PATH")))
     config.load(app, test_config)
     app.url_map.converters["int"] = RowIdConverter
     if not logging.getLogger().handlers:
@@ -39,7 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
 
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
-    from plugin import health, manifest, openapi, public
+    from plugin import health, manifest, openapi, public, text_guard
     from plugin.api import contact_links, errors, followup, host, inbox, jobs, links, local_segments, syncs
     from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, preview, share, surveys
@@ -47,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from webhooks import receiver
 
     errors.init_app(app)
+    text_guard.init_app(app)
     receiver.init_app(app)
     api = (contact_links, links, followup, jobs, inbox, local_segments, syncs, host)
     for module in (public, health, openapi, manifest, *api, auth, surveys, share, preview, host_page, receiver):

@@ -57,6 +57,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
     "JOB_STALE_AFTER_INTERVALS": (3, "health reports a job stale after this many intervals without success"),
     "JOB_FAILURE_LIMIT": (3, "health reports a job failing after this many failed runs in a row"),
+    "AUTH_FAILURE_LIMIT": (10, "failed authentications (bad API key, failed sign-in) a client address may make "
+                               "per window before it is refused (429) until the window ends"),
+    "AUTH_FAILURE_WINDOW_SECONDS": (300, "the window of AUTH_FAILURE_LIMIT, in seconds"),
     "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
     "WEBHOOK_SECRETS": ("", "comma-separated whsec_... secrets that verify host webhooks (several: rotation); "
                             "secrets of webhooks registered by the sidecar are read from the database too"),
@@ -84,6 +87,7 @@ INTEGER_SETTINGS = (
 )
 
 
+DEMO_FOLDER = "demo"  # demo mode's instance folder, inside the instance folder
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -95,15 +99,30 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     """Fill ``app.config``: defaults, environment, test mapping; then derive and check."""
     app.config.from_mapping({name: default for name, (default, _) in SETTINGS.items()})
     app.config.from_prefixed_env(PREFIX)
+    environment_database = app.config["DATABASE_URL"]
     if test_config is not None:
         app.config.from_mapping(test_config)
+    if _as_bool(app.config["DEMO"]) and environment_database and app.config["DATABASE_URL"] == environment_database:
+        # The shell that ran "Running it for real" still exports the real database: the demo must not seed it.
+        raise ConfigError(f"demo mode keeps its data in its own instance folder, but {PREFIX}_DATABASE_URL is set "
+                          f"(your real database?): unset it to run the demo")
     _finish(app)
+
+
+def instance_folder(setting: str | None) -> str:
+    """The instance folder: ``PERSONAL_LINKS_INSTANCE_PATH``, or ``instance`` in the working directory.
+
+    Not Flask's default (next to the package, i.e. in the checkout whatever the working directory is).
+    """
+    return str(Path(setting or "instance").expanduser().resolve())
 
 
 def _finish(app: Flask) -> None:
     config = app.config
     config["DEMO"] = _as_bool(config["DEMO"])
     if config["DEMO"]:
+        # The demo's key, contacts and survey live in a folder of their own, never in the real instance's.
+        app.instance_path = str(Path(app.instance_path) / DEMO_FOLDER)
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         if not config.get("SECRET_KEY"):
             config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
@@ -129,9 +148,15 @@ def _finish(app: Flask) -> None:
     if not field or " " in field or field in HOST_RESERVED_HIDDEN_FIELDS or field in HOST_RESERVED_PARAMETERS:
         raise ConfigError(f"{PREFIX}_HIDDEN_FIELD {field!r} is reserved by the host or empty; choose another")
     config["HIDDEN_FIELD"] = field
-    url = config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
-    if str(url).startswith("sqlite:///"):
+    url = config.get("DATABASE_URL")
+    if not url:
+        if not config["DEMO"] and (Path(app.instance_path) / "secret_key").exists():
+            raise ConfigError(
+                f"{app.instance_path} holds the demo's data of an older version (its secret_key and database): "
+                f"move the folder away, or set {PREFIX}_INSTANCE_PATH; the demo now keeps its data in "
+                f"{Path(app.instance_path) / DEMO_FOLDER}")
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = check_database_url(normalise_database_url(str(url)))
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):
@@ -146,6 +171,13 @@ def _finish(app: Flask) -> None:
     for name in INTEGER_SETTINGS:
         if config[name] < 0:
             raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
+    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS"):
+        try:
+            config[name] = int(config[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{PREFIX}_{name} must be an integer, got {config[name]!r}") from None
+        if config[name] < 1:
+            raise ConfigError(f"{PREFIX}_{name} must be 1 or more, got {config[name]}")
     if config["SCHEDULER"] not in ("in-process", "off"):
         raise ConfigError(f"{PREFIX}_SCHEDULER must be in-process or off, got {config['SCHEDULER']!r}")
     _session_cookie(app)

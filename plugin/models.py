@@ -186,3 +186,16 @@ class SyncRun(db.Model):  # type: ignore[name-defined,misc]
     segments: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     surveys: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuthFailure(db.Model):  # type: ignore[name-defined,misc]
+    """Failed authentications (bad API key, failed sign-in) of one client address in one fixed time window.
+
+    In the database so every process and instance counts against the same limit.
+    """
+
+    __tablename__ = "auth_failures"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

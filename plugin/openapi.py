@@ -34,10 +34,22 @@ def param(name: str, where: str = "query", schema: dict[str, Any] | None = None,
             "schema": schema or {"type": "string"}, "description": description}
 
 
+_RETRY_AFTER = {"Retry-After": {"description": "seconds until the client may try again",
+                                 "schema": {"type": "integer"}}}
+
+
 def error_responses(*codes: int) -> dict[str, Any]:
-    """Responses in the host's v2 error shape for the given status codes."""
-    return {str(code): {"description": "error", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Error"}}}} for code in codes}
+    """Responses in the host's v2 error shape for the given status codes.
+
+    A route that needs a key (401) can also answer 429 (too many failed authentications from the address)
+    and 422 (text no database stores, in any parameter).
+    """
+    listed = sorted({*codes, 422, 429} if 401 in codes else set(codes))
+    responses = {str(code): {"description": "error", "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for code in listed}
+    if "429" in responses:
+        responses["429"]["headers"] = _RETRY_AFTER
+    return responses
 
 
 def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 
 from plugin.db import db
 from plugin.errors import error_body
+from plugin.services import auth_throttle
 from plugin.services.api_keys import check_key
 from plugin.state import state
 
@@ -25,15 +26,32 @@ def presented_key() -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+def _too_many(wait: int) -> tuple[Response, int, dict[str, str]]:
+    message = f"too many failed authentications from this address; try again in {wait} seconds"
+    return jsonify(error_body(429, message)), 429, {"Retry-After": str(wait)}
+
+
 def require_api_key(view: F) -> F:
-    """Answer 401 (the host's shape) unless the request carries a live admin API key."""
+    """Answer 401 (the host's shape) unless the request carries a live admin API key; 429 with Retry-After
+    once the client's address has failed too often (counted in the database, shared by every process)."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        row = check_key(db.session, presented_key(), state().clock.now())
+        now, limits = state().clock.now(), auth_throttle.Limits.from_config(current_app.config)
+        client = auth_throttle.client_of(request.remote_addr)
+        before = auth_throttle.standing(db.session, client, now, limits)
+        if before.wait is not None:
+            db.session.rollback()
+            return _too_many(before.wait)
+        key = presented_key()
+        row = check_key(db.session, key, now)
         if row is None:
             db.session.rollback()
+            what = f"{'an unknown or revoked' if key else 'no'} API key on {request.method} {request.path!r}"
+            auth_throttle.record_failure(db.session, client, now, limits, what)
+            db.session.commit()
             return jsonify(error_body(401, "missing or invalid API key (send it in the x-api-key header)")), 401
+        auth_throttle.record_success(db.session, client, now, limits, before)
         db.session.commit()
         g.actor = f"api-key:{row.prefix}"
         return view(*args, **kwargs)

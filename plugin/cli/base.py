@@ -16,6 +16,7 @@ from plugin import create_app
 from plugin.config import ConfigError
 from plugin.db import db
 from plugin.errors import ServiceError
+from plugin.services.text import problem
 
 ACTOR = "cli"
 
@@ -69,7 +70,39 @@ def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-@click.group()
+def check_arguments(ctx: click.Context) -> None:
+    """Refuse, in one line naming it, a text argument no database can store (a non-UTF-8 argument arrives as
+    lone surrogates); file names are left alone, any bytes name a file."""
+    for param in ctx.command.params:
+        if isinstance(param.type, click.Path | click.File) or param.name is None:
+            continue
+        value = ctx.params.get(param.name)
+        for item in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(item, str) and (issue := problem(item)) is not None:
+                name = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+                fail(f"{name}: {issue}")
+
+
+class CheckedCommand(click.Command):
+    """A command whose text arguments are checked before it runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        check_arguments(ctx)
+        return super().invoke(ctx)
+
+
+class CheckedGroup(click.Group):
+    """A group whose commands and subgroups check their text arguments (see ``check_arguments``)."""
+
+    command_class = CheckedCommand
+    group_class = type  # subgroups are CheckedGroups too
+
+    def invoke(self, ctx: click.Context) -> Any:
+        check_arguments(ctx)
+        return super().invoke(ctx)
+
+
+@click.group(cls=CheckedGroup)
 @click.option("--demo", is_flag=True, help="Demo mode: generated key, bundled contacts, demo survey.")
 @click.pass_context
 def cli(ctx: click.Context, demo: bool) -> None:

@@ -17,6 +17,7 @@ from plugin.db import db
 from plugin.services import api_keys, links, local_segments, surveys
 from plugin.services import segments as segments_service
 from plugin.services.contacts import import_contacts
+from plugin.services.text import check_tree
 from plugin.state import state
 
 
@@ -160,6 +161,7 @@ def segments_add_filter(app: Flask, segment_id: str, title: str, json_file: Any,
         if not (attribute and operator):
             fail("give both --attribute and --operator")
         filters = local_segments.attribute_filter(str(attribute), str(operator), _value(value or ""))
+    check_tree(filters, "--json" if json_file else "--value")  # JSON escapes can spell what arguments cannot
     row = local_segments.save_local_segment(db.session, segment_id, {"title": title, "filters": filters},
                                             state().clock.now())
     db.session.commit()

@@ -9,6 +9,7 @@ import click
 from flask import Flask
 
 from plugin.cli.base import ACTOR, cli, fail, with_app
+from plugin.cli.output import atomic_output
 from plugin.db import db
 from plugin.services import issuing, links
 from plugin.services.adapters import survey_host_provider
@@ -31,7 +32,8 @@ def links_group() -> None:
 @click.option("--valid-from", help="ISO-8601 date or date-time the link opens.")
 @click.option("--max-uses", help="Responses allowed per link (default 1).")
 @click.option("--rotate", is_flag=True, help="Revoke current links and issue new URLs.")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
+              help="The CSV file; written in full or not at all (a temporary file renamed at the end).")
 @with_app
 def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: str | None, **kw: Any) -> None:
     """Issue links for one contact or a segment and write them as CSV."""
@@ -43,17 +45,17 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
     if kw["rotate"]:
         args["rotate"] = "true"
     host = survey_host_provider(app)
-    if contact_id:
-        issued = issuing.issue_contact(db.session, survey_id, contact_id, args, now, ACTOR, host)
-    else:
-        issued = issuing.issue_segment(db.session, survey_id, str(segment_id), args, now, ACTOR, host)
-    db.session.commit()
-    rows = links.iter_link_rows(db.session, issued.rows)
-    out = kw["output"]
-    plugin = state()
-    with click.progressbar(rows, length=issued.members, label="writing links", file=sys.stderr) as bar:
-        for chunk in csv_lines(bar, lambda row: plugin.link_url(row.link_id, row.survey_id)):
-            out.write(chunk)
+    with atomic_output(kw["output"]) as out:  # opened first: an unwritable path stops before any link is issued
+        if contact_id:
+            issued = issuing.issue_contact(db.session, survey_id, contact_id, args, now, ACTOR, host)
+        else:
+            issued = issuing.issue_segment(db.session, survey_id, str(segment_id), args, now, ACTOR, host)
+        db.session.commit()
+        rows = links.iter_link_rows(db.session, issued.rows)
+        plugin = state()
+        with click.progressbar(rows, length=issued.members, label="writing links", file=sys.stderr) as bar:
+            for chunk in csv_lines(bar, lambda row: plugin.link_url(row.link_id, row.survey_id)):
+                out.write(chunk)
     click.echo(f"{issued.members} links written ({issued.made} new)", err=True)
 
 

@@ -6,10 +6,9 @@ import os
 
 import click
 from flask import Flask
-from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from plugin import demo
+from plugin import demo, schema
 from plugin.cli.base import cli, with_app
 from plugin.jobs.scheduler import run_blocking, start_background
 from plugin.state import state
@@ -23,11 +22,12 @@ from plugin.state import state
 def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
     """Run the sidecar (threaded; use gunicorn for several processes)."""
     if not no_upgrade:
-        upgrade(directory=app.extensions["migrate"].directory)
+        click.echo(schema.describe(*schema.upgrade_schema(app)))
     if app.config["DEMO"]:
         if not os.environ.get("PERSONAL_LINKS_PUBLIC_URL"):  # the demo's links point at this very server
             app.config["PUBLIC_URL"] = state().public_url = f"http://{host}:{port}"
         key = demo.prepare(app)
+        click.echo(f"Demo data in {app.instance_path} (a real instance never reads it)")
         if key:
             click.echo(f"Admin API key (shown once, keep it): {key}")
         click.echo(f"Demo survey: {app.config['PUBLIC_URL']}/demo/s/{demo.DEMO_SURVEY}; try:\n"
@@ -47,9 +47,7 @@ def db_group() -> None:
 @with_app
 def db_upgrade(app: Flask) -> None:
     """Upgrade the schema to the newest revision (never loses data)."""
-    upgrade(directory=app.extensions["migrate"].directory)
-    click.echo("database is up to date")
-
+    click.echo(schema.describe(*schema.upgrade_schema(app)))
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.headers import harden
 from plugin.services.api_keys import live_key
+from plugin.services.text import UnstorableText
 from plugin.state import state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,11 +59,17 @@ def _service_error(exc: ServiceError) -> tuple[str, int]:
     return message("Not possible", exc.message, exc.status)
 
 
+def _unstorable_text(exc: UnstorableText) -> tuple[str, int]:
+    db.session.rollback()
+    return message("Input refused", f"{exc.message}. Go back, remove it and try again.", 400)
+
+
 def protect(bp: Blueprint) -> Blueprint:
     """Give a pages blueprint the CSRF check on every unsafe request, safe headers and HTML error pages."""
     bp.before_request(_check_csrf)
     bp.after_request(harden)
     bp.register_error_handler(ServiceError, _service_error)
+    bp.register_error_handler(UnstorableText, _unstorable_text)
     bp.context_processor(lambda: {"csrf_token": csrf_token, "csrf_field": CSRF_FIELD})
     return bp
 

@@ -15,6 +15,7 @@ from plugin.db import DbSession
 from plugin.errors import InvalidInput, Refused
 from plugin.models import Contact, Link, Segment, SegmentMember
 from plugin.services.links import audit
+from plugin.services.text import UnstorableText, check_tree, problem
 
 CHUNK = 1000
 
@@ -39,8 +40,22 @@ def _check(contact: SourceContact) -> None:
         value = getattr(contact, field)
         if value is not None and len(value) > limit:
             raise InvalidInput(field, f"contact {contact.host_id[:60]!r}: longer than {limit} characters")
-        if value is not None and "\x00" in value:
-            raise InvalidInput(field, f"contact {contact.host_id[:60]!r}: holds a NUL character")
+        if value is not None and (issue := problem(value)) is not None:
+            raise UnstorableText(field, f"contact {contact.host_id[:60]!r}: {issue}")
+    try:
+        check_tree(dict(contact.attributes), "attributes")
+    except UnstorableText as exc:
+        field, issue = exc.details[0]["field"], exc.details[0]["issue"]
+        raise UnstorableText(field, f"contact {contact.host_id[:60]!r}: {issue}") from None
+
+
+def _check_segment(segment: SourceSegment) -> None:
+    """A segment's text, as a contact's (the same data on both databases)."""
+    for field, value in (("segment.id", segment.id), ("segment.title", segment.title),
+                         ("segment.description", segment.description or "")):
+        if (issue := problem(value)) is not None:
+            raise UnstorableText(field, f"segment {segment.id[:60]!r}: {issue}")
+    check_tree(segment.filters, "segment.filters")
 
 
 def _fields(contact: SourceContact) -> dict[str, Any]:
@@ -103,6 +118,7 @@ def _delete_contacts(session: DbSession, ids: list[int], now: datetime, actor: s
 def _apply_segments(session: DbSession, segments: Sequence[SourceSegment], ids: dict[str, int], now: datetime,
                     kind: str) -> None:
     for segment in segments:
+        _check_segment(segment)
         row = session.get(Segment, segment.id)
         if row is None:
             session.add(Segment(id=segment.id, title=segment.title, description=segment.description,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,76 @@ def test_jobs_from_the_cli_are_recorded(run) -> None:
     assert run("jobs", "run", "nope").exit_code == 2
     assert [r.job for r in db.session.scalars(select(JobRun).order_by(JobRun.id))] == ["purge", "retry", "reconcile"]
     assert "purge\tcli\tsucceeded" in run("jobs", "runs").output
+
+
+def _issue_setup(run, tmp_path: Path) -> None:
+    contacts = tmp_path / "c.csv"
+    contacts.write_text("id,segments\n" + "".join(f"k{n},All\n" for n in range(5)))
+    assert run("contacts", "import", str(contacts)).exit_code == 0
+    assert run("surveys", "add", "sv", "--url", "https://f.example/s/sv").exit_code == 0
+
+
+def _crash_after_first_row(monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from plugin.cli import links as links_cli
+
+    real = links_cli.links.iter_link_rows
+
+    def crashing(session, statement, batch=2000):
+        rows = real(session, statement, batch)
+        yield next(rows)
+        raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(links_cli.links, "iter_link_rows", crashing)
+    monkeypatch.setattr("plugin.services.export.csv_lines.__defaults__", (1,))  # flush after every row
+
+
+def test_a_crashed_issue_leaves_no_file(run, tmp_path: Path, monkeypatch) -> None:
+    _issue_setup(run, tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    _crash_after_first_row(monkeypatch)
+    result = run("links", "issue", "--survey", "sv", "--segment", "all", "-o", str(out_dir / "links.csv"))
+    assert result.exit_code == 1 and "database error" in result.output
+    assert list(out_dir.iterdir()) == []  # neither a truncated links.csv nor a temporary file
+
+
+def test_a_crashed_issue_leaves_the_old_file_untouched(run, tmp_path: Path, monkeypatch) -> None:
+    _issue_setup(run, tmp_path)
+    out = tmp_path / "out" / "links.csv"
+    out.parent.mkdir()
+    assert run("links", "issue", "--survey", "sv", "--segment", "all", "-o", str(out)).exit_code == 0
+    before = out.read_bytes()
+    assert len(before.splitlines()) == 6
+    _crash_after_first_row(monkeypatch)
+    result = run("links", "issue", "--survey", "sv", "--segment", "all", "-o", str(out))
+    assert result.exit_code == 1
+    assert out.read_bytes() == before and list(out.parent.iterdir()) == [out]
+
+
+def test_issue_to_an_unwritable_place_issues_nothing(run, tmp_path: Path) -> None:
+    _issue_setup(run, tmp_path)
+    result = run("links", "issue", "--survey", "sv", "--segment", "all", "-o", str(tmp_path / "nope" / "l.csv"))
+    assert result.exit_code == 1 and result.output.startswith("Error: cannot write")
+    assert db.session.scalar(select(func.count()).select_from(Link)) == 0
+
+
+def test_db_upgrade_says_what_it_did(monkeypatch, tmp_path: Path) -> None:
+    for name, value in {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}", "SECRET_KEY": SECRET_KEY,
+                        "PUBLIC_URL": PUBLIC_URL}.items():
+        monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
+    first = CliRunner().invoke(cli, ["db", "upgrade"], obj={})
+    assert first.exit_code == 0, first.output
+    said = first.output.strip().splitlines()[-1]  # after alembic's own log lines
+    assert re.fullmatch(r"created the database schema \(revision \d{4}\)", said)
+    again = CliRunner().invoke(cli, ["db", "upgrade"], obj={})
+    assert again.output.strip().splitlines()[-1] == f"the database schema is up to date (revision {said[-5:-1]})"
+
+
+def test_issue_to_standard_output(run, tmp_path: Path) -> None:
+    _issue_setup(run, tmp_path)
+    result = run("links", "issue", "--survey", "sv", "--segment", "all")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Formbricks Contact ID,") and result.stdout.count("https://") == 5
+    assert list(tmp_path.iterdir()) == [tmp_path / "c.csv"]

@@ -47,3 +47,47 @@ def test_environment_settings_and_key_fallbacks(monkeypatch, tmp_path: Path) -> 
     assert app.config["SECRET_KEY_FALLBACKS"] == ["old-one", "old-two"]
     assert app.config["PUBLIC_URL"] == "https://l.example.org"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+
+
+def test_the_demo_has_an_instance_folder_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("INSTANCE_PATH", "DATABASE_URL", "SECRET_KEY"):
+        monkeypatch.delenv(f"PERSONAL_LINKS_{name}", raising=False)
+    demo = create_app({"DEMO": True})
+    real = create_app({"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL})
+    assert real.instance_path == str(tmp_path / "instance")  # the working directory's, not the checkout's
+    assert demo.instance_path == str(tmp_path / "instance" / "demo")
+    demo_db = tmp_path / 'instance' / 'demo' / 'personal-links.sqlite3'
+    assert demo.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{demo_db}"
+    assert real.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance'}/personal-links.sqlite3"
+    assert (tmp_path / "instance" / "demo" / "secret_key").is_file()
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_the_instance_path_setting_is_used(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PERSONAL_LINKS_INSTANCE_PATH", str(tmp_path / "elsewhere"))
+    monkeypatch.delenv("PERSONAL_LINKS_DATABASE_URL", raising=False)
+    app = create_app({"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'elsewhere'}/personal-links.sqlite3"
+
+
+def test_an_older_demo_instance_is_not_taken_for_a_real_one(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text("old demo key\n")
+    monkeypatch.setenv("PERSONAL_LINKS_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("PERSONAL_LINKS_DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="holds the demo's data of an older version"):
+        create_app({"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL})
+
+
+def test_the_demo_does_not_seed_the_real_database_of_the_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PERSONAL_LINKS_DATABASE_URL", f"sqlite:///{tmp_path / 'real.sqlite3'}")
+    monkeypatch.setenv("PERSONAL_LINKS_INSTANCE_PATH", str(tmp_path / "instance"))
+    with pytest.raises(ConfigError, match="unset it to run the demo"):
+        create_app({"DEMO": True})
+    monkeypatch.setenv("PERSONAL_LINKS_DEMO", "true")
+    with pytest.raises(ConfigError, match="unset it to run the demo"):
+        create_app()
+    assert not (tmp_path / "real.sqlite3").exists()
+    given = create_app({"DEMO": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"})  # said outright
+    assert given.config["SQLALCHEMY_DATABASE_URI"].endswith("demo.sqlite3")

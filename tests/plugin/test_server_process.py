@@ -57,7 +57,7 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 def test_demo_journey(demo_server: tuple[str, str], tmp_path: Path) -> None:
     url, key = demo_server
-    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "instance" / "demo" / "secret_key").stat().st_mode & 0o777 == 0o600
     headers = {"x-api-key": key}
     assert requests.get(url + "/readyz", timeout=5).json() == {"status": "ok", "database": "ok"}
     page = requests.get(f"{url}/api/v2/management/surveys/demo-survey/contact-links/segments/beta-testers",
