@@ -52,6 +52,18 @@ COMPONENTS: dict[str, Any] = {
                 "code": {"type": "integer"}, "message": {"type": "string"}, "detail": {"type": "string"},
                 "details": {"type": "array", "items": {"type": "object", "properties": {
                     "field": {"type": "string"}, "issue": {"type": "string"}}}}}}}},
+        "IssueReport": {"type": "object", "description": "what issuing did to the chosen contacts' links",
+                        "properties": {
+            "links": {"type": "integer", "description": "links the contacts hold now (new + renewed + kept)"},
+            "new": {"type": "integer"},
+            "reissued": {"type": "integer", "description": "new ones replacing a revoked link"},
+            "renewed": {"type": "integer", "description": "existing links given the chosen expiry (renew)"},
+            "kept": {"type": "integer", "description": "existing links left as they were"},
+            "keptExpiresFirst": {"type": ["string", "null"]}, "keptExpiresLast": {"type": ["string", "null"]},
+            "keptWithoutExpiry": {"type": "integer"},
+            "renewable": {"type": "integer", "description": "kept links that renew=true would change"},
+            "revokedLeftOut": {"type": "integer", "description": "contacts left out because their link was revoked"},
+            "expiresAt": {"type": ["string", "null"]}, "summary": {"type": "string"}}},
         "Meta": {"type": "object", "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
                                                   "offset": {"type": "integer"}}},
     },

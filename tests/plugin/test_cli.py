@@ -103,3 +103,27 @@ def test_jobs_from_the_cli_are_recorded(run) -> None:
     assert run("jobs", "run", "nope").exit_code == 2
     assert [r.job for r in db.session.scalars(select(JobRun).order_by(JobRun.id))] == ["purge", "retry", "reconcile"]
     assert "purge\tcli\tsucceeded" in run("jobs", "runs").output
+
+
+def test_issue_prints_the_report_and_reissue_brings_a_revoked_contact_back(run, tmp_path: Path) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("id,segments\nk1,All\nk2,All\n")
+    run("contacts", "import", str(contacts))
+    run("surveys", "add", "sv", "--url", "https://f.example/s/sv")
+    out = str(tmp_path / "links.csv")
+    first = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-01-31", "-o", out)
+    assert "Wrote 2 links: 2 new" in first.output
+    revoked = run("links", "revoke", "1")
+    assert "left out of later downloads" in revoked.output and "links reissue 1" in revoked.output
+    again = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-03-31", "-o", out)
+    assert ("Wrote 1 link: 0 new, 1 kept its existing link (valid through 2027-01-31), "
+            "1 left out because its link was revoked (re-issue to include)") in again.output
+    renewed = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-03-31", "--renew",
+                  "-o", out)
+    assert "1 renewed to the new expiry (valid through 2027-03-31)" in renewed.output
+    refused = run("links", "issue", "--survey", "sv", "--contact", "k1")
+    assert refused.exit_code == 1 and "reissue=true" in refused.output
+    back = run("links", "reissue", "1")
+    assert back.exit_code == 0, back.output
+    assert "replaces revoked link 1 for contact k1" in back.output
+    assert run("links", "reissue", "1").exit_code == 1
