@@ -39,14 +39,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, manifest, openapi, public
-    from plugin.api import contact_links, errors, followup, inbox, jobs, links, local_segments, syncs
+    from plugin.api import contact_links, errors, followup, inbox, jobs, links, local_segments, people, syncs
     from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, share, surveys
+    from plugin.pages import contacts as contact_pages
     from webhooks import receiver
 
     errors.init_app(app)
     receiver.init_app(app)
-    api = (contact_links, links, followup, jobs, inbox, local_segments, syncs)
-    for module in (public, health, openapi, manifest, *api, auth, surveys, share, receiver):
+    api = (contact_links, links, people, followup, jobs, inbox, local_segments, syncs)
+    for module in (public, health, openapi, manifest, *api, auth, surveys, share, contact_pages, receiver):
         app.register_blueprint(module.bp)
     return app

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of the admin API, served at ``/openapi.json``.
 
-Each API module declares its own ``PATHS`` next to its views; this module gathers them, so a route and its
-documentation change together. A test checks that every API route is documented and every documented
-path is routed.
+Each API module declares its own ``PATHS`` (and any ``SCHEMAS`` they refer to) next to its views; this module
+gathers them, so a route and its documentation change together. A test checks that every API route is
+documented and every documented path is routed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ bp = Blueprint("openapi", __name__)
 SOURCES = (
     "plugin.api.contact_links",
     "plugin.api.links",
+    "plugin.api.people",
     "plugin.api.followup",
     "plugin.api.jobs",
     "plugin.api.inbox",
@@ -73,8 +74,11 @@ COMPONENTS: dict[str, Any] = {
 def document() -> dict[str, Any]:
     """The whole document."""
     paths: dict[str, Any] = {}
+    components = {**COMPONENTS, "schemas": dict(COMPONENTS["schemas"])}
     for name in SOURCES:
-        paths.update(importlib.import_module(name).PATHS)
+        module = importlib.import_module(name)
+        paths.update(module.PATHS)
+        components["schemas"].update(getattr(module, "SCHEMAS", {}))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Personal links sidecar admin API", "version": current_app.config.get("VERSION", "0"),
@@ -82,7 +86,7 @@ def document() -> dict[str, Any]:
                                 "sidecar's own. Authenticate with an admin API key in the x-api-key header."},
         "security": [{"apiKey": []}],
         "paths": paths,
-        "components": COMPONENTS,
+        "components": components,
     }
 
 

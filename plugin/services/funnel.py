@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from plugin.db import DbSession
 from plugin.models import Contact, Link
 from plugin.services.links import state_expression
+from plugin.services.people import matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +91,10 @@ def find_links(session: DbSession, survey_id: str, now: datetime, search: str = 
                     Link.created_at, Link.expires_at, Link.first_opened_at, Link.is_current,
                     and_(~Link.is_current, replaced), Contact.deleted_at.is_not(None))
              .join(Contact, Contact.id == Link.contact_id).where(Link.survey_id == survey_id))
-    needle = search.strip().lower()
+    needle = search.strip()
     if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(*(func.lower(column).like(pattern, escape="\\")
-                                  for column in (Contact.host_id, Contact.custom_id, Contact.email,
-                                                 Contact.first_name, Contact.last_name))))
+        full_name = func.coalesce(Contact.first_name, "") + " " + func.coalesce(Contact.last_name, "")
+        query = query.where(matches(needle, Contact.host_id, Contact.custom_id, Contact.email, full_name))
     rows = session.execute(query.order_by(Link.id.desc()).limit(limit))
     return [LinkSummary(row[0], row[1], row[2], " ".join(part for part in (row[3], row[4]) if part), row[5],
                         row[6], row[7], row[8], bool(row[9]), bool(row[10]), bool(row[11])) for row in rows]

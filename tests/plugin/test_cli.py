@@ -6,28 +6,13 @@ import csv
 import io
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from plugin.cli import cli
 from plugin.db import db
 from plugin.models import ApiKey, Contact, Link
-from tests.helpers import PUBLIC_URL, SECRET_KEY
-
-
-@pytest.fixture
-def run(app, database_url, monkeypatch):
-    """Run the CLI against the test database (the app fixture holds the same database)."""
-    for name, value in {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL}.items():
-        monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
-
-    def invoke(*args: str) -> Result:
-        result = CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
-        db.session.rollback()  # see what the command committed
-        return result
-
-    return invoke
+from tests.helpers import PUBLIC_URL
 
 
 def test_import_issue_and_revoke(run, tmp_path: Path) -> None:
