@@ -31,7 +31,8 @@ def contact_link(survey_id: str, contact_id: str) -> Response:
     db.session.commit()
     row = next(links.iter_link_rows(db.session, issued.rows))
     return jsonify({"data": {"surveyUrl": state().link_url(row.link_id, row.survey_id),
-                             "expiresAt": iso(row.expires_at), "linkId": row.link_id, "state": row.state}})
+                             "expiresAt": iso(row.expires_at), "linkId": row.link_id, "state": row.state},
+                    "meta": {"issued": issued.report.as_json()}})
 
 
 def attribute_keys(text: str | None) -> list[str]:
@@ -102,7 +103,8 @@ PATHS = {
         "responses": {**json_response("the link", {"type": "object", "properties": {"data": {
             "type": "object", "properties": {"surveyUrl": {"type": "string"},
                                              "expiresAt": {"type": ["string", "null"]},
-                                             "linkId": {"type": "integer"}, "state": {"type": "string"}}}}}),
+                                             "linkId": {"type": "integer"}, "state": {"type": "string"}}},
+            "meta": {"type": "object", "properties": {"issued": {"$ref": "#/components/schemas/IssueReport"}}}}}),
                       **error_responses(400, 401, 404, 422)}}},
     "/api/v2/management/surveys/{surveyId}/contact-links/segments/{segmentId}": {"get": {
         "summary": "A page of a segment's personal links, newest contact first",

@@ -91,8 +91,20 @@ def test_the_single_contact_endpoint_refuses_a_revoked_link_until_reissue_is_ask
     error = refused.get_json()["error"]
     assert error["details"] == [{"field": "contactId", "issue": "Link revoked"}]
     assert "was revoked on 2026-11-28 12:00 UTC" in error["detail"] and "reissue=true" in error["detail"]
-    again = client.get(f"{CONTACT}/c1", headers=api_headers, query_string={"reissue": "true"}).get_json()["data"]
-    assert again["linkId"] != first["linkId"] and again["state"] == "live"
+    body = client.get(f"{CONTACT}/c1", headers=api_headers, query_string={"reissue": "true"}).get_json()
+    assert body["data"]["linkId"] != first["linkId"] and body["data"]["state"] == "live"
+    assert body["meta"]["issued"]["summary"] == "1 new (1 re-issued after a revocation)"
+
+
+def test_the_single_contact_endpoint_says_when_the_link_was_kept(client, seeded, api_headers) -> None:
+    client.get(f"{CONTACT}/c1", headers=api_headers, query_string={"expiresOn": "2026-12-10"})
+    kept = client.get(f"{CONTACT}/c1", headers=api_headers, query_string={"expiresOn": "2026-12-31"}).get_json()
+    assert kept["data"]["expiresAt"] == "2026-12-11T00:00:00.000Z"
+    assert kept["meta"]["issued"]["summary"] == "0 new, 1 kept its existing link (valid through 2026-12-10)"
+    renewed = client.get(f"{CONTACT}/c1", headers=api_headers,
+                         query_string={"expiresOn": "2026-12-31", "renew": "1"}).get_json()
+    assert renewed["data"]["expiresAt"] == "2027-01-01T00:00:00.000Z"
+    assert renewed["data"]["linkId"] == kept["data"]["linkId"]
 
 
 def test_the_reissue_action_gives_a_new_link_with_the_old_expiry(client, seeded, api_headers) -> None:
