@@ -8,11 +8,12 @@ import io
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link
 from plugin.services.purge import purge
+from tests.helpers import NOW
 
 V1 = "/api/personal-links/v1"
 CSV = f"{V1}/surveys/survey-1/segments/alpha/links.csv"
@@ -132,3 +133,37 @@ def test_the_token_purge_keeps_a_revocation_holding(app, client, seeded, api_hea
     held = db.session.get(Link, link_id)
     assert held is not None and held.is_current and held.purged_at is not None
     assert client.get(f"{CONTACT}/c1", headers=api_headers).status_code == 400
+
+
+def test_reporting_renewing_and_reissuing_stay_set_based(client, seeded, api_headers) -> None:
+    """The statements a segment download runs do not grow with the segment (counted, for 3 and for 203)."""
+    from sqlalchemy import event
+
+    from plugin.models import Segment, SegmentMember
+    from plugin.services import issuing
+
+    def statements(segment_id: str, **args: str) -> int:
+        seen: list[str] = []
+        listener = lambda *a: seen.append(a[2])  # noqa: E731  (before_cursor_execute's statement)
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            issuing.issue_segment(db.session, "survey-1", segment_id, args, NOW, "t", lambda: None)
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    db.session.add(Segment(id="big", title="Big", created_at=NOW, updated_at=NOW))
+    db.session.add_all(Contact(host_id=f"b{i}", attributes={}, created_at=NOW, updated_at=NOW) for i in range(200))
+    db.session.flush()
+    ids = db.session.scalars(select(Contact.id)).all()
+    db.session.add_all(SegmentMember(segment_id="big", contact_id=contact_id) for contact_id in ids)
+    db.session.commit()
+    statements("alpha")
+    statements("big")
+    for host_id in ("c2", "b5"):  # one revoked link in each segment, for the re-issue path
+        client.post(f"{V1}/links/{link_of(host_id).id}/revoke", headers=api_headers)
+    small = statements("alpha", expiresOn="2026-12-31", renew="true", reissue="true")
+    large = statements("big", expiresOn="2026-12-31", renew="true", reissue="true")
+    assert small == large
+    assert db.session.scalar(select(func.count()).select_from(Link).where(Link.expires_at.is_not(None))) == 204
