@@ -38,11 +38,6 @@ class Issued:
     report: IssueReport
     rows: Select[Any]
 
-    @property
-    def made(self) -> int:
-        """How many links are new."""
-        return self.report.new
-
 
 def _link_survey(session: DbSession, survey_id: str) -> Survey:
     survey = links.get_survey(session, survey_id)
@@ -115,6 +110,8 @@ def reissue_link(session: DbSession, link_id: int, args: Mapping[str, str], now:
         options = replace(options, expires_at=link.expires_at)
     if not options.max_uses_given:
         options = replace(options, max_uses=link.max_uses)
+    if options.valid_from is not None and options.expires_at is not None and options.valid_from >= options.expires_at:
+        raise InvalidInput("validFrom", "must be before the expiry")
     options = replace(options, reissue=True, rotate=False, renew=False)
     return _issue_one(session, _link_survey(session, link.survey_id), contact, options, now, actor, host)
 

@@ -192,22 +192,20 @@ class LinkRow:
     state: str
 
 
-def current_links(survey_id: str, contacts: Select[Any], now: datetime, *,
-                  include_revoked: bool = False) -> Select[Any]:
+def current_links(survey_id: str, contacts: Select[Any], now: datetime) -> Select[Any]:
     """The current links of the selected contacts to the survey, newest contact first.
 
-    A revoked current link is a decision that holds: those contacts are left out (``include_revoked`` keeps
-    them, for a caller that reports on them).
+    A revoked current link is a decision that holds: those contacts are left out (``issue_report`` counts them).
     """
-    query = (
+    return (
         select(Link.id, Link.survey_id, Contact.host_id, Contact.custom_id, Contact.first_name,
                Contact.last_name, Contact.email, Contact.attributes, Link.expires_at, state_expression(now))
         .join(Contact, Contact.id == Link.contact_id)
         .where(Link.survey_id == survey_id, Link.is_current == true(),
                Link.contact_id.in_(contacts.scalar_subquery()))
+        .where(Link.revoked_at.is_(None))
         .order_by(Contact.id.desc())
     )
-    return query if include_revoked else query.where(Link.revoked_at.is_(None))
 
 
 def iter_link_rows(session: DbSession, statement: Select[Any], batch: int = 2000) -> Iterator[LinkRow]:
