@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of the admin API, served at ``/openapi.json``.
 
-Each API module declares its own ``PATHS`` next to its views; this module gathers them, so a route and its
-documentation change together. A test checks that every API route is documented and every documented
-path is routed.
+Each API module declares its own ``PATHS`` (and any ``SCHEMAS`` they refer to) next to its views; this module
+gathers them, so a route and its documentation change together. A test checks that every API route is
+documented and every documented path is routed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ bp = Blueprint("openapi", __name__)
 SOURCES = (
     "plugin.api.contact_links",
     "plugin.api.links",
+    "plugin.api.people",
     "plugin.api.followup",
     "plugin.api.jobs",
     "plugin.api.host",
@@ -65,6 +66,18 @@ COMPONENTS: dict[str, Any] = {
                 "code": {"type": "integer"}, "message": {"type": "string"}, "detail": {"type": "string"},
                 "details": {"type": "array", "items": {"type": "object", "properties": {
                     "field": {"type": "string"}, "issue": {"type": "string"}}}}}}}},
+        "IssueReport": {"type": "object", "description": "what issuing did to the chosen contacts' links",
+                        "properties": {
+            "links": {"type": "integer", "description": "links the contacts hold now (new + renewed + kept)"},
+            "new": {"type": "integer"},
+            "reissued": {"type": "integer", "description": "new ones replacing a revoked link"},
+            "renewed": {"type": "integer", "description": "existing links given the chosen expiry (renew)"},
+            "kept": {"type": "integer", "description": "existing links left as they were"},
+            "keptExpiresFirst": {"type": ["string", "null"]}, "keptExpiresLast": {"type": ["string", "null"]},
+            "keptWithoutExpiry": {"type": "integer"},
+            "renewable": {"type": "integer", "description": "kept links that renew=true would change"},
+            "revokedLeftOut": {"type": "integer", "description": "contacts left out because their link was revoked"},
+            "expiresAt": {"type": ["string", "null"]}, "summary": {"type": "string"}}},
         "Meta": {"type": "object", "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
                                                   "offset": {"type": "integer"}}},
     },
@@ -74,8 +87,11 @@ COMPONENTS: dict[str, Any] = {
 def document() -> dict[str, Any]:
     """The whole document."""
     paths: dict[str, Any] = {}
+    components = {**COMPONENTS, "schemas": dict(COMPONENTS["schemas"])}
     for name in SOURCES:
-        paths.update(importlib.import_module(name).PATHS)
+        module = importlib.import_module(name)
+        paths.update(module.PATHS)
+        components["schemas"].update(getattr(module, "SCHEMAS", {}))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Personal links sidecar admin API", "version": current_app.config.get("VERSION", "0"),
@@ -83,7 +99,7 @@ def document() -> dict[str, Any]:
                                 "sidecar's own. Authenticate with an admin API key in the x-api-key header."},
         "security": [{"apiKey": []}],
         "paths": paths,
-        "components": COMPONENTS,
+        "components": components,
     }
 
 

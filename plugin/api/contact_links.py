@@ -31,7 +31,8 @@ def contact_link(survey_id: str, contact_id: str) -> Response:
     db.session.commit()
     row = next(links.iter_link_rows(db.session, issued.rows))
     return jsonify({"data": {"surveyUrl": state().link_url(row.link_id, row.survey_id),
-                             "expiresAt": iso(row.expires_at), "linkId": row.link_id, "state": row.state}})
+                             "expiresAt": iso(row.expires_at), "linkId": row.link_id, "state": row.state},
+                    "meta": {"issued": issued.report.as_json()}})
 
 
 def attribute_keys(text: str | None) -> list[str]:
@@ -70,7 +71,8 @@ def segment_links(survey_id: str, segment_id: str) -> Response:
         item.update(surveyUrl=state().link_url(row.link_id, row.survey_id), expiresAt=iso(row.expires_at),
                     linkId=row.link_id, state=row.state)
         data.append(item)
-    return jsonify({"data": data, "meta": {"total": issued.members, "limit": limit, "offset": skip}})
+    meta = {"total": issued.members, "limit": limit, "offset": skip, "issued": issued.report.as_json()}
+    return jsonify({"data": data, "meta": meta})
 
 
 def current_limit() -> int:
@@ -86,6 +88,12 @@ ISSUE_PARAMS = [
     param("validFrom", schema={"type": "string"}, description="ISO-8601 date or date-time the link opens"),
     param("maxUses", schema={"type": "integer", "minimum": 1, "maximum": 1000}, description="responses allowed (1)"),
     param("rotate", schema={"type": "boolean"}, description="revoke the current link and issue a new URL"),
+    param("renew", schema={"type": "boolean"},
+          description="give contacts' existing unanswered links (live or not yet valid) the chosen expiry, keeping "
+                      "their URLs; without an expiry they stop expiring"),
+    param("reissue", schema={"type": "boolean"},
+          description="give contacts whose link was revoked a new link (otherwise they are left out, and a single "
+                      "contact is refused with 400)"),
 ]
 _SURVEY = param("surveyId", "path")
 PATHS = {
@@ -95,7 +103,8 @@ PATHS = {
         "responses": {**json_response("the link", {"type": "object", "properties": {"data": {
             "type": "object", "properties": {"surveyUrl": {"type": "string"},
                                              "expiresAt": {"type": ["string", "null"]},
-                                             "linkId": {"type": "integer"}, "state": {"type": "string"}}}}}),
+                                             "linkId": {"type": "integer"}, "state": {"type": "string"}}},
+            "meta": {"type": "object", "properties": {"issued": {"$ref": "#/components/schemas/IssueReport"}}}}}),
                       **error_responses(400, 401, 404, 422)}}},
     "/api/v2/management/surveys/{surveyId}/contact-links/segments/{segmentId}": {"get": {
         "summary": "A page of a segment's personal links, newest contact first",
@@ -105,5 +114,7 @@ PATHS = {
                        param("attributeKeys", description="comma-separated, at most 20"), *ISSUE_PARAMS],
         "responses": {**json_response("the page", {"type": "object", "properties": {
             "data": {"type": "array", "items": {"type": "object"}},
-            "meta": {"$ref": "#/components/schemas/Meta"}}}), **error_responses(400, 401, 404, 422)}}},
+            "meta": {"allOf": [{"$ref": "#/components/schemas/Meta"}, {"type": "object", "properties": {
+                "issued": {"$ref": "#/components/schemas/IssueReport"}}}]}}}),
+            **error_responses(400, 401, 404, 422)}}},
 }

@@ -87,8 +87,8 @@ def segment_csv(survey_id: str, segment_id: str) -> Response:
     rows = links.iter_link_rows(db.session, issued.rows)
     body = csv_lines(rows, lambda row: plugin_state.link_url(row.link_id, row.survey_id))
     filename = f"personal-links-{survey.id}-{segment_id}.csv".replace('"', "")
-    return Response(stream_with_context(body), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', **issued.report.headers()}
+    return Response(stream_with_context(body), mimetype="text/csv", headers=headers)
 
 
 @bp.post("/links/<int:link_id>/revoke")
@@ -101,9 +101,33 @@ def revoke(link_id: int) -> Response:
     return jsonify({"data": link_json(link, host_id or "", "revoked")})
 
 
+@bp.post("/links/<int:link_id>/reissue")
+@require_api_key
+def reissue(link_id: int) -> Response:
+    """Give the contact of a revoked link a new link, on purpose; options as query parameters."""
+    issued = issuing.reissue_link(db.session, link_id, request.args, state().clock.now(), g.actor,
+                                  survey_host_provider(current_app))
+    db.session.commit()
+    row = next(links.iter_link_rows(db.session, issued.rows))
+    return jsonify({"data": {"surveyUrl": state().link_url(row.link_id, row.survey_id),
+                             "contactId": row.contact_host_id, "expiresAt": iso(row.expires_at),
+                             "linkId": row.link_id, "state": row.state, "replaces": link_id}})
+
+
 _LIST = {"type": "object", "properties": {"data": {"type": "array", "items": {"type": "object"}},
                                           "meta": {"$ref": "#/components/schemas/Meta"}}}
 _SURVEY = param("surveyId", "path")
+_REPORT_HEADERS = {name: {"description": text, "schema": {"type": "string"}} for name, text in (
+    ("X-Link-Count", "rows in the file: links the contacts hold now (new + renewed + kept)"),
+    ("X-Links-New", "links made now"), ("X-Links-Reissued", "of the new ones, how many replace a revoked link"),
+    ("X-Links-Renewed", "existing links given the chosen expiry (renew=true), same URLs"),
+    ("X-Links-Kept", "existing links left as they were"),
+    ("X-Links-Kept-Expires-First", "the earliest expiry among the kept links (ISO-8601; empty: none)"),
+    ("X-Links-Kept-Expires-Last", "the latest expiry among the kept links (ISO-8601; empty: none)"),
+    ("X-Links-Kept-Without-Expiry", "kept links that never expire"),
+    ("X-Links-Renewable", "kept links renew=true would give the chosen expiry"),
+    ("X-Links-Revoked-Left-Out", "contacts left out because their link was revoked (reissue=true includes them)"),
+    ("X-Links-Summary", "the same as one ASCII sentence"))}
 PATHS = {
     "/api/personal-links/v1/surveys": {"get": {
         "summary": "Surveys personal links can point to",
@@ -133,11 +157,21 @@ PATHS = {
         "summary": "Issue a whole segment's links and download them as CSV",
         "parameters": [_SURVEY, param("segmentId", "path"), *ISSUE_PARAMS],
         "responses": {"200": {"description": "CSV: Formbricks Contact ID,Custom ID,First Name,Last Name,"
-                                             "Email,Personal Link",
+                                             "Email,Personal Link. Contacts whose link was revoked are left out "
+                                             "unless reissue=true; the headers report what happened",
+                              "headers": _REPORT_HEADERS,
                               "content": {"text/csv": {"schema": {"type": "string"}}}},
                       **error_responses(400, 401, 404, 422)}}},
     "/api/personal-links/v1/links/{linkId}/revoke": {"post": {
         "summary": "Revoke one link",
         "parameters": [param("linkId", "path", {"type": "integer"})],
         "responses": {**json_response("the revoked link", {"type": "object"}), **error_responses(401, 404)}}},
+    "/api/personal-links/v1/links/{linkId}/reissue": {"post": {
+        "summary": "Give the contact of a revoked link a new link, on purpose",
+        "description": "Without expiresOn/expirationDays (or maxUses) the new link takes the revoked one's while "
+                       "it is still ahead. 400 when the link is not revoked or was already replaced.",
+        "parameters": [param("linkId", "path", {"type": "integer"}),
+                       *[p for p in ISSUE_PARAMS if p["name"] in ("expirationDays", "expiresOn", "validFrom",
+                                                                  "maxUses")]],
+        "responses": {**json_response("the new link", {"type": "object"}), **error_responses(400, 401, 404, 422)}}},
 }

@@ -32,6 +32,8 @@ def links_group() -> None:
 @click.option("--valid-from", help="ISO-8601 date or date-time the link opens.")
 @click.option("--max-uses", help="Responses allowed per link (default 1).")
 @click.option("--rotate", is_flag=True, help="Revoke current links and issue new URLs.")
+@click.option("--renew", is_flag=True, help="Give existing unanswered links the chosen expiry (same URLs).")
+@click.option("--reissue", is_flag=True, help="Give contacts whose link was revoked a new link.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
               help="The CSV file; written in full or not at all (a temporary file renamed at the end).")
 @with_app
@@ -42,8 +44,7 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
     now = state().clock.now()
     args = {name: str(kw[key]) for name, key in (("expiresOn", "expires_on"), ("expirationDays",
             "expiration_days"), ("validFrom", "valid_from"), ("maxUses", "max_uses")) if kw[key]}
-    if kw["rotate"]:
-        args["rotate"] = "true"
+    args.update({flag: "true" for flag in ("rotate", "renew", "reissue") if kw[flag]})
     host = survey_host_provider(app)
     with atomic_output(kw["output"]) as out:  # opened first: an unwritable path stops before any link is issued
         if contact_id:
@@ -56,14 +57,32 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
         with click.progressbar(rows, length=issued.members, label="writing links", file=sys.stderr) as bar:
             for chunk in csv_lines(bar, lambda row: plugin.link_url(row.link_id, row.survey_id)):
                 out.write(chunk)
-    click.echo(f"{issued.members} links written ({issued.made} new)", err=True)
+    click.echo(issued.report.sentence().replace("Downloaded", "Wrote", 1), err=True)
 
 
 @links_group.command("revoke")
 @click.argument("link_id", type=click.IntRange(1, MAX_ID))
 @with_app
 def links_revoke(app: Flask, link_id: int) -> None:
-    """Revoke one link by its id."""
+    """Revoke one link by its id; its contact is left out of later downloads until re-issued."""
     links.revoke_link(db.session, link_id, state().clock.now(), ACTOR)
     db.session.commit()
-    click.echo(f"revoked link {link_id}")
+    click.echo(f"revoked link {link_id}: its contact is left out of later downloads of the survey until you "
+               f"run 'links reissue {link_id}'")
+
+
+@links_group.command("reissue")
+@click.argument("link_id", type=click.IntRange(1, MAX_ID))
+@click.option("--expires-on", help="Last valid day (YYYY-MM-DD); default the revoked link's expiry if ahead.")
+@click.option("--expiration-days", help="Days from now until the link ends (1-365).")
+@click.option("--max-uses", help="Responses allowed (default the revoked link's).")
+@with_app
+def links_reissue(app: Flask, link_id: int, **kw: Any) -> None:
+    """Give the contact of a revoked link a new link (a new URL), on purpose; prints the URL."""
+    args = {name: str(kw[key]) for name, key in (("expiresOn", "expires_on"), ("expirationDays",
+            "expiration_days"), ("maxUses", "max_uses")) if kw[key]}
+    issued = issuing.reissue_link(db.session, link_id, args, state().clock.now(), ACTOR, survey_host_provider(app))
+    db.session.commit()
+    row = next(links.iter_link_rows(db.session, issued.rows))
+    click.echo(f"link {row.link_id} replaces revoked link {link_id} for contact {row.contact_host_id}: "
+               f"{state().link_url(row.link_id, row.survey_id)}")

@@ -40,9 +40,11 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
     """Issue the chosen segment's links and stream the CSV; on failure, the page again with the reason."""
     segment_id = request.form.get("segment", "")
     expires_on = request.form.get("expiresOn", "").strip()
+    args = {"expiresOn": expires_on, "renew": request.form.get("renew", ""),
+            "reissue": request.form.get("reissue", "")}
     try:
-        issued = issuing.issue_segment(db.session, survey_id, segment_id, {"expiresOn": expires_on}, g.now, g.actor,
-                                     survey_host_provider(current_app))
+        issued = issuing.issue_segment(db.session, survey_id, segment_id, args, g.now, g.actor,
+                                       survey_host_provider(current_app))
     except (ServiceError, AdapterError) as exc:
         db.session.rollback()
         survey = links.get_survey(db.session, survey_id)
@@ -51,7 +53,7 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
                             chosen=segment_id, expires_on=expires_on)
     db.session.commit()
     name = _filename(f"personal-links-{issued.survey.id}-{segment_id}")
-    return _csv(links.iter_link_rows(db.session, issued.rows), name, issued.members)
+    return _csv(links.iter_link_rows(db.session, issued.rows), name, issued.report.headers())
 
 
 @bp.get("/surveys/<survey_id>/non-respondents.csv")
@@ -73,8 +75,21 @@ def revoke(link_id: int) -> Response:
     """Revoke one link; it stops opening at once."""
     link = links.revoke_link(db.session, link_id, g.now, g.actor)
     db.session.commit()
-    flash(f"Link {link.id} is revoked: it no longer opens.")
+    flash(f"Link {link.id} is revoked: it no longer opens, and its contact is left out of later downloads of "
+          "this survey until you re-issue.")
     return redirect(url_for("admin_share.share_page", survey_id=link.survey_id, _anchor="links"))
+
+
+@bp.post("/links/<int:link_id>/reissue")
+@admin_required
+def reissue(link_id: int) -> Response:
+    """Give the contact of a revoked link a new link, on purpose (same expiry while it is still ahead)."""
+    issued = issuing.reissue_link(db.session, link_id, {}, g.now, g.actor, survey_host_provider(current_app))
+    db.session.commit()
+    row = next(links.iter_link_rows(db.session, issued.rows))
+    flash(f"Link {row.link_id} re-issued to {row.contact_host_id} in place of revoked link {link_id}: "
+          f"{state().link_url(row.link_id, row.survey_id)}")
+    return redirect(url_for("admin_share.share_page", survey_id=row.survey_id, _anchor="links"))
 
 
 def render_share(survey: Survey, *, error: str | None = None, status: int = 200, chosen: str = "",
@@ -104,10 +119,9 @@ def _filename(stem: str) -> str:
     return _UNSAFE_IN_FILENAME.sub("_", stem)[:150] + ".csv"
 
 
-def _csv(rows: Iterable[links.LinkRow], filename: str, count: int | None) -> Response:
+def _csv(rows: Iterable[links.LinkRow], filename: str, report: dict[str, str]) -> Response:
     plugin = state()
     body = csv_lines(rows, lambda row: plugin.link_url(row.link_id, row.survey_id))
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    if count is not None:
-        headers["X-Link-Count"] = str(count)  # the page's script shows progress against it
+    # X-Link-Count and the X-Links-* report: the page's script shows progress and the outcome from them
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', **report}
     return Response(stream_with_context(body), mimetype="text/csv", headers=headers)

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from plugin.db import DbSession
 from plugin.models import Contact, Link
 from plugin.services.links import state_expression
+from plugin.services.people import matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +60,41 @@ class LinkSummary:
     expires_at: datetime | None
     first_opened_at: datetime | None
     is_current: bool
+    replaced: bool = False
+    contact_deleted: bool = False
+
+    @property
+    def held(self) -> bool:
+        """A revoked link its contact still holds: the contact is left out of downloads until re-issued."""
+        return self.state == "revoked" and self.is_current
+
+    @property
+    def note(self) -> str:
+        """What became of the link, when its state alone does not say."""
+        if self.replaced:
+            return "replaced by a newer link"
+        if self.held:
+            return "left out of downloads until re-issued"
+        if self.contact_deleted:
+            return "contact deleted"
+        return ""
 
 
 def find_links(session: DbSession, survey_id: str, now: datetime, search: str = "",
                limit: int = 25) -> list[LinkSummary]:
-    """The survey's newest links, or those whose contact id, custom id or email contains ``search``."""
+    """The survey's newest links, or those whose contact id, custom id, name or email contains ``search``."""
     state = state_expression(now)
+    newer = aliased(Link)
+    replaced = exists().where(newer.survey_id == Link.survey_id, newer.contact_id == Link.contact_id,
+                              newer.id > Link.id)
     query = (select(Link.id, Contact.host_id, Contact.email, Contact.first_name, Contact.last_name, state,
-                    Link.created_at, Link.expires_at, Link.first_opened_at, Link.is_current)
+                    Link.created_at, Link.expires_at, Link.first_opened_at, Link.is_current,
+                    and_(~Link.is_current, replaced), Contact.deleted_at.is_not(None))
              .join(Contact, Contact.id == Link.contact_id).where(Link.survey_id == survey_id))
-    needle = search.strip().lower()
+    needle = search.strip()
     if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(*(func.lower(column).like(pattern, escape="\\")
-                                  for column in (Contact.host_id, Contact.custom_id, Contact.email))))
+        full_name = func.coalesce(Contact.first_name, "") + " " + func.coalesce(Contact.last_name, "")
+        query = query.where(matches(needle, Contact.host_id, Contact.custom_id, Contact.email, full_name))
     rows = session.execute(query.order_by(Link.id.desc()).limit(limit))
     return [LinkSummary(row[0], row[1], row[2], " ".join(part for part in (row[3], row[4]) if part), row[5],
-                        row[6], row[7], row[8], bool(row[9])) for row in rows]
+                        row[6], row[7], row[8], bool(row[9]), bool(row[10]), bool(row[11])) for row in rows]

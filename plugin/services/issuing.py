@@ -2,13 +2,14 @@
 
 Every path checks the same things (a link survey, a known contact or a non-empty segment, the options),
 issues set-based with ``links.issue_links`` and, on a single-use survey, gives the new links their host
-single-use URLs in the same transaction. The caller commits, then reads ``Issued.rows``.
+single-use URLs in the same transaction; ``Issued.report`` says how many links are new, renewed or kept (and
+until when) and how many revoked contacts were left out. The caller commits, then reads ``Issued.rows``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +18,10 @@ from sqlalchemy.sql import Select
 
 from adapters.base import SurveyHost
 from plugin.db import DbSession
-from plugin.errors import InvalidInput, Refused
-from plugin.models import Contact, Segment, Survey
+from plugin.errors import InvalidInput, NotFound, Refused
+from plugin.models import Contact, Link, Segment, Survey
 from plugin.services import links
+from plugin.services.issue_report import IssueReport, build_report, current_states
 from plugin.services.params import IssueOptions, parse_issue_options
 from plugin.services.single_use import attach_single_use_urls
 
@@ -28,12 +30,12 @@ HostProvider = Callable[[], SurveyHost | None]
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """Links issued: for how many contacts, how many are new, and the query of their rows (newest first)."""
+    """Links issued: for how many contacts, what happened to them, and the query of their rows (newest first)."""
 
     survey: Survey
     segment: Segment | None
     members: int
-    made: int
+    report: IssueReport
     rows: Select[Any]
 
 
@@ -45,30 +47,79 @@ def _link_survey(session: DbSession, survey_id: str) -> Survey:
 
 
 def _issue(session: DbSession, survey: Survey, chosen: Select[Any], options: IssueOptions, now: datetime,
-           actor: str, host: HostProvider) -> int:
+           actor: str, host: HostProvider) -> IssueReport:
+    before = current_states(session, survey.id, chosen, now)
     batch = links.issue_links(session, survey, chosen, options, now, actor)
     if batch.count:
         attach_single_use_urls(session, survey, batch.id, host)
-    return batch.count
+    return build_report(before, options, batch.count, batch.renewed)
+
+
+def _refuse_revoked(survey: Survey, contact: Contact, link_id: int, revoked_at: datetime) -> Refused:
+    return Refused("contactId", "Link revoked",
+                   f"contact {contact.host_id!r}'s link {link_id} to survey {survey.id!r} was revoked on "
+                   f"{revoked_at:%Y-%m-%d %H:%M} UTC and stays revoked: to give the contact a new link on purpose, "
+                   f"ask again with reissue=true (or rotate=true), or re-issue link {link_id} "
+                   f"(POST /api/personal-links/v1/links/{link_id}/reissue, personal-links links reissue {link_id})")
 
 
 def issue_contact(session: DbSession, survey_id: str, contact_id: str, args: Mapping[str, str], now: datetime,
                   actor: str, host: HostProvider) -> Issued:
-    """One contact's link: the current one while live, else a new one; Refused when already answered."""
+    """One contact's link: the current one while live, else a new one; Refused when already answered, or when
+    the link was revoked and neither ``reissue`` nor ``rotate`` is asked for."""
     options = parse_issue_options(args, now)
     survey = _link_survey(session, survey_id)
     contact = links.get_contact(session, contact_id)
+    return _issue_one(session, survey, contact, options, now, actor, host)
+
+
+def _issue_one(session: DbSession, survey: Survey, contact: Contact, options: IssueOptions, now: datetime,
+               actor: str, host: HostProvider) -> Issued:
     chosen = select(Contact.id).where(Contact.id == contact.id)
-    current = next(links.iter_link_rows(session, links.current_links(survey.id, chosen, now)), None)
-    if current is not None and current.state == "used" and not options.rotate:
+    current = session.execute(
+        select(Link.revoked_at, links.state_expression(now), Link.id)
+        .where(Link.survey_id == survey.id, Link.contact_id == contact.id, Link.is_current.is_(True))).first()
+    if current is not None and current[1] == "used" and not options.rotate:
         raise Refused("contactId", "Already responded")
-    made = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, None, 1, made, links.current_links(survey.id, chosen, now))
+    if current is not None and current[0] is not None and not (options.reissue or options.rotate):
+        raise _refuse_revoked(survey, contact, current[2], current[0])
+    report = _issue(session, survey, chosen, options, now, actor, host)
+    return Issued(survey, None, 1, report, links.current_links(survey.id, chosen, now))
+
+
+def reissue_link(session: DbSession, link_id: int, args: Mapping[str, str], now: datetime, actor: str,
+                 host: HostProvider) -> Issued:
+    """Give the contact of a revoked link a new link to its survey, on purpose (the "re-issue" action).
+
+    Options are those of the other issuing paths; without an expiry (or ``maxUses``) the new link takes the
+    revoked one's while that is still ahead. Refused when the link is not revoked or was already replaced.
+    """
+    options = parse_issue_options(args, now)
+    link = session.get(Link, link_id)
+    if link is None:
+        raise NotFound("link", f"link {link_id} not found")
+    if link.revoked_at is None:
+        raise Refused("linkId", "Not revoked", f"link {link_id} is not revoked: there is nothing to re-issue")
+    if not link.is_current:
+        raise Refused("linkId", "Already replaced",
+                      f"link {link_id} was already replaced by a newer link of the same contact")
+    contact = session.get(Contact, link.contact_id)
+    if contact is None or contact.deleted_at is not None:
+        raise Refused("linkId", "Contact deleted", f"the contact of link {link_id} is deleted")
+    if not options.expiry_given and link.expires_at is not None and link.expires_at > now:
+        options = replace(options, expires_at=link.expires_at)
+    if not options.max_uses_given:
+        options = replace(options, max_uses=link.max_uses)
+    if options.valid_from is not None and options.expires_at is not None and options.valid_from >= options.expires_at:
+        raise InvalidInput("validFrom", "must be before the expiry")
+    options = replace(options, reissue=True, rotate=False, renew=False)
+    return _issue_one(session, _link_survey(session, link.survey_id), contact, options, now, actor, host)
 
 
 def issue_segment(session: DbSession, survey_id: str, segment_id: str, args: Mapping[str, str], now: datetime,
                   actor: str, host: HostProvider) -> Issued:
-    """Every member of a segment gets a current link (the download of the host's Personal Links tab)."""
+    """Every member of a segment gets a current link (the download of the host's Personal Links tab); members
+    whose link was revoked are left out (and counted) unless ``reissue``."""
     options = parse_issue_options(args, now)
     survey = _link_survey(session, survey_id)
     if not segment_id:
@@ -76,8 +127,8 @@ def issue_segment(session: DbSession, survey_id: str, segment_id: str, args: Map
     segment = links.get_segment(session, segment_id)
     members = links.require_members(session, segment)
     chosen = links.segment_contacts(segment.id)
-    made = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, segment, members, made, links.current_links(survey.id, chosen, now))
+    report = _issue(session, survey, chosen, options, now, actor, host)
+    return Issued(survey, segment, members, report, links.current_links(survey.id, chosen, now))
 
 
 def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args: Mapping[str, str], limit: int,
@@ -88,5 +139,5 @@ def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args
     segment = links.get_segment(session, segment_id)
     members = links.require_members(session, segment)
     page = links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip)
-    made = _issue(session, survey, page, options, now, actor, host)
-    return Issued(survey, segment, members, made, links.current_links(survey.id, page, now))
+    report = _issue(session, survey, page, options, now, actor, host)
+    return Issued(survey, segment, members, report, links.current_links(survey.id, page, now))

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, t
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
+from plugin.clock import iso
 from plugin.db import DbSession, UTCDateTime
 from plugin.errors import NotFound, Refused
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey
@@ -84,18 +85,21 @@ def segment_contacts(segment_id: str) -> Select[Any]:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """The links one call of ``issue_links`` made: their ``batch_id`` column, and how many."""
+    """The links one call of ``issue_links`` made: their ``batch_id`` column, how many; and how many it renewed."""
 
     id: str
     count: int
+    renewed: int = 0
 
 
 def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], options: IssueOptions,
                 now: datetime, actor: str) -> Batch:
     """Give each contact selected a current link to the survey; return the batch of links made.
 
-    A contact whose current link is live, pending or used keeps it (same URL); an expired one is replaced;
-    with ``options.rotate`` every current link is revoked and replaced. Runs in the caller's transaction.
+    A contact whose current link is live, pending or used keeps it (same URL); an expired one is replaced; a
+    revoked one stays current, so the contact is left out, until ``options.reissue`` replaces it. With
+    ``options.renew`` the unanswered live or pending links take the chosen expiry (same URL). With
+    ``options.rotate`` every current link is revoked and replaced. Runs in the caller's transaction.
     """
     at = literal(now, UTCDateTime)
     chosen = contacts.scalar_subquery()
@@ -106,9 +110,12 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
         session.execute(update(Link).where(current).values(is_current=False,
                                                            revoked_at=func.coalesce(Link.revoked_at, at)))
     else:
-        stale = or_(Link.revoked_at.is_not(None),
-                    and_(Link.expires_at.is_not(None), Link.expires_at <= at, Link.use_count < Link.max_uses))
+        stale = and_(Link.revoked_at.is_(None), Link.expires_at.is_not(None), Link.expires_at <= at,
+                     Link.use_count < Link.max_uses)
+        if options.reissue:
+            stale = or_(stale, Link.revoked_at.is_not(None))
         session.execute(update(Link).where(current, stale).values(is_current=False))
+    renewed = _renew(session, current, options, now, actor) if options.renew and not options.rotate else 0
     batch = secrets.token_hex(8)
     source = contacts.subquery()
     rows = select(
@@ -132,7 +139,20 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
         _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
-    return Batch(batch, made)
+    return Batch(batch, made, renewed)
+
+
+def _renew(session: DbSession, current: Any, options: IssueOptions, now: datetime, actor: str) -> int:
+    """Give the current unanswered links that have not ended the chosen expiry; their URLs stay the same."""
+    at = literal(now, UTCDateTime)
+    unanswered = and_(current, Link.revoked_at.is_(None), Link.use_count < Link.max_uses,
+                      or_(Link.expires_at.is_(None), Link.expires_at > at))
+    ids = select(Link.id).where(unanswered)
+    count = int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0)
+    if count:
+        _audit_select(session, "renewed", actor, now, ids, {"expiresAt": iso(options.expires_at)})
+        session.execute(update(Link).where(unanswered).values(expires_at=literal(options.expires_at, UTCDateTime)))
+    return count
 
 
 def _audit_select(session: DbSession, action: str, actor: str, now: datetime, link_ids: Select[Any],
@@ -173,13 +193,17 @@ class LinkRow:
 
 
 def current_links(survey_id: str, contacts: Select[Any], now: datetime) -> Select[Any]:
-    """The current links of the selected contacts to the survey, newest contact first."""
+    """The current links of the selected contacts to the survey, newest contact first.
+
+    A revoked current link is a decision that holds: those contacts are left out (``issue_report`` counts them).
+    """
     return (
         select(Link.id, Link.survey_id, Contact.host_id, Contact.custom_id, Contact.first_name,
                Contact.last_name, Contact.email, Contact.attributes, Link.expires_at, state_expression(now))
         .join(Contact, Contact.id == Link.contact_id)
         .where(Link.survey_id == survey_id, Link.is_current == true(),
                Link.contact_id.in_(contacts.scalar_subquery()))
+        .where(Link.revoked_at.is_(None))
         .order_by(Contact.id.desc())
     )
 
@@ -192,13 +216,16 @@ def iter_link_rows(session: DbSession, statement: Select[Any], batch: int = 2000
 
 
 def revoke_link(session: DbSession, link_id: int, now: datetime, actor: str) -> Link:
-    """Revoke a link (it stops opening at once); revoking twice keeps the first time."""
+    """Revoke a link (it stops opening at once); revoking twice keeps the first time.
+
+    The link stays its contact's current one, so later downloads of the survey leave the contact out until an
+    admin re-issues on purpose (``reissue``).
+    """
     link = session.get(Link, link_id)
     if link is None:
         raise NotFound("link", f"link {link_id} not found")
     if link.revoked_at is None:
-        session.execute(update(Link).where(Link.id == link_id, Link.revoked_at.is_(None))
-                        .values(revoked_at=now, is_current=False))
+        session.execute(update(Link).where(Link.id == link_id, Link.revoked_at.is_(None)).values(revoked_at=now))
         audit(session, "revoked", actor, now, link_id=link.id, survey_id=link.survey_id,
               contact_id=link.contact_id)
         session.refresh(link)
@@ -217,7 +244,6 @@ def require_members(session: DbSession, segment: Segment) -> int:
         raise Refused("segmentId", "no contacts in segment",
                       f"segment {segment.title!r} has no contacts: add contacts to it first")
     return int(count)
-
 
 
 def list_links(session: DbSession, survey_id: str, now: datetime, *, state: str | None = None,

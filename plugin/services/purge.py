@@ -1,9 +1,10 @@
 """Purging what has outlived its retention, in batches so neither database holds its write lock for long.
 
 A link expired longer ago than the token retention loses its token (``purged_at``: its URL then answers like
-an expired link); after the link retention its row goes too. Webhook deliveries that were applied or ignored
-go after the inbox retention (failed and dead ones stay for the retry job and the admin). Each batch is its
-own short transaction.
+an expired link); after the link retention its row goes too, except a revoked link its contact still holds
+(the revocation holds: the contact stays left out of downloads until an admin re-issues). Webhook deliveries
+that were applied or ignored go after the inbox retention (failed and dead ones stay for the retry job and the
+admin). Each batch is its own short transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, false, select, update
 from sqlalchemy.sql import ColumnElement
 
 from plugin.db import DbSession
@@ -48,11 +49,13 @@ def purge(session: DbSession, now: datetime, *, token_days: int, link_days: int,
         session,
         lambda: select(Link.id).where(_expired_before(token_cutoff), Link.purged_at.is_(None))
         .order_by(Link.id).limit(batch),
-        lambda ids: session.execute(update(Link).where(Link.id.in_(ids)).values(purged_at=now, is_current=False)),
+        lambda ids: session.execute(update(Link).where(Link.id.in_(ids)).values(
+            purged_at=now, is_current=case((Link.revoked_at.is_not(None), Link.is_current), else_=false()))),
     )
+    held = Link.revoked_at.is_not(None) & Link.is_current.is_(True)
     rows = _in_batches(
         session,
-        lambda: select(Link.id).where(_expired_before(link_cutoff)).order_by(Link.id).limit(batch),
+        lambda: select(Link.id).where(_expired_before(link_cutoff), ~held).order_by(Link.id).limit(batch),
         lambda ids: session.execute(delete(Link).where(Link.id.in_(ids))),
     )
     counts = {"tokens": tokens, "links": rows}

@@ -206,3 +206,34 @@ def test_previews_render_the_respondent_pages_and_change_nothing(admin: FlaskCli
 def test_previews_need_a_signed_in_admin(client: FlaskClient, seeded: None) -> None:
     response = client.get(f"{SHARE}/preview/expired")
     assert response.status_code == 302 and "/admin/sign-in" in response.headers["Location"]
+
+
+def test_the_links_table_shows_names_and_says_a_revoked_link_holds_until_reissued(admin: FlaskClient,
+                                                                                 seeded: None) -> None:
+    generate(admin, "alpha")
+    link_id = db.session.scalar(select(Link.id).order_by(Link.id))
+    token = csrf_of(admin.get(SHARE).get_data(as_text=True))
+    admin.post(f"/admin/links/{link_id}/revoke", data={"csrf_token": token})
+    html = admin.get(SHARE).get_data(as_text=True)
+    assert "Ona One" in html and "Tom Two" in html  # point 11: the contacts' names
+    assert "left out of downloads until re-issued" in html and "(replaced)" not in html
+    assert "left out of later downloads of this survey until you re-issue" in html
+    status, body, headers = generate(admin, "alpha")
+    assert status == 200 and headers["X-Links-Revoked-Left-Out"] == "1" and len(body.splitlines()) == 3
+    response = admin.post(f"/admin/links/{link_id}/reissue", data={"csrf_token": token})
+    assert response.status_code == 302
+    html = admin.get(SHARE).get_data(as_text=True)
+    assert f"re-issued to c1 in place of revoked link {link_id}" in html
+    assert "replaced by a newer link" in html
+
+
+def test_the_form_can_renew_the_kept_links_expiry(admin: FlaskClient, seeded: None) -> None:
+    generate(admin, "beta", "2026-12-10")
+    status, _, headers = generate(admin, "beta", "2026-12-31")
+    assert headers["X-Links-Kept"] == "2" and headers["X-Links-Renewable"] == "2"
+    assert headers["X-Links-Summary"] == "0 new, 2 kept their existing link (valid through 2026-12-10)"
+    token = csrf_of(admin.get(SHARE).get_data(as_text=True))
+    response = admin.post(f"{SHARE}/links.csv", data={"csrf_token": token, "segment": "beta",
+                                                      "expiresOn": "2026-12-31", "renew": "true"})
+    assert response.headers["X-Links-Renewed"] == "2"
+    assert {e.isoformat() for e in db.session.scalars(select(Link.expires_at))} == {"2027-01-01T00:00:00+00:00"}

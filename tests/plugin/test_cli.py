@@ -7,28 +7,13 @@ import io
 import re
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from plugin.cli import cli
 from plugin.db import db
 from plugin.models import ApiKey, Contact, Link
 from tests.helpers import PUBLIC_URL, SECRET_KEY
-
-
-@pytest.fixture
-def run(app, database_url, monkeypatch):
-    """Run the CLI against the test database (the app fixture holds the same database)."""
-    for name, value in {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL}.items():
-        monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
-
-    def invoke(*args: str) -> Result:
-        result = CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=False)
-        db.session.rollback()  # see what the command committed
-        return result
-
-    return invoke
 
 
 def test_import_issue_and_revoke(run, tmp_path: Path) -> None:
@@ -177,3 +162,27 @@ def test_issue_to_standard_output(run, tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("Formbricks Contact ID,") and result.stdout.count("https://") == 5
     assert list(tmp_path.iterdir()) == [tmp_path / "c.csv"]
+
+
+def test_issue_prints_the_report_and_reissue_brings_a_revoked_contact_back(run, tmp_path: Path) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("id,segments\nk1,All\nk2,All\n")
+    run("contacts", "import", str(contacts))
+    run("surveys", "add", "sv", "--url", "https://f.example/s/sv")
+    out = str(tmp_path / "links.csv")
+    first = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-01-31", "-o", out)
+    assert "Wrote 2 links: 2 new" in first.output
+    revoked = run("links", "revoke", "1")
+    assert "left out of later downloads" in revoked.output and "links reissue 1" in revoked.output
+    again = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-03-31", "-o", out)
+    assert ("Wrote 1 link: 0 new, 1 kept its existing link (valid through 2027-01-31), "
+            "1 left out because its link was revoked (re-issue to include)") in again.output
+    renewed = run("links", "issue", "--survey", "sv", "--segment", "all", "--expires-on", "2027-03-31", "--renew",
+                  "-o", out)
+    assert "1 renewed to the new expiry (valid through 2027-03-31)" in renewed.output
+    refused = run("links", "issue", "--survey", "sv", "--contact", "k1")
+    assert refused.exit_code == 1 and "reissue=true" in refused.output
+    back = run("links", "reissue", "1")
+    assert back.exit_code == 0, back.output
+    assert "replaces revoked link 1 for contact k1" in back.output
+    assert run("links", "reissue", "1").exit_code == 1

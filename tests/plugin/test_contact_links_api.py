@@ -80,7 +80,9 @@ def test_api_key_is_required(client, seeded) -> None:
 
 def test_segment_page_shape_and_paging(client, seeded, api_headers) -> None:
     page = get(client, "/segments/alpha", api_headers, limit=2, attributeKeys="email,plan,unknown").get_json()
+    issued = page["meta"].pop("issued")
     assert page["meta"] == {"total": 3, "limit": 2, "offset": 0}
+    assert (issued["links"], issued["new"], issued["kept"]) == (2, 2, 0)
     assert [item["contactId"] for item in page["data"]] == ["c3", "c2"]  # newest contact first
     assert page["data"][0]["attributes"] == {"email": "three@example.com", "plan": "pro"}
     rest = get(client, "/segments/alpha", api_headers, limit=2, skip=2).get_json()

@@ -58,3 +58,42 @@ def test_upgrade_from_the_first_revision_keeps_every_row(empty_url: str) -> None
             assert connection.execute(sa.text("SELECT count(*) FROM links")).scalar() == 1
             assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
         db.engine.dispose()
+
+
+REVOKED = [
+    "INSERT INTO contacts (id, host_id, attributes, source, created_at, updated_at, deleted_at) VALUES "
+    "(1, 'c1', '{}', 'csv', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL), "
+    "(2, 'c2', '{}', 'csv', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL), "
+    "(3, 'c3', '{}', 'csv', '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL)",
+    "INSERT INTO surveys (id, name, public_url, type, status, hidden_field_ids, single_use, source, created_at, "
+    "updated_at) VALUES ('s', 'S', 'https://f.example/s/s', 'link', 'inProgress', '[\"plink\"]', false, 'manual', "
+    "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    # c1: revoked by an admin (the old code cleared is_current); c2: rotated (replaced by link 3);
+    # c3: revoked because the contact was deleted (and later imported again)
+    "INSERT INTO links (id, survey_id, contact_id, created_at, revoked_at, max_uses, use_count, open_count, "
+    "is_current) VALUES "
+    "(1, 's', 1, '2026-01-01 00:00:00', '2026-01-02 00:00:00', 1, 0, 0, false), "
+    "(2, 's', 2, '2026-01-01 00:00:00', '2026-01-02 00:00:00', 1, 0, 0, false), "
+    "(3, 's', 2, '2026-01-02 00:00:00', NULL, 1, 0, 0, true), "
+    "(4, 's', 3, '2026-01-01 00:00:00', '2026-01-02 00:00:00', 1, 0, 0, false)",
+    "INSERT INTO audit_events (at, action, actor, link_id, survey_id, contact_id, detail) VALUES "
+    "('2026-01-02 00:00:00', 'revoked', 'sync', 4, 's', 3, '{\"reason\": \"contact deleted\"}')",
+]
+
+
+def test_0006_makes_revocations_made_before_the_upgrade_hold(empty_url: str) -> None:
+    app = create_app(base_config(empty_url))
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        upgrade(directory=directory, revision="0004")
+        with db.engine.begin() as connection:
+            for statement in REVOKED:
+                connection.execute(sa.text(statement))
+        upgrade(directory=directory)
+        current = "SELECT id FROM links WHERE is_current ORDER BY id"
+        with db.engine.connect() as connection:
+            assert [row[0] for row in connection.execute(sa.text(current))] == [1, 3]
+        downgrade(directory=directory, revision="0004")
+        with db.engine.connect() as connection:
+            assert [row[0] for row in connection.execute(sa.text(current))] == [3]
+        db.engine.dispose()

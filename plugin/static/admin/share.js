@@ -7,6 +7,7 @@
   var button = document.getElementById("generate");
   var status = document.getElementById("generate-status");
   var errorBox = document.getElementById("generate-error");
+  var renewOffer = document.getElementById("renew-offer");
 
   function showError(text) {
     errorBox.textContent = text;
@@ -48,6 +49,7 @@
     var option = select.options[select.selectedIndex];
     var expected = Number(option && option.dataset.count) || 0;
     errorBox.hidden = true;
+    renewOffer.hidden = true;
     status.textContent = "Generating " + expected + " links…";
     var response = await fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin"});
     if (!response.ok) {
@@ -66,11 +68,21 @@
       for (var i = 0; i < part.value.length; i++) { if (part.value[i] === 10) { newlines++; } }
       status.textContent = "Generating " + expected + " links… " + Math.max(newlines - 1, 0) + " written";
     }
-    var name = filenameOf(response);
+    var name = filenameOf(response), rows = Math.max(newlines - 1, 0);
     save(new Blob(chunks, {type: "text/csv"}), name);
-    status.textContent = "Downloaded " + Math.max(newlines - 1, 0) + " links as " + name + ".";
+    // The X-Links-* headers say what became of links the contacts already held (kept, renewed, revoked).
+    var summary = response.headers.get("X-Links-Summary");
+    status.textContent = "Downloaded " + rows + " links" + (summary ? ": " + summary : "") + ". Saved as " + name + ".";
+    renewOffer.hidden = !(Number(response.headers.get("X-Links-Renewable")) > 0);
+    form.elements.renew.checked = false;
     await refresh(["funnel", "links"]);
   }
+
+  // "Apply the new expiry to the kept links": the same download again, with renew ticked.
+  document.getElementById("renew-again").addEventListener("click", function () {
+    form.elements.renew.checked = true;
+    form.requestSubmit();
+  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
