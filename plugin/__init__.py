@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, state
+from plugin import config, logs, state
 from plugin import db as database
 from plugin.tokens import MAX_ID
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+class SidecarFlask(Flask):
+    """Flask, except that an unhandled error is logged with the route template, not the path (paths hold tokens)."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        """Log the error as Flask does, naming the route."""
+        self.logger.error("Exception on %s [%s]", logs.route_of(), request.method, exc_info=exc_info)
 
 
 class RowIdConverter(IntegerConverter):
@@ -28,11 +35,10 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
-    app = Flask(__name__, instance_path=os.environ.get("PERSONAL_LINKS_INSTANCE_PATH") or None)
+    app = SidecarFlask(__name__, instance_path=os.environ.get("PERSONAL_LINKS_INSTANCE_PATH") or None)
     config.load(app, test_config)
     app.url_map.converters["int"] = RowIdConverter
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.init_app(app)
     database.db.init_app(app)
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
     state.init_app(app)

@@ -45,7 +45,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
-    "LOG_LEVEL": ("INFO", "logging level"),
+    "LOG_LEVEL": ("INFO", "logging level of the sidecar's loggers: DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    "LOG_FORMAT": ("plain", "log line format on stderr: plain (text) or json (one JSON object per line)"),
     "SCHEDULER": ("in-process", "where scheduled jobs run: in-process (in the server) or off"),
     "PURGE_INTERVAL_SECONDS": (3600, "how often the purge job runs (0: never)"),
     "RETRY_INTERVAL_SECONDS": (60, "how often failed webhook deliveries are retried (0: never)"),
@@ -153,7 +154,11 @@ def _finish(app: Flask) -> None:
     level = str(config["LOG_LEVEL"]).upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"{PREFIX}_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {config['LOG_LEVEL']!r}")
-    logging.getLogger("plugin").setLevel(level)
+    config["LOG_LEVEL"] = level
+    log_format = str(config["LOG_FORMAT"]).strip().lower()
+    if log_format not in ("plain", "json"):
+        raise ConfigError(f"{PREFIX}_LOG_FORMAT must be plain or json, got {config['LOG_FORMAT']!r}")
+    config["LOG_FORMAT"] = log_format
 
 
 def _session_cookie(app: Flask) -> None:

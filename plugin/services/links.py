@@ -14,6 +14,7 @@ from sqlalchemy.sql import Select
 
 from plugin.db import DbSession, UTCDateTime
 from plugin.errors import NotFound, Refused
+from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey
 from plugin.services.params import IssueOptions
 
@@ -141,11 +142,12 @@ def _audit_select(session: DbSession, action: str, actor: str, now: datetime, li
     ids = link_ids.subquery()
     rows = (
         select(literal(now, UTCDateTime), literal(action), literal(actor), Link.id, Link.survey_id,
-               Link.contact_id, literal(detail, AuditEvent.detail.type))
+               Link.contact_id, literal(detail, AuditEvent.detail.type),
+               literal(current_request_id(), AuditEvent.request_id.type))
         .where(Link.id.in_(select(ids.c[0])))
     )
     session.execute(insert(AuditEvent).from_select(
-        ["at", "action", "actor", "link_id", "survey_id", "contact_id", "detail"], rows))
+        ["at", "action", "actor", "link_id", "survey_id", "contact_id", "detail", "request_id"], rows))
 
 
 def audit(session: DbSession, action: str, actor: str, now: datetime, *, link_id: int | None = None,
@@ -153,7 +155,8 @@ def audit(session: DbSession, action: str, actor: str, now: datetime, *, link_id
           detail: dict[str, Any] | None = None) -> None:
     """Record one action in the audit trail."""
     session.execute(insert(AuditEvent).values(at=now, action=action, actor=actor, link_id=link_id,
-                                              survey_id=survey_id, contact_id=contact_id, detail=detail))
+                                              survey_id=survey_id, contact_id=contact_id, detail=detail,
+                                              request_id=current_request_id()))
 
 
 @dataclass(frozen=True, slots=True)
