@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, logs, state
+from plugin import config, logs, monitoring, state
 from plugin import db as database
 from plugin.tokens import MAX_ID
 
@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config.load(app, test_config)
     app.url_map.converters["int"] = RowIdConverter
     logs.init_app(app)
+    monitoring.init_app(app)
     database.db.init_app(app)
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
     state.init_app(app)
@@ -53,6 +54,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     receiver.init_app(app)
     api = (contact_links, links, followup, jobs, inbox, local_segments, syncs)
-    for module in (public, health, openapi, manifest, *api, auth, surveys, share, receiver):
+    for module in (public, health, monitoring, openapi, manifest, *api, auth, surveys, share, receiver):
         app.register_blueprint(module.bp)
     return app

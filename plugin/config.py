@@ -46,6 +46,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
     "LOG_LEVEL": ("INFO", "logging level of the sidecar's loggers: DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    "METRICS": ("off", "on: serve GET /metrics (Prometheus text format, behind METRICS_TOKEN); off: 404"),
+    "METRICS_TOKEN": (None, "the bearer token a scraper sends to GET /metrics (16 characters or more); "
+                            "required when METRICS is on"),
+    "METRICS_DIR": (None, "the folder where every server process writes its metrics (prometheus_client's "
+                          "multiprocess mode); default the instance folder's metrics/; emptied at server start"),
     "LOG_FORMAT": ("plain", "log line format on stderr: plain (text) or json (one JSON object per line)"),
     "SCHEDULER": ("in-process", "where scheduled jobs run: in-process (in the server) or off"),
     "PURGE_INTERVAL_SECONDS": (3600, "how often the purge job runs (0: never)"),
@@ -159,6 +164,27 @@ def _finish(app: Flask) -> None:
     if log_format not in ("plain", "json"):
         raise ConfigError(f"{PREFIX}_LOG_FORMAT must be plain or json, got {config['LOG_FORMAT']!r}")
     config["LOG_FORMAT"] = log_format
+    _metrics_settings(app)
+
+
+MIN_METRICS_TOKEN = 16
+
+
+def _metrics_settings(app: Flask) -> None:
+    """METRICS on needs a token long enough to be a secret; the folder defaults to the instance folder's."""
+    config = app.config
+    value = str(config["METRICS"]).strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{PREFIX}_METRICS must be on or off, got {config['METRICS']!r}")
+    config["METRICS"] = _as_bool(value)
+    if not config["METRICS"]:
+        return
+    token = str(config.get("METRICS_TOKEN") or "")
+    if len(token) < MIN_METRICS_TOKEN:
+        raise ConfigError(f"{PREFIX}_METRICS is on: set {PREFIX}_METRICS_TOKEN to a random string of at least "
+                          f"{MIN_METRICS_TOKEN} characters (the scraper sends it as a bearer token)")
+    config["METRICS_TOKEN"] = token
+    config["METRICS_DIR"] = str(config.get("METRICS_DIR") or Path(app.instance_path) / "metrics")
 
 
 def _session_cookie(app: Flask) -> None:

@@ -107,15 +107,15 @@ def configure(log_format: str, level: str) -> None:
     for name in PACKAGES:
         logging.getLogger(name).setLevel(level)
     root = logging.getLogger()
-    ours = [handler for handler in root.handlers if getattr(handler, "personal_links", False)]
+    ours: list[logging.Handler] = [h for h in root.handlers if getattr(h, "personal_links", False)]
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.personal_links = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-        ours = [handler]
-    for handler in root.handlers:  # also a test runner's capturing handlers: every line gets the id
-        if not any(isinstance(f, ContextFilter) for f in handler.filters):
-            handler.addFilter(ContextFilter())
+        stream = logging.StreamHandler(sys.stderr)
+        stream.personal_links = True  # type: ignore[attr-defined]
+        root.addHandler(stream)
+        ours = [stream]
+    for each in root.handlers:  # also a test runner's capturing handlers: every line gets the id
+        if not any(isinstance(f, ContextFilter) for f in each.filters):
+            each.addFilter(ContextFilter())
     for handler in ours:
         handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(PLAIN))
 

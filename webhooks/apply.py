@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
+from plugin import metrics
 from plugin.db import DbSession, UTCDateTime
 from plugin.models import Link, ResponseAttribution
 from plugin.services.links import audit
@@ -126,6 +127,8 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
         applied = apply_delivery(session, delivery, now, intake)
         store.mark_applied(session, inbox_id, now)
         session.commit()
+        if applied.decided:
+            metrics.response_applied(applied.status)
     except SQLAlchemyError as exc:
         session.rollback()
         reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
@@ -134,6 +137,7 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
         store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {reason}")
         if isinstance(exc, DataError):  # a value the database refuses will be refused again: flag it at once
             session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id).values(status="dead"))
+            metrics.delivery_dead("unstorable")
         session.commit()
         return None
     return applied

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from adapters.base import AdapterError
+from plugin import metrics
 from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.openapi import error_responses
@@ -54,6 +55,14 @@ class WebhookState:
     background: Callable[[Callable[[], None]], None] = field(default=_start_thread)
 
 
+@bp.after_request
+def _count(response: Response) -> Response:
+    """Every answer to the host, by outcome and status (refusals and oversized bodies included)."""
+    outcome = g.get("webhook_outcome") or {413: "too-large", 503: "unavailable"}.get(response.status_code, "rejected")
+    metrics.webhook_answered(outcome, response.status_code)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Parse the configured secrets once (config has checked them)."""
     app.extensions[KEY] = WebhookState(keys=[parse_secret(s) for s in app.config["WEBHOOK_SECRETS"]])
@@ -78,11 +87,13 @@ def _authenticate(body: bytes, now: float) -> str:
     try:
         return verify(request.headers, body, keys, now=now).webhook_id  # type: ignore[arg-type]
     except SignatureError as exc:
+        metrics.signature_failed(exc.reason)
         log.warning("webhook delivery rejected (%s): %s", exc.reason, exc)
         raise DeliveryRejected(exc.status, str(exc)) from exc
 
 
 def _answer(status: str, code: int = 200, **extra: Any) -> tuple[Response, int]:
+    g.webhook_outcome = "ping" if extra.get("event") == "testEndpoint" else status
     return jsonify({"status": status, **extra}), code
 
 

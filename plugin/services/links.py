@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, t
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
+from plugin import metrics
 from plugin.db import DbSession, UTCDateTime
 from plugin.errors import NotFound, Refused
 from plugin.logs import current_request_id
@@ -133,6 +134,7 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
         _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
+        metrics.links_issued(made, actor.split(":", 1)[0])
     return Batch(batch, made)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func, select, update
 
+from plugin import metrics
 from plugin.db import DbSession
 from plugin.models import Link, Survey
 from plugin.services.links import audit, state_of
@@ -36,6 +37,14 @@ def survey_target(survey: Survey, link: Link, token: str, hidden_field: str) -> 
 def open_link(session: DbSession, tokens: LinkTokens, token: str, now: datetime, hidden_field: str,
               *, record: bool = True) -> Opened:
     """What ``GET /c/<token>`` shows; a live link's open is recorded unless ``record`` is false (HEAD)."""
+    opened = _open(session, tokens, token, now, hidden_field, record)
+    if record:
+        metrics.link_opened(opened.state)
+    return opened
+
+
+def _open(session: DbSession, tokens: LinkTokens, token: str, now: datetime, hidden_field: str,
+          record: bool) -> Opened:
     try:
         link_id = tokens.peek(token)
     except InvalidToken:
