@@ -55,6 +55,11 @@ class WebhookState:
     background: Callable[[Callable[[], None]], None] = field(default=_start_thread)
 
 
+@bp.before_request
+def _no_outcome_yet() -> None:
+    g.webhook_outcome = None  # g outlives a request when an app context was already pushed (tests, CLI)
+
+
 @bp.after_request
 def _count(response: Response) -> Response:
     """Every answer to the host, by outcome and status (refusals and oversized bodies included)."""
