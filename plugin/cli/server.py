@@ -7,12 +7,20 @@ import os
 import click
 from flask import Flask
 from flask_migrate import upgrade
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from plugin import demo
+from plugin import demo, metrics
 from plugin.cli.base import cli, with_app
 from plugin.jobs.scheduler import run_blocking, start_background
 from plugin.state import state
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No request line per request: it shows the path, and paths hold link tokens. The app logs each request
+    with its route template instead (``plugin.access``)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing (errors are still logged)."""
 
 
 @cli.command()
@@ -22,6 +30,8 @@ from plugin.state import state
 @with_app
 def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
     """Run the sidecar (threaded; use gunicorn for several processes)."""
+    if app.config["METRICS"]:  # one process: nothing has been counted yet, so the last run's numbers can go
+        metrics.clear_directory(app.config["METRICS_DIR"])
     if not no_upgrade:
         upgrade(directory=app.extensions["migrate"].directory)
     if app.config["DEMO"]:
@@ -35,7 +45,7 @@ def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
                    f"{demo.DEMO_SURVEY}/contact-links/segments/beta-testers'")
     start_background(app)
     click.echo(f"Serving on http://{host}:{port}")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
 
 
 @cli.group("db")
