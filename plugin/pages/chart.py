@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from plugin.services.funnel import Day
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28  # room for the axis labels
+WIDTH, HEIGHT = 480, 220
+LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 28  # room for the axis labels
 SERIES = (("opened", "Opened"), ("started", "Started"), ("completed", "Completed"))
 MAX_MARKERS = 62  # past two months of days, points are a line only
 
