@@ -39,6 +39,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config.load(app, test_config)
     app.url_map.converters["int"] = RowIdConverter
     logs.init_app(app)
+    for note in app.extensions.pop(config.STARTUP_NOTES, []):
+        app.logger.warning("%s", note)
     monitoring.init_app(app)
     database.db.init_app(app)
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)

@@ -5,7 +5,6 @@ Every setting is documented in the README's settings table; ``SETTINGS`` below i
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -93,6 +92,9 @@ INTEGER_SETTINGS = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+STARTUP_NOTES = "personal_links.startup_notes"  # warnings found while loading, logged by the factory
+
+
 class ConfigError(Exception):
     """Raised at start-up when a setting is missing or wrong; the message says what to set."""
 
@@ -112,7 +114,7 @@ def _finish(app: Flask) -> None:
     if config["DEMO"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         if not config.get("SECRET_KEY"):
-            config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+            config["SECRET_KEY"] = _instance_secret(app, Path(app.instance_path) / "secret_key")
         config["PUBLIC_URL"] = config["PUBLIC_URL"] or "http://127.0.0.1:5000"
         config["CONTACTS_CSV"] = config["CONTACTS_CSV"] or str(Path(__file__).parent / "demo" / "contacts.csv")
     if not config.get("SECRET_KEY"):
@@ -252,7 +254,7 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _instance_secret(path: Path) -> str:
+def _instance_secret(app: Flask, path: Path) -> str:
     """The demo signing key: made once, kept in the instance folder, readable by the owner only."""
     if path.exists():
         return path.read_text().strip()
@@ -260,5 +262,6 @@ def _instance_secret(path: Path) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
-    logging.getLogger("plugin").warning("generated a new signing key in %s", path)
+    # logged by the factory once logging is set up in the configured format
+    app.extensions.setdefault(STARTUP_NOTES, []).append(f"generated a new signing key in {path}")
     return key

@@ -65,6 +65,7 @@ def _count(response: Response) -> Response:
     """Every answer to the host, by outcome and status (refusals and oversized bodies included)."""
     outcome = g.get("webhook_outcome") or {413: "too-large", 503: "unavailable"}.get(response.status_code, "rejected")
     metrics.webhook_answered(outcome, response.status_code)
+    log.debug("webhook delivery answered: %s %s", outcome, response.status_code)
     return response
 
 

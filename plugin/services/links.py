@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Sur
 from plugin.services.params import IssueOptions
 
 STATES = ("live", "pending", "expired", "used", "revoked")
+
+log = logging.getLogger(__name__)
 
 
 def state_of(revoked_at: datetime | None, use_count: int, max_uses: int, expires_at: datetime | None,
@@ -135,6 +138,7 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     if made:
         _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
         metrics.links_issued(made, actor.split(":", 1)[0])
+        log.debug("issued %d links of survey %s (batch %s)", made, survey.id, batch)
     return Batch(batch, made)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -13,6 +14,8 @@ from plugin.db import DbSession
 from plugin.models import Link, Survey
 from plugin.services.links import audit, state_of
 from plugin.tokens import InvalidToken, LinkTokens
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ def open_link(session: DbSession, tokens: LinkTokens, token: str, now: datetime,
               *, record: bool = True) -> Opened:
     """What ``GET /c/<token>`` shows; a live link's open is recorded unless ``record`` is false (HEAD)."""
     opened = _open(session, tokens, token, now, hidden_field, record)
+    log.debug("link opened: %s%s", opened.state, "" if record else " (not recorded)")  # never the token
     if record:
         metrics.link_opened(opened.state)
     return opened

@@ -78,7 +78,7 @@ def _tour(url: str, key: str) -> list[str]:
     api = {"x-api-key": key}
     v1 = f"{url}/api/personal-links/v1"
     assert requests.get(f"{v1}/segments", headers=api, timeout=5).ok
-    one = requests.get(f"{url}/api/v2/management/surveys/demo-survey/contact-links/contacts/c-ada?expiresOn=2099-12-31",
+    one = requests.get(f"{url}/api/v2/management/surveys/demo-survey/contact-links/contacts/c-ada?expiresOn=2027-12-31",
                        headers={**api, "X-Request-ID": "tour-contact-link"}, timeout=5)
     assert one.ok and one.headers["X-Request-ID"] == "tour-contact-link"
     exported = requests.get(f"{v1}/surveys/demo-survey/segments/customers/links.csv", headers=api, timeout=5)
@@ -126,7 +126,8 @@ def test_the_tour_logs_no_secret_at_debug(tour_server: tuple[str, str, Path], tm
     time.sleep(0.3)  # the last lines reach the file
     lines = _lines(log_path)
     text = log_path.read_text()
-    assert any(line["level"] == "DEBUG" for line in lines) or any(line["level"] == "INFO" for line in lines)
+    debug = {line["message"] for line in lines if line["level"] == "DEBUG"}
+    assert {"link opened: live", "link opened: invalid"} <= debug  # DEBUG lines were written
     requests_done = [line for line in lines if line["logger"] == "plugin.access"]
     assert len(requests_done) >= 20
     tagged = [line for line in requests_done if line["requestId"] == "tour-contact-link"]
@@ -154,14 +155,20 @@ def test_sync_and_reconcile_against_the_host_log_no_key_or_address(fake_host_v5,
     env = _env(tmp_path, PERSONAL_LINKS_SECRET_KEY="tour-secret-key-0123456789",
                PERSONAL_LINKS_PUBLIC_URL="https://links.example.com",
                PERSONAL_LINKS_DATABASE_URL=f"sqlite:///{tmp_path / 'tour.sqlite3'}", **settings)
+    logged: list[dict] = []
     for args in (("db", "upgrade"), ("sync",), ("links", "issue", "--survey", "sv_1", "--segment", "sg_pro",
                                                   "-o", str(tmp_path / "links.csv")), ("jobs", "run", "reconcile")):
         done = _cli(tmp_path, env, *args)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
-        lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
-        assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+        # stderr holds the log lines and the commands' progress bars (lines that are not JSON objects)
+        lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+        assert all({"time", "level", "logger", "message", "requestId"} <= set(line) for line in lines)
+        logged.extend(lines)
         tokens = [row[5].rsplit("/", 1)[1] for row in list(csv.reader((tmp_path / "links.csv").open()))[1:]] \
             if (tmp_path / "links.csv").exists() else []
         _assert_absent(done.stderr, {"host API key": fake_host_v5.state.api_key,
                                      **{f"token {n}": token for n, token in enumerate(tokens)}})
         assert "@" not in done.stderr, done.stderr
+    assert any(line["logger"] == "plugin.services.sync" for line in logged)
+    assert any(line["logger"] == "plugin.jobs.runner" and line["requestId"].startswith("job-reconcile-")
+               for line in logged)  # a job run's lines carry the run's id
