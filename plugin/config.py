@@ -45,9 +45,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
     "LOG_LEVEL": ("INFO", "logging level of the sidecar's loggers: DEBUG, INFO, WARNING, ERROR or CRITICAL"),
-    "METRICS": ("off", "on: serve GET /metrics (Prometheus text format, behind METRICS_TOKEN); off: 404"),
-    "METRICS_TOKEN": (None, "the bearer token a scraper sends to GET /metrics (16 characters or more); "
-                            "required when METRICS is on"),
+    "METRICS": ("off", "on: count, and serve GET /metrics (Prometheus text format) behind METRICS_TOKEN or "
+                       "on the separate address of personal-links metrics-server; off: 404, nothing counted"),
+    "METRICS_TOKEN": (None, "the bearer token a scraper sends to GET /metrics (16 characters or more); without "
+                            "it /metrics answers 404 and only personal-links metrics-server serves the numbers"),
     "METRICS_DIR": (None, "the folder where every server process writes its metrics (prometheus_client's "
                           "multiprocess mode); default the instance folder's metrics/; emptied at server start"),
     "LOG_FORMAT": ("plain", "log line format on stderr: plain (text) or json (one JSON object per line)"),
@@ -182,10 +183,10 @@ def _metrics_settings(app: Flask) -> None:
     if not config["METRICS"]:
         return
     token = str(config.get("METRICS_TOKEN") or "")
-    if len(token) < MIN_METRICS_TOKEN:
-        raise ConfigError(f"{PREFIX}_METRICS is on: set {PREFIX}_METRICS_TOKEN to a random string of at least "
-                          f"{MIN_METRICS_TOKEN} characters (the scraper sends it as a bearer token)")
-    config["METRICS_TOKEN"] = token
+    if token and len(token) < MIN_METRICS_TOKEN:
+        raise ConfigError(f"{PREFIX}_METRICS_TOKEN must be a random string of at least {MIN_METRICS_TOKEN} "
+                          f"characters (the scraper sends it as a bearer token)")
+    config["METRICS_TOKEN"] = token or None
     config["METRICS_DIR"] = str(config.get("METRICS_DIR") or Path(app.instance_path) / "metrics")
 
 

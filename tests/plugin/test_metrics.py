@@ -35,13 +35,18 @@ def test_metrics_are_off_by_default(client) -> None:
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"METRICS": "on"}, "set PERSONAL_LINKS_METRICS_TOKEN"),
     ({"METRICS": "on", "METRICS_TOKEN": "short"}, "at least 16 characters"),
     ({"METRICS": "maybe"}, "PERSONAL_LINKS_METRICS must be on or off"),
 ])
 def test_metrics_on_need_a_real_token(settings, message, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=message):
         create_app(base_config(f"sqlite:///{tmp_path}/x.db", **settings))
+
+
+@pytest.mark.settings(**{**ON, "METRICS_TOKEN": None})
+def test_without_a_token_the_app_serves_no_metrics(client) -> None:
+    # they are counted, and served by ``personal-links metrics-server`` on its own address
+    assert client.get("/metrics", headers=SCRAPER).status_code == 404
 
 
 @pytest.mark.settings(**ON)

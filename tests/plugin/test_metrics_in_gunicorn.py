@@ -1,12 +1,19 @@
-"""GET /metrics from a real gunicorn with two workers: the scrape adds up what both workers counted."""
+"""GET /metrics from a real gunicorn with two workers: the scrape adds up what both workers counted, and so
+does ``personal-links metrics-server`` on its separate address."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,9 +23,9 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from plugin import create_app
 from plugin.db import db
 from plugin.services.api_keys import create_key
-from tests.helpers import NOW, base_config, seed
+from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY, base_config, seed
 from tests.metrics_support import parse, total
-from tests.servers import fresh_database, gunicorn
+from tests.servers import ROOT, free_port, fresh_database, gunicorn
 
 pytestmark = pytest.mark.servers
 TOKEN = "scrape-token-0123456789abcdef"
@@ -54,6 +61,34 @@ def _stale_file(folder: Path) -> None:
     stale.close()
 
 
+@contextmanager
+def metrics_server(database_url: str, folder: Path) -> Iterator[str]:
+    """``personal-links metrics-server`` on a free port, reading ``folder``; yields its base URL."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PERSONAL_LINKS_")}, "PYTHONPATH": str(ROOT),
+           "PERSONAL_LINKS_DATABASE_URL": database_url, "PERSONAL_LINKS_SECRET_KEY": SECRET_KEY,
+           "PERSONAL_LINKS_PUBLIC_URL": PUBLIC_URL, "PERSONAL_LINKS_METRICS": "on",
+           "PERSONAL_LINKS_METRICS_DIR": str(folder), "PERSONAL_LINKS_INSTANCE_PATH": str(folder.parent / "i2")}
+    process = subprocess.Popen([sys.executable, "-c", "from plugin.cli import main; main()", "metrics-server",
+                                "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(base + "/", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("personal-links metrics-server did not start")
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_two_workers_add_up_in_one_scrape(backend: str, tmp_path: Path) -> None:
     folder = tmp_path / "metrics"
@@ -83,6 +118,9 @@ def test_two_workers_add_up_in_one_scrape(backend: str, tmp_path: Path) -> None:
             assert len(per_process) == 2 and min(per_process.values()) > 0, per_process
             assert requests.get(f"{base}/metrics", timeout=10).status_code == 401
             scraped = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+            with metrics_server(url, folder) as separate:
+                separately = requests.get(f"{separate}/metrics", timeout=10).text
+                assert requests.get(f"{separate}/", timeout=10).status_code == 404
     assert scraped.status_code == 200
     samples = parse(scraped.text)
     assert total(samples, OPENS, state="live") == sent == sum(per_process.values())  # the stale 1000 is gone
@@ -90,4 +128,5 @@ def test_two_workers_add_up_in_one_scrape(backend: str, tmp_path: Path) -> None:
     assert total(samples, "personal_links_http_requests_total", route="/c/<token>", status="302") == sent
     assert total(samples, "personal_links_http_request_seconds_count", route="/c/<token>") == sent
     assert total(samples, "personal_links_http_requests_total", route="/metrics", status="401") == 1
+    assert total(parse(separately), OPENS, state="live") == sent  # the separate address adds up the same files
     assert "links.example.com" not in scraped.text and "/c/" + paths[0].rsplit("/", 1)[1] not in scraped.text
