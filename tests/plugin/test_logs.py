@@ -84,3 +84,20 @@ def test_an_error_line_outside_a_request_has_no_id_and_keeps_the_traceback() -> 
     logs.ContextFilter().filter(record)
     line = json.loads(logs.JsonFormatter().format(record))
     assert line["requestId"] is None and "ValueError: boom" in line["exception"] and "route" not in line
+
+
+def test_an_unhandled_error_is_logged_with_the_route_not_the_path(tmp_path, caplog) -> None:
+    from plugin import create_app
+    from tests.helpers import base_config
+
+    app = create_app(base_config(f"sqlite:///{tmp_path}/x.db", TESTING=False))
+
+    @app.get("/boom/<token>")
+    def boom(token: str) -> str:
+        raise RuntimeError("failed")
+
+    answer = app.test_client().get("/boom/secret-token-value", headers={"X-Request-ID": "boom-1"})
+    assert answer.status_code == 500
+    errors = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert [record.getMessage() for record in errors] == ["Exception on /boom/<token> [GET]"]
+    assert errors[0].request_id == "boom-1" and "secret-token-value" not in caplog.text

@@ -136,3 +136,28 @@ def test_host_paths_lose_their_ids() -> None:
         "/api/v2/management/contacts/{id}"
     assert metrics.host_route("/api/v1/management/me") == "/api/v1/management/me"
     assert metrics.host_route("/api/v1/webhooks/42") == "/api/v1/webhooks/{id}"
+
+
+def test_the_separate_metrics_server_refuses_to_start_with_metrics_off(monkeypatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from plugin.cli import cli
+    from tests.helpers import PUBLIC_URL, SECRET_KEY
+
+    for name, value in {"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": SECRET_KEY,
+                        "PUBLIC_URL": PUBLIC_URL, "METRICS": "off"}.items():
+        monkeypatch.setenv(f"PERSONAL_LINKS_{name}", value)
+    result = CliRunner().invoke(cli, ["metrics-server", "--port", "1"], obj={})
+    assert result.exit_code == 1 and "PERSONAL_LINKS_METRICS is off" in result.output
+
+
+def test_the_separate_app_serves_the_scrape_at_its_path_only() -> None:
+    from werkzeug.test import Client
+
+    from plugin.monitoring import separate_app
+
+    client = Client(separate_app())
+    assert client.get("/").status_code == 404 and client.post("/metrics").status_code == 404
+    answer = client.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain; version=")
+    assert client.head("/metrics").data == b""
