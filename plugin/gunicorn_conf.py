@@ -11,11 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from plugin import create_app, metrics
+from plugin.config import ConfigError
 
 
 def on_starting(server: Any) -> None:
     """Check the settings once in the master and empty the metrics folder before any worker writes to it."""
-    app = create_app()  # a wrong setting stops the server here, with its one-line message
+    try:
+        app = create_app()
+    except ConfigError as exc:  # a wrong setting stops the server here, in one line, before any worker starts
+        raise SystemExit(f"personal-links: {exc}") from None
     if app.config["METRICS"]:
         metrics.clear_directory(app.config["METRICS_DIR"])
         server.log.info("metrics on: workers write to %s", app.config["METRICS_DIR"])

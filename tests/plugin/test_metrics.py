@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,12 @@ TOKEN = "scrape-token-0123456789"
 ON = {"METRICS": "on", "METRICS_TOKEN": TOKEN, "METRICS_DIR": FOLDER, "WEBHOOK_SECRETS": SECRET}
 BASE = "/api/v2/management/surveys/survey-1/contact-links/contacts/"
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_the_folder() -> Iterator[None]:
+    yield
+    shutil.rmtree(FOLDER, ignore_errors=True)
 
 
 def scrape(client) -> dict:
