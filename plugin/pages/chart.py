@@ -62,9 +62,9 @@ class Chart:
 
 
 def _ticks(top: int) -> list[int]:
-    """Whole-number ticks from 0 to the top value, at most five."""
+    """Whole-number ticks from 0 to the top value or just above it, at most five."""
     step = max(1, -(-top // 4))
-    return list(range(0, top + 1, step)) if top else [0]
+    return list(range(0, top + step, step)) if top else [0]
 
 
 def daily_chart(days: list[Day]) -> Chart | None:
