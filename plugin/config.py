@@ -174,7 +174,7 @@ MIN_METRICS_TOKEN = 16
 
 
 def _metrics_settings(app: Flask) -> None:
-    """METRICS on needs a token long enough to be a secret; the folder defaults to the instance folder's."""
+    """METRICS on or off; a token, when given, long enough to be a secret; the folder, the instance folder's."""
     config = app.config
     value = str(config["METRICS"]).strip().lower()
     if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
