@@ -28,6 +28,21 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Called with (host name, method, path, status or "error", seconds or None) for every answer the host gives,
+# retried ones included; the app registers its metrics here (adapters know nothing of the app).
+Observer = Callable[[str, str, str, "int | str", "float | None"], None]
+OBSERVERS: list[Observer] = []
+
+
+def add_observer(observer: Observer) -> None:
+    """Have ``observer`` told of every host answer (once, however often it is added)."""
+    if observer not in OBSERVERS:
+        OBSERVERS.append(observer)
+
+
+def _observe(host: str, method: str, path: str, status: int | str, seconds: float | None) -> None:
+    for observer in OBSERVERS:
+        observer(host, method, path, status, seconds)
 
 
 class TokenBucket:
@@ -200,14 +215,22 @@ class HostClient:
     ) -> requests.Response:
         """Send one request; a status outside ``ok`` or a transport failure raises AdapterError."""
         url = self.url(path)
-        what = what or f"{method} {urlsplit(url).path}"
+        route = urlsplit(url).path
+        what = what or f"{method} {route}"
+        started = time.monotonic()
         try:
             response = self.session.request(
                 method, url, params=params, json=json, headers=self._headers, timeout=self.timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
+            _observe(self.host_name, method, route, "error", time.monotonic() - started)
             raise error_from_exception(exc, what=what, host=self.host_name, timeout=self.timeout) from exc
+        retries = getattr(getattr(response, "raw", None), "retries", None)
+        for earlier in getattr(retries, "history", ()) or ():  # answers urllib3 retried (429, 5xx)
+            if earlier.status is not None:
+                _observe(self.host_name, method, route, earlier.status, None)
+        _observe(self.host_name, method, route, response.status_code, time.monotonic() - started)
         if response.status_code not in tuple(ok):
             raise error_from_response(response, what=what, host=self.host_name, permission=permission)
         return response

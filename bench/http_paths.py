@@ -136,7 +136,7 @@ def click(backend: str = "sqlite", links_count: int = 2000) -> PathResult:
         tokens = prepare(url, links_count)
         requests = _write([f"GET\t/c/{token}\t\t" for token in tokens])
         env = {"BENCH_REQUESTS": str(requests), "BENCH_THREADS": "2"}
-        with gunicorn("bench.hello:app", {}) as base:
+        with gunicorn("bench.hello:app", env_for(url)) as base:
             baseline = wrk(base, SCRIPT, env)
         with gunicorn("plugin.wsgi:app", env_for(url)) as ours_url:
             ours = wrk(ours_url, SCRIPT, env)
@@ -154,7 +154,7 @@ def webhook(backend: str = "sqlite", links_count: int = 15000) -> PathResult:
         lines = deliveries(tokens)
         half_file = _write(lines[len(lines) // 2:])
         full_file = _write(lines[: len(lines) // 2])
-        with gunicorn("bench.hello:app", {}) as base:
+        with gunicorn("bench.hello:app", env_for(url)) as base:
             baseline = wrk(base, SCRIPT, {"BENCH_REQUESTS": str(full_file), "BENCH_THREADS": "2"})
         with gunicorn("plugin.wsgi:app", env_for(url)) as ours_url:
             ours = wrk(ours_url, SCRIPT, {"BENCH_REQUESTS": str(full_file), "BENCH_THREADS": "2"})

@@ -35,12 +35,12 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(app: str, env: Mapping[str, str], workers: int = 2, *options: str) -> Iterator[str]:
-    """``gunicorn -c gunicorn.conf.py APP`` with ``workers`` workers on a free port; yields its base URL.
+    """``gunicorn -c python:plugin.gunicorn_conf APP`` with ``workers`` workers on a free port; yields its base URL.
 
     The server's log goes to a file (a pipe nobody reads would fill and stall the workers).
     """
     port = free_port()
-    command = [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(workers),
+    command = [PYTHON, "-m", "gunicorn", "-c", "python:plugin.gunicorn_conf", "-w", str(workers),
                "-b", f"127.0.0.1:{port}", *options, app]
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-gunicorn-", suffix=".log", delete=False)
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},

@@ -82,7 +82,7 @@ def write(rows: list[tuple[str, str, str, str, str, str]], elapsed: float, quick
         "# Benchmark results",
         "",
         "Written by `make bench` (`bench/run.py`); every figure is compared with a baseline measured in the same",
-        "run on the same machine: a hello-world Flask app on the same gunicorn settings (`gunicorn.conf.py`, 2",
+        "run on the same machine: a hello-world Flask app on the same gunicorn settings (`plugin/gunicorn_conf.py`, 2",
         "workers) for the HTTP paths, driven by wrk (`-t2 -c16 -d5s`; the half-rate run paces 4 connections);",
         "plain Python loops for the bulk paths. Read the ratios; absolute numbers are this machine's.",
         "",

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, i18n, state
+from plugin import config, i18n, logs, monitoring, state
 from plugin import db as database
 from plugin.tokens import MAX_ID
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+class SidecarFlask(Flask):
+    """Flask, except that an unhandled error is logged with the route template, not the path (paths hold tokens)."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        """Log the error as Flask does, naming the route."""
+        self.logger.error("Exception on %s [%s]", logs.route_of(), request.method, exc_info=exc_info)
 
 
 class RowIdConverter(IntegerConverter):
@@ -28,11 +35,13 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
-    app = Flask(__name__, instance_path=config.instance_folder(os.environ.get("PERSONAL_LINKS_INSTANCE_PATH")))
+    app = SidecarFlask(__name__, instance_path=config.instance_folder(os.environ.get("PERSONAL_LINKS_INSTANCE_PATH")))
     config.load(app, test_config)
     app.url_map.converters["int"] = RowIdConverter
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.init_app(app)
+    for note in app.extensions.pop(config.STARTUP_NOTES, []):
+        app.logger.warning("%s", note)
+    monitoring.init_app(app)
     database.db.init_app(app)
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
     state.init_app(app)
@@ -52,6 +61,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     receiver.init_app(app)
     api = (contact_links, links, people, followup, jobs, inbox, local_segments, syncs, host)
     pages = (auth, surveys, share, preview, contact_pages, host_page)
-    for module in (public, health, openapi, manifest, *api, *pages, receiver):
+    for module in (public, health, monitoring, openapi, manifest, *api, *pages, receiver):
         app.register_blueprint(module.bp)
     return app

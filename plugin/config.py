@@ -5,7 +5,6 @@ Every setting is documented in the README's settings table; ``SETTINGS`` below i
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -45,7 +44,14 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
-    "LOG_LEVEL": ("INFO", "logging level"),
+    "LOG_LEVEL": ("INFO", "logging level of the sidecar's loggers: DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    "METRICS": ("off", "on: count, and serve GET /metrics (Prometheus text format) behind METRICS_TOKEN or "
+                       "on the separate address of personal-links metrics-server; off: 404, nothing counted"),
+    "METRICS_TOKEN": (None, "the bearer token a scraper sends to GET /metrics (16 characters or more); without "
+                            "it /metrics answers 404 and only personal-links metrics-server serves the numbers"),
+    "METRICS_DIR": (None, "the folder where every server process writes its metrics (prometheus_client's "
+                          "multiprocess mode); default the instance folder's metrics/; emptied at server start"),
+    "LOG_FORMAT": ("plain", "log line format on stderr: plain (text) or json (one JSON object per line)"),
     "SCHEDULER": ("in-process", "where scheduled jobs run: in-process (in the server) or off"),
     "PURGE_INTERVAL_SECONDS": (3600, "how often the purge job runs (0: never)"),
     "RETRY_INTERVAL_SECONDS": (60, "how often failed webhook deliveries are retried (0: never)"),
@@ -91,6 +97,9 @@ DEMO_FOLDER = "demo"  # demo mode's instance folder, inside the instance folder
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+STARTUP_NOTES = "personal_links.startup_notes"  # warnings found while loading, logged by the factory
+
+
 class ConfigError(Exception):
     """Raised at start-up when a setting is missing or wrong; the message says what to set."""
 
@@ -125,7 +134,7 @@ def _finish(app: Flask) -> None:
         app.instance_path = str(Path(app.instance_path) / DEMO_FOLDER)
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         if not config.get("SECRET_KEY"):
-            config["SECRET_KEY"] = _instance_secret(Path(app.instance_path) / "secret_key")
+            config["SECRET_KEY"] = _instance_secret(app, Path(app.instance_path) / "secret_key")
         config["PUBLIC_URL"] = config["PUBLIC_URL"] or "http://127.0.0.1:5000"
         config["CONTACTS_CSV"] = config["CONTACTS_CSV"] or str(Path(__file__).parent / "demo" / "contacts.csv")
     if not config.get("SECRET_KEY"):
@@ -185,7 +194,32 @@ def _finish(app: Flask) -> None:
     level = str(config["LOG_LEVEL"]).upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"{PREFIX}_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {config['LOG_LEVEL']!r}")
-    logging.getLogger("plugin").setLevel(level)
+    config["LOG_LEVEL"] = level
+    log_format = str(config["LOG_FORMAT"]).strip().lower()
+    if log_format not in ("plain", "json"):
+        raise ConfigError(f"{PREFIX}_LOG_FORMAT must be plain or json, got {config['LOG_FORMAT']!r}")
+    config["LOG_FORMAT"] = log_format
+    _metrics_settings(app)
+
+
+MIN_METRICS_TOKEN = 16
+
+
+def _metrics_settings(app: Flask) -> None:
+    """METRICS on or off; a token, when given, long enough to be a secret; the folder, the instance folder's."""
+    config = app.config
+    value = str(config["METRICS"]).strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{PREFIX}_METRICS must be on or off, got {config['METRICS']!r}")
+    config["METRICS"] = _as_bool(value)
+    if not config["METRICS"]:
+        return
+    token = str(config.get("METRICS_TOKEN") or "")
+    if token and len(token) < MIN_METRICS_TOKEN:
+        raise ConfigError(f"{PREFIX}_METRICS_TOKEN must be a random string of at least {MIN_METRICS_TOKEN} "
+                          f"characters (the scraper sends it as a bearer token)")
+    config["METRICS_TOKEN"] = token or None
+    config["METRICS_DIR"] = str(config.get("METRICS_DIR") or Path(app.instance_path) / "metrics")
 
 
 def _session_cookie(app: Flask) -> None:
@@ -253,7 +287,7 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def _instance_secret(path: Path) -> str:
+def _instance_secret(app: Flask, path: Path) -> str:
     """The demo signing key: made once, kept in the instance folder, readable by the owner only."""
     if path.exists():
         return path.read_text().strip()
@@ -261,5 +295,6 @@ def _instance_secret(path: Path) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
-    logging.getLogger("plugin").warning("generated a new signing key in %s", path)
+    # logged by the factory once logging is set up in the configured format
+    app.extensions.setdefault(STARTUP_NOTES, []).append(f"generated a new signing key in {path}")
     return key

@@ -150,6 +150,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     survey_id: Mapped[str | None] = mapped_column(String(255))
     contact_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the request or job run that wrote it
 
 
 class ApiKey(db.Model):  # type: ignore[name-defined,misc]

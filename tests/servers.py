@@ -50,8 +50,10 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(database_url: str, folder: Path, *, workers: int, app: str = "plugin:create_app()",
-             settings: dict[str, str] | None = None) -> Iterator[str]:
-    """gunicorn with ``workers`` processes on the database; yields its base URL; stopped however it ends."""
+             settings: dict[str, str] | None = None, options: tuple[str, ...] = ()) -> Iterator[str]:
+    """gunicorn with ``workers`` processes on the database; yields its base URL; stopped however it ends.
+
+    ``options`` are more gunicorn command-line options (``("-c", "python:plugin.gunicorn_conf")``)."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PERSONAL_LINKS_DATABASE_URL": database_url,
            "PERSONAL_LINKS_SECRET_KEY": SECRET_KEY, "PERSONAL_LINKS_PUBLIC_URL": PUBLIC_URL,
@@ -60,7 +62,7 @@ def gunicorn(database_url: str, folder: Path, *, workers: int, app: str = "plugi
     log_path = folder / "gunicorn.log"
     with log_path.open("w") as log:
         process = subprocess.Popen([str(GUNICORN), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "30",
-                                    app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                    *options, app], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 20

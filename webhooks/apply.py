@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import bindparam, case, insert, or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
+from plugin import metrics
 from plugin.db import DbSession, UTCDateTime
+from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Link, ResponseAttribution
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store
@@ -115,7 +117,7 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
     connection.execute(_SET_STATUS, {**keys, "p_status": status})
     connection.execute(_AUDIT, {"at": now, "action": "used" if status == "attributed" else status, "actor": ACTOR,
                                 "link_id": link.id, "survey_id": link.survey_id, "contact_id": link.contact_id,
-                                "detail": {"responseId": response.id}})
+                                "detail": {"responseId": response.id}, "request_id": current_request_id()})
     return Applied(response.id, status, link.id, True)
 
 
@@ -138,6 +140,8 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
         applied = apply_delivery(session, delivery, now, intake)
         store.mark_applied(session, inbox_id, now)
         session.commit()
+        if applied.decided:
+            metrics.response_applied(applied.status)
     except SQLAlchemyError as exc:
         session.rollback()
         reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
@@ -146,6 +150,7 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
         store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {reason}")
         if isinstance(exc, DataError):  # a value the database refuses will be refused again: flag it at once
             session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id).values(status="dead"))
+            metrics.delivery_dead("unstorable")
         session.commit()
         return None
     return applied
@@ -171,10 +176,13 @@ def apply_claimed(session: DbSession, inbox_id: int, delivery: Delivery, now: da
         store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {reason}")
         if isinstance(exc, DataError):  # a value the database refuses will be refused again: flag it at once
             session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id).values(status="dead"))
+            metrics.delivery_dead("unstorable")
         session.commit()
         return None
     store.mark_applied(session, inbox_id, now)
     session.commit()
+    if applied.decided:
+        metrics.response_applied(applied.status)
     return applied
 
 

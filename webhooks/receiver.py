@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from adapters.base import AdapterError
+from plugin import metrics
 from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.openapi import error_responses
@@ -68,6 +69,20 @@ class WebhookState:
         return self.registered
 
 
+@bp.before_request
+def _no_outcome_yet() -> None:
+    g.webhook_outcome = None  # g outlives a request when an app context was already pushed (tests, CLI)
+
+
+@bp.after_request
+def _count(response: Response) -> Response:
+    """Every answer to the host, by outcome and status (refusals and oversized bodies included)."""
+    outcome = g.get("webhook_outcome") or {413: "too-large", 503: "unavailable"}.get(response.status_code, "rejected")
+    metrics.webhook_answered(outcome, response.status_code)
+    log.debug("webhook delivery answered: %s %s", outcome, response.status_code)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Parse the configured secrets once (config has checked them)."""
     app.extensions[KEY] = WebhookState(keys=[parse_secret(s) for s in app.config["WEBHOOK_SECRETS"]])
@@ -95,6 +110,7 @@ def _authenticate(body: bytes, now: float) -> str:
                 raise
             return _verify(body, hooks.keys + hooks.registered_keys(fresh=True), now)
     except SignatureError as exc:
+        metrics.signature_failed(exc.reason)
         log.warning("webhook delivery rejected (%s): %s", exc.reason, exc)
         raise DeliveryRejected(exc.status, str(exc)) from exc
 
@@ -106,6 +122,7 @@ def _verify(body: bytes, keys: list[bytes], now: float) -> str:
 
 
 def _answer(status: str, code: int = 200, **extra: Any) -> tuple[Response, int]:
+    g.webhook_outcome = "ping" if extra.get("event") == "testEndpoint" else status
     return jsonify({"status": status, **extra}), code
 
 

@@ -11,6 +11,7 @@ from plugin.clock import iso
 from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import followup, links
+from plugin.services import funnel as funnel_service
 from plugin.services.params import parse_bool, parse_int, parse_page
 from plugin.state import state
 from plugin.tokens import MAX_ID
@@ -24,6 +25,16 @@ def funnel(survey_id: str) -> Response:
     """Issued, opened, started, completed, expired and revoked links of a survey, now."""
     survey = links.get_survey(db.session, survey_id)
     return jsonify({"data": followup.funnel_counts(db.session, survey.id, state().clock.now())})
+
+
+@bp.get("/surveys/<survey_id>/funnel/daily")
+@require_api_key
+def funnel_daily(survey_id: str) -> Response:
+    """Opens, starts and completions per UTC day since the survey's first link was issued."""
+    survey = links.get_survey(db.session, survey_id)
+    days = funnel_service.daily_funnel(db.session, survey.id, state().clock.now())
+    return jsonify({"data": [{"date": day.day.isoformat(), "opened": day.opened, "started": day.started,
+                              "completed": day.completed} for day in days]})
 
 
 def _non_respondents(survey_id: str) -> Any:
@@ -109,6 +120,15 @@ PATHS = {
         "parameters": [_SURVEY],
         "responses": {**json_response("counts", {"type": "object", "properties": {"data": {
             "type": "object", "properties": {name: {"type": "integer"} for name in followup.FUNNEL}}}}),
+            **error_responses(401, 404)}}},
+    "/api/personal-links/v1/surveys/{surveyId}/funnel/daily": {"get": {
+        "summary": "A survey's opens, starts and completions per UTC day since its first link was issued "
+                   "(each link counted once per step, on the day it first got there); empty without links",
+        "parameters": [_SURVEY],
+        "responses": {**json_response("one entry per day, oldest first", {"type": "object", "properties": {
+            "data": {"type": "array", "items": {"type": "object", "properties": {
+                "date": {"type": "string", "format": "date"}, "opened": {"type": "integer"},
+                "started": {"type": "integer"}, "completed": {"type": "integer"}}}}}}),
             **error_responses(401, 404)}}},
     "/api/personal-links/v1/surveys/{surveyId}/non-respondents": {"get": {
         "summary": "Contacts holding a live link and no finished response, now",

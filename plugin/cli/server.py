@@ -6,12 +6,20 @@ import os
 
 import click
 from flask import Flask
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from plugin import demo, schema
-from plugin.cli.base import cli, with_app
+from plugin import demo, metrics, monitoring, schema
+from plugin.cli.base import cli, fail, with_app
 from plugin.jobs.scheduler import run_blocking, start_background
 from plugin.state import state
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No request line per request: it shows the path, and paths hold link tokens. The app logs each request
+    with its route template instead (``plugin.access``)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing (errors are still logged)."""
 
 
 @cli.command()
@@ -21,6 +29,8 @@ from plugin.state import state
 @with_app
 def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
     """Run the sidecar (threaded; use gunicorn for several processes)."""
+    if app.config["METRICS"]:  # one process: nothing has been counted yet, so the last run's numbers can go
+        metrics.clear_directory(app.config["METRICS_DIR"])
     if not no_upgrade:
         click.echo(schema.describe(*schema.upgrade_schema(app)))
     if app.config["DEMO"]:
@@ -35,7 +45,21 @@ def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
                    f"{demo.DEMO_SURVEY}/contact-links/segments/beta-testers'")
     start_background(app)
     click.echo(f"Serving on http://{host}:{port}")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
+
+
+@cli.command("metrics-server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on (keep it private).")
+@click.option("--port", default=9464, show_default=True, type=click.IntRange(1, 65535))
+@with_app
+def metrics_server(app: Flask, host: str, port: int) -> None:
+    """Serve GET /metrics on a separate address, without a token: the numbers the server processes write to
+    PERSONAL_LINKS_METRICS_DIR, added up. Run it next to the server, on the same machine."""
+    if not app.config["METRICS"]:
+        fail("PERSONAL_LINKS_METRICS is off: set it to on (here and for the server) and the same METRICS_DIR")
+    click.echo(f"Serving metrics of {app.config['METRICS_DIR']} on http://{host}:{port}/metrics")
+    run_simple(host, port, monitoring.separate_app(), threaded=True, use_reloader=False,
+               request_handler=QuietRequestHandler)
 
 
 @cli.group("db")

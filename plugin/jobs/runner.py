@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
 
+from plugin import logs, metrics
 from plugin.db import db
 from plugin.jobs.lease import claim, holder_name, period_start
 from plugin.jobs.models import JobRun
@@ -60,18 +62,29 @@ def run_job(app: Flask, name: str, *, trigger: str = "schedule") -> RunOutcome:
         db.session.add(run)
         db.session.commit()
         run_id = run.id
+        context = logs.bind(f"job-{job.name}-{run_id}")  # the run's log lines and audit rows carry this id
+        started = time.perf_counter()
         try:
-            counts = job.function(db.session, now, app.config)
-            db.session.commit()
-        except Exception as exc:  # any failure of a job is recorded before it is logged; then the run ends
-            db.session.rollback()
-            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-            _finish(run_id, "failed", None, error)
-            log.exception("job %s failed", job.name)
-            return RunOutcome("failed", run_id, None, error)
-        _finish(run_id, "succeeded", counts, None)
-        log.info("job %s succeeded: %s", job.name, counts)
-        return RunOutcome("succeeded", run_id, counts)
+            return _run(app, job, run_id, now, started)
+        finally:
+            logs.unbind(context)
+
+
+def _run(app: Flask, job: Job, run_id: int, now: Any, started: float) -> RunOutcome:
+    try:
+        counts = job.function(db.session, now, app.config)
+        db.session.commit()
+    except Exception as exc:  # any failure of a job is recorded before it is logged; then the run ends
+        db.session.rollback()
+        error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+        _finish(run_id, "failed", None, error)
+        metrics.job_ran(job.name, "failed", time.perf_counter() - started)
+        log.exception("job %s failed", job.name)
+        return RunOutcome("failed", run_id, None, error)
+    _finish(run_id, "succeeded", counts, None)
+    metrics.job_ran(job.name, "succeeded", time.perf_counter() - started)
+    log.info("job %s succeeded: %s", job.name, counts)
+    return RunOutcome("succeeded", run_id, counts)
 
 
 def _finish(run_id: int, status: str, counts: dict[str, Any] | None, error: str | None) -> None:

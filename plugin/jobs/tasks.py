@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 
+from plugin import metrics
 from plugin.db import DbSession
 from plugin.services.adapters import configured
 from plugin.services.purge import purge
@@ -38,7 +39,9 @@ def intake(config: Mapping[str, Any]) -> Intake:
 
 def retry_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
     """Webhook deliveries that failed to apply, again, with backoff, until they are flagged dead."""
-    return apply_pending(session, now, intake(config), limit=500, max_attempts=int(config["RETRY_MAX_ATTEMPTS"]))
+    counts = apply_pending(session, now, intake(config), limit=500, max_attempts=int(config["RETRY_MAX_ATTEMPTS"]))
+    metrics.deliveries_retried(counts)
+    return counts
 
 
 def reconcile_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:

@@ -11,8 +11,13 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# keep the app's loggers: `serve` upgrades in-process, and fileConfig would disable them
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# keep the app's loggers: `serve` upgrades in-process, and fileConfig would disable them. When the app has
+# set up logging (its factory always does), keep its handlers and format too (PERSONAL_LINKS_LOG_FORMAT=json):
+# fileConfig would replace them with a plain-text one.
+if logging.getLogger().handlers:
+    logging.getLogger('alembic').setLevel(logging.INFO)
+else:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -15,6 +15,7 @@ from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.i18n import LANGUAGE_NAMES
 from plugin.models import Survey
+from plugin.pages import chart
 from plugin.pages.guard import admin_required, protect
 from plugin.services import followup, funnel, issuing, links, previews, runs, segments, surveys
 from plugin.services.adapters import survey_host_provider
@@ -102,8 +103,8 @@ def render_share(survey: Survey, *, error: str | None = None, status: int = 200,
         segments=segments.public_segments(db.session),
         tomorrow=(now.date() + timedelta(days=1)).isoformat(), funnel=funnel.funnel(db.session, survey.id, now),
         links=funnel.find_links(db.session, survey.id, now, search), search=search,
-        runs=runs.recent_runs(db.session), error=error, chosen=chosen, expires_on=expires_on,
-        preview_states=previews.LABELS, languages=LANGUAGE_NAMES)
+        runs=runs.recent_runs(db.session), chart=chart.daily_chart(funnel.daily_funnel(db.session, survey.id, now)),
+        error=error, chosen=chosen, expires_on=expires_on, preview_states=previews.LABELS, languages=LANGUAGE_NAMES)
     return page, status
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -45,6 +45,40 @@ def funnel(session: DbSession, survey_id: str, now: datetime) -> Funnel:
                count(state == "revoked"))
         .where(Link.survey_id == survey_id)).one()
     return Funnel(*(int(value or 0) for value in row))
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One UTC day of a survey's funnel: links first opened, first started and completed that day."""
+
+    day: date
+    opened: int
+    started: int
+    completed: int
+
+
+def daily_funnel(session: DbSession, survey_id: str, now: datetime) -> list[Day]:
+    """Opens, starts and completions per UTC day from the day the survey's first link was issued through today.
+
+    A link counts once per step, on the day it first reached it (its first open, the start of its first
+    response, its first completed response), so each series adds up to the funnel's count of that step.
+    No links: an empty list.
+    """
+    first = session.scalar(select(func.min(Link.created_at)).where(Link.survey_id == survey_id))
+    if first is None:
+        return []
+    counts: dict[str, dict[date, int]] = {}
+    for name, column in (("opened", Link.first_opened_at), ("started", Link.started_at),
+                         ("completed", Link.completed_at)):
+        day = func.date(column)  # the stored timestamps are UTC; date() is the same on SQLite and PostgreSQL
+        rows = session.execute(select(day, func.count()).where(Link.survey_id == survey_id, column.is_not(None))
+                               .group_by(day))
+        counts[name] = {date.fromisoformat(str(value)[:10]): int(count) for value, count in rows}
+    start = min([first.date(), *(day for series in counts.values() for day in series)])
+    end = max([now.date(), *(day for series in counts.values() for day in series)])
+    days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+    return [Day(day, counts["opened"].get(day, 0), counts["started"].get(day, 0), counts["completed"].get(day, 0))
+            for day in days]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,13 +13,17 @@ from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, t
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
+from plugin import metrics
 from plugin.clock import iso
 from plugin.db import DbSession, UTCDateTime
 from plugin.errors import NotFound, Refused
+from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey
 from plugin.services.params import IssueOptions
 
 STATES = ("live", "pending", "expired", "used", "revoked")
+
+log = logging.getLogger(__name__)
 
 
 def state_of(revoked_at: datetime | None, use_count: int, max_uses: int, expires_at: datetime | None,
@@ -139,6 +144,8 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
         _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
+        metrics.links_issued(made, actor.split(":", 1)[0])
+        log.debug("issued %d links of survey %s (batch %s)", made, survey.id, batch)
     return Batch(batch, made, renewed)
 
 
@@ -161,11 +168,12 @@ def _audit_select(session: DbSession, action: str, actor: str, now: datetime, li
     ids = link_ids.subquery()
     rows = (
         select(literal(now, UTCDateTime), literal(action), literal(actor), Link.id, Link.survey_id,
-               Link.contact_id, literal(detail, AuditEvent.detail.type))
+               Link.contact_id, literal(detail, AuditEvent.detail.type),
+               literal(current_request_id(), AuditEvent.request_id.type))
         .where(Link.id.in_(select(ids.c[0])))
     )
     session.execute(insert(AuditEvent).from_select(
-        ["at", "action", "actor", "link_id", "survey_id", "contact_id", "detail"], rows))
+        ["at", "action", "actor", "link_id", "survey_id", "contact_id", "detail", "request_id"], rows))
 
 
 def audit(session: DbSession, action: str, actor: str, now: datetime, *, link_id: int | None = None,
@@ -173,7 +181,8 @@ def audit(session: DbSession, action: str, actor: str, now: datetime, *, link_id
           detail: dict[str, Any] | None = None) -> None:
     """Record one action in the audit trail."""
     session.execute(insert(AuditEvent).values(at=now, action=action, actor=actor, link_id=link_id,
-                                              survey_id=survey_id, contact_id=contact_id, detail=detail))
+                                              survey_id=survey_id, contact_id=contact_id, detail=detail,
+                                              request_id=current_request_id()))
 
 
 @dataclass(frozen=True, slots=True)

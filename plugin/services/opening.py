@@ -7,13 +7,16 @@ queries per click; the link's state is still decided by the one rule, ``links.st
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Integer, String, bindparam, text
 
+from plugin import metrics
 from plugin.db import DbSession, UTCDateTime
+from plugin.logs import current_request_id
 from plugin.services.links import state_of
 from plugin.tokens import InvalidToken, LinkTokens
 
@@ -29,9 +32,11 @@ _COUNT_OPEN = text(
     " first_opened_at = COALESCE(first_opened_at, :now) WHERE id = :link_id"
 ).bindparams(bindparam("now", type_=UTCDateTime))
 _AUDIT_OPEN = text(
-    "INSERT INTO audit_events (at, action, actor, link_id, survey_id, contact_id)"
-    " VALUES (:now, 'opened', 'respondent', :link_id, :survey_id, :contact_id)"
+    "INSERT INTO audit_events (at, action, actor, link_id, survey_id, contact_id, request_id)"
+    " VALUES (:now, 'opened', 'respondent', :link_id, :survey_id, :contact_id, :request_id)"
 ).bindparams(bindparam("now", type_=UTCDateTime))
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,15 @@ def with_hidden_field(base: str, token: str, hidden_field: str) -> str:
 def open_link(session: DbSession, tokens: LinkTokens, token: str, now: datetime, hidden_field: str,
               *, record: bool = True) -> Opened:
     """What ``GET /c/<token>`` shows; a live link's open is recorded unless ``record`` is false (HEAD)."""
+    opened = _open(session, tokens, token, now, hidden_field, record)
+    log.debug("link opened: %s%s", opened.state, "" if record else " (not recorded)")  # never the token
+    if record:
+        metrics.link_opened(opened.state)
+    return opened
+
+
+def _open(session: DbSession, tokens: LinkTokens, token: str, now: datetime, hidden_field: str,
+          record: bool) -> Opened:
     try:
         link_id = tokens.peek(token)
     except InvalidToken:
@@ -82,6 +96,7 @@ def open_link(session: DbSession, tokens: LinkTokens, token: str, now: datetime,
     if record:
         values = {"now": now, "link_id": link_id}
         connection.execute(_COUNT_OPEN, values)
-        connection.execute(_AUDIT_OPEN, {**values, "survey_id": row.survey_id, "contact_id": row.contact_id})
+        connection.execute(_AUDIT_OPEN, {**values, "survey_id": row.survey_id, "contact_id": row.contact_id,
+                                         "request_id": current_request_id()})
     return Opened("live", survey_target(row.public_url, row.single_use_url, token, hidden_field), row.expires_at,
                   language=language)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from adapters.base import AdapterError, HostResponse, SurveyHost
+from plugin import metrics
 from plugin.db import DbSession
 from plugin.jobs.models import ReconcilePoint
 from plugin.models import Link, ResponseAttribution
@@ -63,12 +64,15 @@ def reconcile_survey(session: DbSession, host: SurveyHost, survey_id: str, now: 
     since = point.reconciled_until - OVERLAP if point else None
     newest = point.reconciled_until if point else None
     applied = 0
+    outcomes: list[str] = []
     for response in host.responses(survey_id, since):
         record = as_record(response, now)
         newest = record.updated_at if newest is None else max(newest, record.updated_at)
         if not record.finished or _seen_finished(session, record.id):
             continue
-        apply_delivery(session, Delivery("responseFinished", "reconcile", record), now, intake)
+        outcome = apply_delivery(session, Delivery("responseFinished", "reconcile", record), now, intake)
+        if outcome.decided:
+            outcomes.append(outcome.status)
         applied += 1
     if newest is not None:
         if point is None:
@@ -76,6 +80,8 @@ def reconcile_survey(session: DbSession, host: SurveyHost, survey_id: str, now: 
         else:
             point.reconciled_until, point.updated_at = newest, now
     session.commit()
+    for status in outcomes:  # counted once committed
+        metrics.response_applied(status)
     return applied
 
 

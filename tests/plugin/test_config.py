@@ -29,6 +29,7 @@ def test_every_setting_is_documented() -> None:
     ({"DATABASE_URL": "not a url"}, "is not a database URL"),
     ({"DATABASE_URL": "mysql://u@h/db"}, "names 'mysql'"),
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+    ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be plain or json"),
     ({"SCHEDULER": "sometimes"}, "SCHEDULER must be in-process or off"),
 ])
 def test_bad_settings_stop_start_up(config, message, tmp_path: Path) -> None:
