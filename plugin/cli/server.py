@@ -44,7 +44,8 @@ def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
                    f"  curl -H 'x-api-key: <key>' '{app.config['PUBLIC_URL']}/api/v2/management/surveys/"
                    f"{demo.DEMO_SURVEY}/contact-links/segments/beta-testers'")
     start_background(app)
-    click.echo(f"Serving on http://{host}:{port}")
+    click.echo(f"Serving on http://{host}:{port} with Werkzeug's development server (one process); in production: "
+               "gunicorn -c python:plugin.gunicorn_conf 'plugin.wsgi:app'")
     run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
 
 
