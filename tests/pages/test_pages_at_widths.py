@@ -214,3 +214,33 @@ def test_the_share_page_with_links_fits_a_phone(page: Any, live_server: LiveServ
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     screenshot("admin-share-with-links-phone")
     assert widths[0] <= widths[1] == 390, widths
+
+
+def test_the_refusal_pages_of_hostile_input_and_of_too_many_sign_ins(page: Any, live_server: LiveServer,
+                                                                     screenshot: Any, width: str) -> None:
+    """The "Input refused" page (a NUL in a page's query) and the paused sign-in after repeated wrong keys."""
+    key = live_server.reset()
+    sign_in(page, live_server, key)
+    check(page, page.goto(f"{live_server.url}/admin/surveys/{SURVEY_ID}?q=a%00b"), 400,
+          ["Input refused", "NUL character", "Go back, remove it and try again."], screenshot,
+          f"admin-input-refused-{width}")
+    page.context.clear_cookies()
+    config = live_server.app.config
+    limit = config["AUTH_FAILURE_LIMIT"]
+    config["AUTH_FAILURE_LIMIT"] = 2
+    try:
+        page.goto(f"{live_server.url}/admin/sign-in")
+        for _ in range(2):
+            page.get_by_label("Admin API key").fill("plk_wrong")
+            with page.expect_response(lambda answer: answer.request.method == "POST") as refused:
+                page.keyboard.press("Enter")
+        assert refused.value.headers["retry-after"]
+        check(page, refused.value, 429, ["Sign in", "sign-in is paused", "Try again in 5 minutes."], screenshot,
+              f"admin-sign-in-paused-{width}")
+        page.get_by_label("Admin API key").fill(key)  # even the right key waits until the pause ends
+        with page.expect_response(lambda answer: answer.request.method == "POST") as paused:
+            page.keyboard.press("Enter")
+        assert paused.value.status == 429
+    finally:
+        config["AUTH_FAILURE_LIMIT"] = limit
+        live_server.reset()  # the failures are rows of the database: the next test starts unpaused
