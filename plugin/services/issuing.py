@@ -30,13 +30,15 @@ HostProvider = Callable[[], SurveyHost | None]
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """Links issued: for how many contacts, what happened to them, and the query of their rows (newest first)."""
+    """Links issued: for how many contacts, what happened to them, and the query of their rows (newest first):
+    ``rows`` for ``links.iter_link_rows``, ``export`` (the CSV's columns only) for ``links.iter_batches``."""
 
     survey: Survey
     segment: Segment | None
     members: int
     report: IssueReport
     rows: Select[Any]
+    export: Select[Any]
 
 
 def _link_survey(session: DbSession, survey_id: str) -> Survey:
@@ -84,7 +86,8 @@ def _issue_one(session: DbSession, survey: Survey, contact: Contact, options: Is
     if current is not None and current[0] is not None and not (options.reissue or options.rotate):
         raise _refuse_revoked(survey, contact, current[2], current[0])
     report = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, None, 1, report, links.current_links(survey.id, chosen, now))
+    return Issued(survey, None, 1, report, links.current_links(survey.id, chosen, now),
+                  links.export_links(survey.id, chosen))
 
 
 def reissue_link(session: DbSession, link_id: int, args: Mapping[str, str], now: datetime, actor: str,
@@ -128,7 +131,8 @@ def issue_segment(session: DbSession, survey_id: str, segment_id: str, args: Map
     members = links.require_members(session, segment)
     chosen = links.segment_contacts(segment.id)
     report = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, segment, members, report, links.current_links(survey.id, chosen, now))
+    return Issued(survey, segment, members, report, links.current_links(survey.id, chosen, now),
+                  links.export_links(survey.id, chosen))
 
 
 def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args: Mapping[str, str], limit: int,
@@ -140,4 +144,5 @@ def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args
     members = links.require_members(session, segment)
     page = links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip)
     report = _issue(session, survey, page, options, now, actor, host)
-    return Issued(survey, segment, members, report, links.current_links(survey.id, page, now))
+    return Issued(survey, segment, members, report, links.current_links(survey.id, page, now),
+                  links.export_links(survey.id, page))
