@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from plugin import metrics
 from plugin.clock import iso
@@ -110,8 +110,7 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     chosen = contacts.scalar_subquery()
     current = and_(Link.survey_id == survey.id, Link.is_current == true(), Link.contact_id.in_(chosen))
     if options.rotate:
-        revoked = select(Link.id).where(current, Link.revoked_at.is_(None))
-        _audit_select(session, "revoked", actor, now, revoked, {"reason": "rotate"})
+        _audit_select(session, "revoked", actor, now, and_(current, Link.revoked_at.is_(None)), {"reason": "rotate"})
         session.execute(update(Link).where(current).values(is_current=False,
                                                            revoked_at=func.coalesce(Link.revoked_at, at)))
     else:
@@ -143,7 +142,7 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     # Counted by batch, not by rowcount: the ORM's INSERT ... SELECT result has none on every driver.
     made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
-        _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
+        _audit_select(session, "issued", actor, now, Link.batch_id == batch, None)
         metrics.links_issued(made, actor.split(":", 1)[0])
         log.debug("issued %d links of survey %s (batch %s)", made, survey.id, batch)
     return Batch(batch, made, renewed)
@@ -154,23 +153,21 @@ def _renew(session: DbSession, current: Any, options: IssueOptions, now: datetim
     at = literal(now, UTCDateTime)
     unanswered = and_(current, Link.revoked_at.is_(None), Link.use_count < Link.max_uses,
                       or_(Link.expires_at.is_(None), Link.expires_at > at))
-    ids = select(Link.id).where(unanswered)
-    count = int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0)
+    count = int(session.scalar(select(func.count()).select_from(Link).where(unanswered)) or 0)
     if count:
-        _audit_select(session, "renewed", actor, now, ids, {"expiresAt": iso(options.expires_at)})
+        _audit_select(session, "renewed", actor, now, unanswered, {"expiresAt": iso(options.expires_at)})
         session.execute(update(Link).where(unanswered).values(expires_at=literal(options.expires_at, UTCDateTime)))
     return count
 
 
-def _audit_select(session: DbSession, action: str, actor: str, now: datetime, link_ids: Select[Any],
+def _audit_select(session: DbSession, action: str, actor: str, now: datetime, which: ColumnElement[bool],
                   detail: dict[str, Any] | None) -> None:
-    """One audit row per link selected, written by one INSERT ... SELECT."""
-    ids = link_ids.subquery()
+    """One audit row per link ``which`` selects, written by one INSERT ... SELECT."""
     rows = (
         select(literal(now, UTCDateTime), literal(action), literal(actor), Link.id, Link.survey_id,
                Link.contact_id, literal(detail, AuditEvent.detail.type),
                literal(current_request_id(), AuditEvent.request_id.type))
-        .where(Link.id.in_(select(ids.c[0])))
+        .where(which)
     )
     session.execute(insert(AuditEvent).from_select(
         ["at", "action", "actor", "link_id", "survey_id", "contact_id", "detail", "request_id"], rows))
@@ -212,7 +209,7 @@ def _held_links(survey_id: str, contacts: Select[Any], *columns: Any) -> Select[
         .where(Link.survey_id == survey_id, Link.is_current == true(),
                Link.contact_id.in_(contacts.scalar_subquery()))
         .where(Link.revoked_at.is_(None))
-        .order_by(Contact.id.desc())
+        .order_by(Link.contact_id.desc())  # the contact's id; in the index (survey, contact): read in order, no sort
     )
 
 
