@@ -53,7 +53,7 @@ def set_based() -> int:
     links.issue_links(db.session, survey, members, IssueOptions(), NOW, "bench")
     db.session.commit()
     plugin = state()
-    batches = links.iter_batches(db.session, links.export_links("s", members))
+    batches = links.iter_batches(db.session, links.export_links("s", links.in_segment("all", Link.contact_id)))
     return sum(len(chunk) for chunk in csv_lines(batches, plugin.link_urls("s")))
 
 

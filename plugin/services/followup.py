@@ -15,7 +15,7 @@ from plugin.errors import NotFound
 from plugin.models import Contact, Link, ResponseAttribution
 from plugin.services.export import csv_chunks, neutralised
 from plugin.services.funnel import Funnel, funnel
-from plugin.services.links import get_contact, iter_batches, segment_contacts, state_expression
+from plugin.services.links import get_contact, in_segment, iter_batches, state_expression
 
 FUNNEL = tuple(field.name for field in fields(Funnel))
 # A contact has answered when a finished response came through one of their links with a valid token.
@@ -61,11 +61,13 @@ def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False
              .join(Contact, Contact.id == Link.contact_id)
              .where(Link.survey_id == survey_id, Link.is_current == true(), Contact.deleted_at.is_(None),
                     link_state == "live", ~answered)
-             .order_by(Contact.id))
+             # the contact's id as the link holds it: the index (survey, contact) gives the rows in this order, so
+             # a page reads its rows and stops, where ordering by contacts.id sorted every row first
+             .order_by(Link.contact_id))
     if stopped_only:
         query = query.where(Link.started_at.is_not(None))
     if segment_id is not None:
-        query = query.where(Link.contact_id.in_(segment_contacts(segment_id)))
+        query = query.where(in_segment(segment_id, Link.contact_id))
     return query
 
 
@@ -87,7 +89,7 @@ def page(session: DbSession, query: Select[Any], limit: int, skip: int = 0, afte
     millionth row costs what the first does). Reads one row more than asked to know whether another follows;
     no count of all rows (ask ``count`` for the total)."""
     if after is not None:
-        query = query.where(Contact.id > after)
+        query = query.where(Link.contact_id > after)
     rows = [NonRespondent(*row) for row in session.execute(query.limit(limit + 1).offset(skip))]
     more = len(rows) > limit
     return Page(rows[:limit], rows[limit - 1].cursor if more else None)

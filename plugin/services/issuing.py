@@ -86,8 +86,9 @@ def _issue_one(session: DbSession, survey: Survey, contact: Contact, options: Is
     if current is not None and current[0] is not None and not (options.reissue or options.rotate):
         raise _refuse_revoked(survey, contact, current[2], current[0])
     report = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, None, 1, report, links.current_links(survey.id, chosen, now),
-                  links.export_links(survey.id, chosen))
+    held = links.among(chosen)
+    return Issued(survey, None, 1, report, links.current_links(survey.id, held, now),
+                  links.export_links(survey.id, held))
 
 
 def reissue_link(session: DbSession, link_id: int, args: Mapping[str, str], now: datetime, actor: str,
@@ -131,8 +132,9 @@ def issue_segment(session: DbSession, survey_id: str, segment_id: str, args: Map
     members = links.require_members(session, segment)
     chosen = links.segment_contacts(segment.id)
     report = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, segment, members, report, links.current_links(survey.id, chosen, now),
-                  links.export_links(survey.id, chosen))
+    held = links.in_segment(segment.id, Link.contact_id)
+    return Issued(survey, segment, members, report, links.current_links(survey.id, held, now),
+                  links.export_links(survey.id, held))
 
 
 def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args: Mapping[str, str], limit: int,
@@ -144,5 +146,6 @@ def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args
     members = links.require_members(session, segment)
     page = links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip)
     report = _issue(session, survey, page, options, now, actor, host)
-    return Issued(survey, segment, members, report, links.current_links(survey.id, page, now),
-                  links.export_links(survey.id, page))
+    held = links.among(page)
+    return Issued(survey, segment, members, report, links.current_links(survey.id, held, now),
+                  links.export_links(survey.id, held))

@@ -88,6 +88,21 @@ def segment_contacts(segment_id: str) -> Select[Any]:
     )
 
 
+def in_segment(segment_id: str, contact_id: Any) -> ColumnElement[bool]:
+    """Whether ``contact_id`` (a column of the outer query) is one of the ``segment_contacts``.
+
+    A correlated EXISTS: SQLite checks it row by row while reading the outer query in its index's order, where
+    ``IN (segment_contacts)`` makes the list of all members first (a million for a large segment, on every page).
+    """
+    return (segment_contacts(segment_id).where(SegmentMember.contact_id == contact_id)
+            .correlate_except(SegmentMember, Contact).exists())
+
+
+def among(contacts: Select[Any]) -> ColumnElement[bool]:
+    """Whether a link's contact is one of those ``contacts`` selects (one contact, a page of a segment)."""
+    return Link.contact_id.in_(contacts.scalar_subquery())
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """The links one call of ``issue_links`` made: their ``batch_id`` column, how many; and how many it renewed."""
@@ -198,24 +213,24 @@ class LinkRow:
     state: str
 
 
-def _held_links(survey_id: str, contacts: Select[Any], *columns: Any) -> Select[Any]:
-    """``columns`` of the current links the selected contacts hold to the survey, newest contact first.
+def _held_links(survey_id: str, chosen: ColumnElement[bool], *columns: Any) -> Select[Any]:
+    """``columns`` of the current links the chosen contacts (``among``, ``in_segment``) hold to the survey, newest
+    contact first.
 
     A revoked current link is a decision that holds: those contacts are left out (``issue_report`` counts them).
     """
     return (
         select(*columns)
         .join(Contact, Contact.id == Link.contact_id)
-        .where(Link.survey_id == survey_id, Link.is_current == true(),
-               Link.contact_id.in_(contacts.scalar_subquery()))
+        .where(Link.survey_id == survey_id, Link.is_current == true(), chosen)
         .where(Link.revoked_at.is_(None))
         .order_by(Link.contact_id.desc())  # the contact's id; in the index (survey, contact): read in order, no sort
     )
 
 
-def current_links(survey_id: str, contacts: Select[Any], now: datetime) -> Select[Any]:
-    """The current links of the selected contacts to the survey, newest contact first, as ``LinkRow``s."""
-    return _held_links(survey_id, contacts, Link.id, Link.survey_id, Contact.host_id, Contact.custom_id,
+def current_links(survey_id: str, chosen: ColumnElement[bool], now: datetime) -> Select[Any]:
+    """The current links of the chosen contacts to the survey, newest contact first, as ``LinkRow``s."""
+    return _held_links(survey_id, chosen, Link.id, Link.survey_id, Contact.host_id, Contact.custom_id,
                        Contact.first_name, Contact.last_name, Contact.email, Contact.attributes, Link.expires_at,
                        state_expression(now))
 
@@ -230,10 +245,10 @@ def iter_link_rows(session: DbSession, statement: Select[Any], batch: int = 2000
 EXPORT_COLUMNS = ("link_id", "host_id", "custom_id", "first_name", "last_name", "email")
 
 
-def export_links(survey_id: str, contacts: Select[Any]) -> Select[Any]:
+def export_links(survey_id: str, chosen: ColumnElement[bool]) -> Select[Any]:
     """The same links as ``current_links``, only the columns of the CSV (``EXPORT_COLUMNS``): no attributes to
     decode, no state to work out, no timestamps to parse."""
-    return _held_links(survey_id, contacts, Link.id, Contact.host_id, Contact.custom_id, Contact.first_name,
+    return _held_links(survey_id, chosen, Link.id, Contact.host_id, Contact.custom_id, Contact.first_name,
                        Contact.last_name, Contact.email)
 
 
