@@ -28,8 +28,7 @@ class PluginState:
 
     def link_urls(self, survey_id: str) -> Callable[[int], str]:
         """``link_url`` for the links of one survey, by link id (``LinkTokens.maker``: for bulk exports)."""
-        base, make = f"{self.public_url}/c/", self.tokens.maker(survey_id)
-        return lambda link_id: base + make(link_id)
+        return self.tokens.maker(survey_id, prefix=f"{self.public_url}/c/")
 
 
 def init_app(app: Flask) -> None:

@@ -71,14 +71,14 @@ class LinkTokens:
         """The token of a link."""
         return self.maker(survey_id)(link_id)
 
-    def maker(self, survey_id: str) -> Callable[[int], str]:
-        """``make`` for the links of one survey, with the key and the survey's part of the message ready: a bulk
-        export signs a million tokens with it."""
+    def maker(self, survey_id: str, prefix: str = "") -> Callable[[int], str]:
+        """``make`` for the links of one survey, each token after ``prefix``, with the key and the survey's part of
+        the message ready: a bulk export signs a million tokens with it."""
         key, head, signature = self._keys[0], self._message("", survey_id), self._signature
 
         def make(link_id: int) -> str:
             encoded = encode_id(link_id)
-            return f"{encoded}.{signature(key, head + encoded.encode('ascii'))}"
+            return f"{prefix}{encoded}.{signature(key, head + encoded.encode('ascii'))}"
 
         return make
 
