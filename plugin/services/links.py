@@ -113,17 +113,19 @@ class Batch:
 
 
 def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], options: IssueOptions,
-                now: datetime, actor: str) -> Batch:
+                now: datetime, actor: str, held: ColumnElement[bool] | None = None) -> Batch:
     """Give each contact selected a current link to the survey; return the batch of links made.
 
     A contact whose current link is live, pending or used keeps it (same URL); an expired one is replaced; a
     revoked one stays current, so the contact is left out, until ``options.reissue`` replaces it. With
     ``options.renew`` the unanswered live or pending links take the chosen expiry (same URL). With
-    ``options.rotate`` every current link is revoked and replaced. Runs in the caller's transaction.
+    ``options.rotate`` every current link is revoked and replaced. ``held`` is the same contacts as a condition
+    on a link's contact (``in_segment`` for a whole segment; by default ``among(contacts)``). Runs in the
+    caller's transaction.
     """
     at = literal(now, UTCDateTime)
-    chosen = contacts.scalar_subquery()
-    current = and_(Link.survey_id == survey.id, Link.is_current == true(), Link.contact_id.in_(chosen))
+    current = and_(Link.survey_id == survey.id, Link.is_current == true(),
+                   among(contacts) if held is None else held)
     if options.rotate:
         _audit_select(session, "revoked", actor, now, and_(current, Link.revoked_at.is_(None)), {"reason": "rotate"})
         session.execute(update(Link).where(current).values(is_current=False,
