@@ -244,12 +244,9 @@ def iter_link_rows(session: DbSession, statement: Select[Any], batch: int = 2000
         yield LinkRow(*row)
 
 
-EXPORT_COLUMNS = ("link_id", "host_id", "custom_id", "first_name", "last_name", "email")
-
-
 def export_links(survey_id: str, chosen: ColumnElement[bool]) -> Select[Any]:
-    """The same links as ``current_links``, only the columns of the CSV (``EXPORT_COLUMNS``): no attributes to
-    decode, no state to work out, no timestamps to parse."""
+    """The same links as ``current_links``, only the CSV's columns (link id, contact's host id, custom id, first
+    and last name, e-mail): no attributes to decode, no state to work out, no timestamps to parse."""
     return _held_links(survey_id, chosen, Link.id, Contact.host_id, Contact.custom_id, Contact.first_name,
                        Contact.last_name, Contact.email)
 
