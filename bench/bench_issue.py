@@ -53,8 +53,8 @@ def set_based() -> int:
     links.issue_links(db.session, survey, members, IssueOptions(), NOW, "bench")
     db.session.commit()
     plugin = state()
-    rows = links.iter_link_rows(db.session, links.current_links("s", members, NOW))
-    return sum(len(chunk) for chunk in csv_lines(rows, lambda r: plugin.link_url(r.link_id, r.survey_id)))
+    batches = links.iter_batches(db.session, links.export_links("s", links.in_segment("all", Link.contact_id)))
+    return sum(len(chunk) for chunk in csv_lines(batches, plugin.link_urls("s")))
 
 
 def per_link_orm() -> int:

@@ -112,6 +112,14 @@ class Link(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=text("is_current"),
         ),
         Index("ix_links_survey_contact", "survey_id", "contact_id"),
+        # the links someone started, in contact order: a page of those who started and stopped (0010)
+        Index(
+            "ix_links_started",
+            "survey_id",
+            "contact_id",
+            sqlite_where=text("started_at IS NOT NULL"),
+            postgresql_where=text("started_at IS NOT NULL"),
+        ),
     )
 
 

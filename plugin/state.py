@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -23,7 +24,11 @@ class PluginState:
 
     def link_url(self, link_id: int, survey_id: str) -> str:
         """The personal link of a link row."""
-        return f"{self.public_url}/c/{self.tokens.make(link_id, survey_id)}"
+        return self.link_urls(survey_id)(link_id)
+
+    def link_urls(self, survey_id: str) -> Callable[[int], str]:
+        """``link_url`` for the links of one survey, by link id (``LinkTokens.maker``: for bulk exports)."""
+        return self.tokens.maker(survey_id, prefix=f"{self.public_url}/c/")
 
 
 def init_app(app: Flask) -> None:

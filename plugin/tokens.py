@@ -12,13 +12,13 @@ several spellings of it through). Keys are derived once, then each token costs o
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from itsdangerous import Signer
-from itsdangerous.encoding import base64_encode
 
 SALT = "personal-links.link-token.v1"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -60,7 +60,8 @@ class LinkTokens:
 
     @staticmethod
     def _signature(key: bytes, message: bytes) -> str:
-        return base64_encode(hmac.digest(key, message, "sha256")).decode("ascii")
+        # itsdangerous' base64_encode: URL-safe base64 without padding
+        return base64.urlsafe_b64encode(hmac.digest(key, message, "sha256")).rstrip(b"=").decode("ascii")
 
     @staticmethod
     def _message(link_id: str, survey_id: str) -> bytes:
@@ -68,8 +69,18 @@ class LinkTokens:
 
     def make(self, link_id: int, survey_id: str) -> str:
         """The token of a link."""
-        encoded = encode_id(link_id)
-        return f"{encoded}.{self._signature(self._keys[0], self._message(encoded, survey_id))}"
+        return self.maker(survey_id)(link_id)
+
+    def maker(self, survey_id: str, prefix: str = "") -> Callable[[int], str]:
+        """``make`` for the links of one survey, each token after ``prefix``, with the key and the survey's part of
+        the message ready: a bulk export signs a million tokens with it."""
+        key, head, signature = self._keys[0], self._message("", survey_id), self._signature
+
+        def make(link_id: int) -> str:
+            encoded = encode_id(link_id)
+            return f"{prefix}{encoded}.{signature(key, head + encoded.encode('ascii'))}"
+
+        return make
 
     @staticmethod
     def peek(token: str) -> int:

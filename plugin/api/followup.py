@@ -77,8 +77,7 @@ def non_respondents(survey_id: str) -> Response:
 def non_respondents_csv(survey_id: str) -> Response:
     """The same contacts as CSV, streamed, for a reminder tool."""
     query = _non_respondents(survey_id)
-    plugin_state = state()
-    body = followup.csv_lines(db.session, query, lambda row: plugin_state.link_url(row.link_id, row.survey_id), iso)
+    body = followup.csv_lines(db.session, query, state().link_urls(survey_id), iso)
     filename = f"non-respondents-{survey_id}.csv".replace('"', "")
     return Response(stream_with_context(body), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

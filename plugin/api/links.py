@@ -83,9 +83,7 @@ def segment_csv(survey_id: str, segment_id: str) -> Response:
                                  survey_host_provider(current_app))
     db.session.commit()
     survey = issued.survey
-    plugin_state = state()
-    rows = links.iter_link_rows(db.session, issued.rows)
-    body = csv_lines(rows, lambda row: plugin_state.link_url(row.link_id, row.survey_id))
+    body = csv_lines(links.iter_batches(db.session, issued.export), state().link_urls(survey.id))
     filename = f"personal-links-{survey.id}-{segment_id}.csv".replace('"', "")
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', **issued.report.headers()}
     return Response(stream_with_context(body), mimetype="text/csv", headers=headers)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import click
 from flask import Flask
@@ -16,6 +17,8 @@ from plugin.services.adapters import survey_host_provider
 from plugin.services.export import csv_lines
 from plugin.state import state
 from plugin.tokens import MAX_ID
+
+T = TypeVar("T")
 
 
 @cli.group("links")
@@ -52,12 +55,18 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
         else:
             issued = issuing.issue_segment(db.session, survey_id, str(segment_id), args, now, ACTOR, host)
         db.session.commit()
-        rows = links.iter_link_rows(db.session, issued.rows)
-        plugin = state()
-        with click.progressbar(rows, length=issued.members, label="writing links", file=sys.stderr) as bar:
-            for chunk in csv_lines(bar, lambda row: plugin.link_url(row.link_id, row.survey_id)):
+        with click.progressbar(length=issued.members, label="writing links", file=sys.stderr) as bar:
+            batches = _counted(links.iter_batches(db.session, issued.export), bar.update)
+            for chunk in csv_lines(batches, state().link_urls(issued.survey.id)):
                 out.write(chunk)
     click.echo(issued.report.sentence().replace("Downloaded", "Wrote", 1), err=True)
+
+
+def _counted(batches: Iterator[Sequence[T]], progress: Callable[[int], None]) -> Iterator[Sequence[T]]:
+    """The batches, telling ``progress`` the size of each (a progress bar moves once per batch, not per row)."""
+    for batch in batches:
+        progress(len(batch))
+        yield batch
 
 
 @links_group.command("revoke")

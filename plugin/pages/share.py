@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, stream_with_context, url_for
@@ -54,7 +53,7 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
                             chosen=segment_id, expires_on=expires_on)
     db.session.commit()
     name = _filename(f"personal-links-{issued.survey.id}-{segment_id}")
-    return _csv(links.iter_link_rows(db.session, issued.rows), name, issued.report.headers())
+    return _csv(issued, name)
 
 
 @bp.get("/surveys/<survey_id>/non-respondents.csv")
@@ -62,9 +61,8 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
 def non_respondents(survey_id: str) -> Response:
     """Contacts with a live link and no finished response, as the follow-up API's CSV."""
     survey = links.get_survey(db.session, survey_id)
-    plugin = state()
-    body = followup.csv_lines(db.session, followup.non_respondents(survey.id, g.now),
-                              lambda row: plugin.link_url(row.link_id, row.survey_id), iso)
+    body = followup.csv_lines(db.session, followup.non_respondents(survey.id, g.now), state().link_urls(survey.id),
+                              iso)
     filename = _filename(f"non-respondents-{survey.id}")
     return Response(stream_with_context(body), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -120,9 +118,8 @@ def _filename(stem: str) -> str:
     return _UNSAFE_IN_FILENAME.sub("_", stem)[:150] + ".csv"
 
 
-def _csv(rows: Iterable[links.LinkRow], filename: str, report: dict[str, str]) -> Response:
-    plugin = state()
-    body = csv_lines(rows, lambda row: plugin.link_url(row.link_id, row.survey_id))
+def _csv(issued: issuing.Issued, filename: str) -> Response:
+    body = csv_lines(links.iter_batches(db.session, issued.export), state().link_urls(issued.survey.id))
     # X-Link-Count and the X-Links-* report: the page's script shows progress and the outcome from them
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', **report}
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', **issued.report.headers()}
     return Response(stream_with_context(body), mimetype="text/csv", headers=headers)

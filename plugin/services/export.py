@@ -1,43 +1,54 @@
-"""CSV of personal links, written row by row, with cells neutralised against spreadsheet formulas."""
+"""CSV of personal links, written a batch of rows at a time, with cells neutralised against spreadsheet formulas."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
-
-from plugin.services.links import LinkRow
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 HEADER = ("Formbricks Contact ID", "Custom ID", "First Name", "Last Name", "Email", "Personal Link")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def neutralised(cells: Iterable[str | None]) -> list[str]:
+    """Cells a spreadsheet shows as text: one starting with = + - @, tab or CR gets a leading quote; None is empty.
+
+    A row's cells at once (one comprehension, no call per cell): an export neutralises millions of them.
+    """
+    return [("'" + cell if cell[0] in _FORMULA_STARTS else cell) if cell else "" for cell in cells]
 
 
 def neutralise(cell: str | None) -> str:
-    """A cell a spreadsheet shows as text: one starting with = + - @, tab or CR gets a leading quote."""
-    if not cell:
-        return ""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+    """One cell, as ``neutralised`` makes it."""
+    return neutralised((cell,))[0]
 
 
-def csv_stream(header: Sequence[str], rows: Iterable[T], cells: Callable[[T], Sequence[str]],
-               batch: int = 500) -> Iterator[str]:
-    """The header, then one line per row, yielded in chunks of ``batch`` rows (never all in memory)."""
+def csv_chunks(header: Sequence[str], batches: Iterable[Sequence[T]], cells: Callable[[T], Sequence[Any]]
+               ) -> Iterator[str]:
+    """The header, then the lines of each batch of rows as one chunk (never more than a batch in memory).
+
+    Lines end in CRLF, as the host's CSV does.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow(cells(row))
-        if count % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    for rows in batches:
+        writer.writerows(map(cells, rows))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # no rows at all: the header alone
+        yield buffer.getvalue()
 
 
-def csv_lines(rows: Iterable[LinkRow], url_of: Callable[[LinkRow], str], batch: int = 500) -> Iterator[str]:
-    """The host's personal-links CSV of ``rows``, streamed."""
-    return csv_stream(HEADER, rows, lambda row: (
-        neutralise(row.contact_host_id), neutralise(row.custom_id), neutralise(row.first_name),
-        neutralise(row.last_name), neutralise(row.email), url_of(row)), batch)
+def csv_lines(batches: Iterable[Sequence[Sequence[Any]]], url_of: Callable[[int], str]) -> Iterator[str]:
+    """The host's personal-links CSV, streamed: ``batches`` of ``links.export_links`` rows (link id, then the
+    contact's host id, custom id, first and last name, e-mail), ``url_of`` a link id's personal link."""
+    def cells(row: Sequence[Any]) -> list[str]:
+        line = neutralised(row[1:])
+        line.append(url_of(row[0]))
+        return line
+
+    return csv_chunks(HEADER, batches, cells)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -13,9 +13,9 @@ from sqlalchemy.sql import Select
 from plugin.db import DbSession
 from plugin.errors import NotFound
 from plugin.models import Contact, Link, ResponseAttribution
-from plugin.services.export import csv_stream, neutralise
+from plugin.services.export import csv_chunks, neutralised
 from plugin.services.funnel import Funnel, funnel
-from plugin.services.links import get_contact, segment_contacts, state_expression
+from plugin.services.links import get_contact, in_segment, iter_batches, state_expression
 
 FUNNEL = tuple(field.name for field in fields(Funnel))
 # A contact has answered when a finished response came through one of their links with a valid token.
@@ -61,11 +61,13 @@ def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False
              .join(Contact, Contact.id == Link.contact_id)
              .where(Link.survey_id == survey_id, Link.is_current == true(), Contact.deleted_at.is_(None),
                     link_state == "live", ~answered)
-             .order_by(Contact.id))
+             # the contact's id as the link holds it: the index (survey, contact) gives the rows in this order, so
+             # a page reads its rows and stops, where ordering by contacts.id sorted every row first
+             .order_by(Link.contact_id))
     if stopped_only:
         query = query.where(Link.started_at.is_not(None))
     if segment_id is not None:
-        query = query.where(Link.contact_id.in_(segment_contacts(segment_id)))
+        query = query.where(in_segment(segment_id, Link.contact_id))
     return query
 
 
@@ -87,25 +89,25 @@ def page(session: DbSession, query: Select[Any], limit: int, skip: int = 0, afte
     millionth row costs what the first does). Reads one row more than asked to know whether another follows;
     no count of all rows (ask ``count`` for the total)."""
     if after is not None:
-        query = query.where(Contact.id > after)
+        query = query.where(Link.contact_id > after)
     rows = [NonRespondent(*row) for row in session.execute(query.limit(limit + 1).offset(skip))]
     more = len(rows) > limit
     return Page(rows[:limit], rows[limit - 1].cursor if more else None)
 
 
-def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[NonRespondent], str],
-              iso: Callable[[datetime | None], str | None], batch: int = 500) -> Iterator[str]:
-    """The CSV header, then the non-respondents streamed in chunks, cells neutralised against formulas."""
-    def rows() -> Iterator[NonRespondent]:
-        # Executed on the first row the response asks for, not when the view builds the body: on PostgreSQL
-        # ``yield_per`` reads through a server-side cursor, which must be opened where it is read.
-        for row in session.execute(query.execution_options(yield_per=batch)):
-            yield NonRespondent(*row)
+def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[int], str],
+              iso: Callable[[datetime | None], str | None], batch: int = 5000) -> Iterator[str]:
+    """The CSV header, then the rows of ``non_respondents`` streamed in chunks, cells neutralised against formulas;
+    ``url_of`` is a link id's personal link (``PluginState.link_urls`` of the survey)."""
+    def cells(row: Sequence[Any]) -> list[Any]:
+        # the columns of ``non_respondents``: host id, custom id, first, last, e-mail, link id, survey, state, ...
+        line: list[Any] = neutralised(row[:5])
+        line += (url_of(row[5]), row[7], iso(row[8]) or "", iso(row[9]) or "", iso(row[10]) or "")
+        return line
 
-    return csv_stream(CSV_HEADER, rows(), lambda item: (
-        neutralise(item.contact_host_id), neutralise(item.custom_id), neutralise(item.first_name),
-        neutralise(item.last_name), neutralise(item.email), url_of(item), item.state,
-        iso(item.last_opened_at) or "", iso(item.started_at) or "", iso(item.expires_at) or ""), batch)
+    # ``iter_batches`` runs the query on the first batch the response asks for, not when the view builds the body:
+    # on PostgreSQL it reads through a server-side cursor, which must be opened where it is read.
+    return csv_chunks(CSV_HEADER, iter_batches(session, query, batch), cells)
 
 
 @dataclass(frozen=True, slots=True)

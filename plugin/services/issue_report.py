@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, true
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement
 
 from plugin.clock import iso
 from plugin.db import DbSession
@@ -28,14 +28,15 @@ class StateGroup:
     without_expiry: int
 
 
-def current_states(session: DbSession, survey_id: str, contacts: Select[Any], now: datetime) -> dict[str, StateGroup]:
-    """The chosen contacts' current links to the survey, grouped by state (one statement)."""
+def current_states(session: DbSession, survey_id: str, held: ColumnElement[bool],
+                   now: datetime) -> dict[str, StateGroup]:
+    """The current links to the survey of the contacts ``held`` chooses (``links.among``, ``links.in_segment``),
+    grouped by state (one statement)."""
     link_state = state_expression(now)
     rows = session.execute(
         select(link_state, func.count(), func.min(Link.expires_at), func.max(Link.expires_at),
                func.count() - func.count(Link.expires_at))
-        .where(Link.survey_id == survey_id, Link.is_current == true(),
-               Link.contact_id.in_(contacts.scalar_subquery()))
+        .where(Link.survey_id == survey_id, Link.is_current == true(), held)
         .group_by(link_state))
     return {row[0]: StateGroup(int(row[1]), row[2], row[3], int(row[4] or 0)) for row in rows}
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from adapters.base import SurveyHost
 from plugin.db import DbSession
@@ -30,13 +30,15 @@ HostProvider = Callable[[], SurveyHost | None]
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """Links issued: for how many contacts, what happened to them, and the query of their rows (newest first)."""
+    """Links issued: for how many contacts, what happened to them, and the query of their rows (newest first):
+    ``rows`` for ``links.iter_link_rows``, ``export`` (the CSV's columns only) for ``links.iter_batches``."""
 
     survey: Survey
     segment: Segment | None
     members: int
     report: IssueReport
     rows: Select[Any]
+    export: Select[Any]
 
 
 def _link_survey(session: DbSession, survey_id: str) -> Survey:
@@ -46,10 +48,10 @@ def _link_survey(session: DbSession, survey_id: str) -> Survey:
     return survey
 
 
-def _issue(session: DbSession, survey: Survey, chosen: Select[Any], options: IssueOptions, now: datetime,
-           actor: str, host: HostProvider) -> IssueReport:
-    before = current_states(session, survey.id, chosen, now)
-    batch = links.issue_links(session, survey, chosen, options, now, actor)
+def _issue(session: DbSession, survey: Survey, chosen: Select[Any], held: ColumnElement[bool],
+           options: IssueOptions, now: datetime, actor: str, host: HostProvider) -> IssueReport:
+    before = current_states(session, survey.id, held, now)
+    batch = links.issue_links(session, survey, chosen, options, now, actor, held)
     if batch.count:
         attach_single_use_urls(session, survey, batch.id, host)
     return build_report(before, options, batch.count, batch.renewed)
@@ -83,8 +85,10 @@ def _issue_one(session: DbSession, survey: Survey, contact: Contact, options: Is
         raise Refused("contactId", "Already responded")
     if current is not None and current[0] is not None and not (options.reissue or options.rotate):
         raise _refuse_revoked(survey, contact, current[2], current[0])
-    report = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, None, 1, report, links.current_links(survey.id, chosen, now))
+    held = links.among(chosen)
+    report = _issue(session, survey, chosen, held, options, now, actor, host)
+    return Issued(survey, None, 1, report, links.current_links(survey.id, held, now),
+                  links.export_links(survey.id, held))
 
 
 def reissue_link(session: DbSession, link_id: int, args: Mapping[str, str], now: datetime, actor: str,
@@ -127,8 +131,10 @@ def issue_segment(session: DbSession, survey_id: str, segment_id: str, args: Map
     segment = links.get_segment(session, segment_id)
     members = links.require_members(session, segment)
     chosen = links.segment_contacts(segment.id)
-    report = _issue(session, survey, chosen, options, now, actor, host)
-    return Issued(survey, segment, members, report, links.current_links(survey.id, chosen, now))
+    held = links.in_segment(segment.id, Link.contact_id)
+    report = _issue(session, survey, chosen, held, options, now, actor, host)
+    return Issued(survey, segment, members, report, links.current_links(survey.id, held, now),
+                  links.export_links(survey.id, held))
 
 
 def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args: Mapping[str, str], limit: int,
@@ -139,5 +145,7 @@ def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args
     segment = links.get_segment(session, segment_id)
     members = links.require_members(session, segment)
     page = links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip)
-    report = _issue(session, survey, page, options, now, actor, host)
-    return Issued(survey, segment, members, report, links.current_links(survey.id, page, now))
+    held = links.among(page)
+    report = _issue(session, survey, page, held, options, now, actor, host)
+    return Issued(survey, segment, members, report, links.current_links(survey.id, held, now),
+                  links.export_links(survey.id, held))

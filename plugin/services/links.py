@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from plugin import metrics
 from plugin.clock import iso
@@ -88,6 +88,21 @@ def segment_contacts(segment_id: str) -> Select[Any]:
     )
 
 
+def in_segment(segment_id: str, contact_id: Any) -> ColumnElement[bool]:
+    """Whether ``contact_id`` (a column of the outer query) is one of the ``segment_contacts``.
+
+    A correlated EXISTS: SQLite checks it row by row while reading the outer query in its index's order, where
+    ``IN (segment_contacts)`` makes the list of all members first (a million for a large segment, on every page).
+    """
+    return (segment_contacts(segment_id).where(SegmentMember.contact_id == contact_id)
+            .correlate_except(SegmentMember, Contact).exists())
+
+
+def among(contacts: Select[Any]) -> ColumnElement[bool]:
+    """Whether a link's contact is one of those ``contacts`` selects (one contact, a page of a segment)."""
+    return Link.contact_id.in_(contacts.scalar_subquery())
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """The links one call of ``issue_links`` made: their ``batch_id`` column, how many; and how many it renewed."""
@@ -98,20 +113,21 @@ class Batch:
 
 
 def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], options: IssueOptions,
-                now: datetime, actor: str) -> Batch:
+                now: datetime, actor: str, held: ColumnElement[bool] | None = None) -> Batch:
     """Give each contact selected a current link to the survey; return the batch of links made.
 
     A contact whose current link is live, pending or used keeps it (same URL); an expired one is replaced; a
     revoked one stays current, so the contact is left out, until ``options.reissue`` replaces it. With
     ``options.renew`` the unanswered live or pending links take the chosen expiry (same URL). With
-    ``options.rotate`` every current link is revoked and replaced. Runs in the caller's transaction.
+    ``options.rotate`` every current link is revoked and replaced. ``held`` is the same contacts as a condition
+    on a link's contact (``in_segment`` for a whole segment; by default ``among(contacts)``). Runs in the
+    caller's transaction.
     """
     at = literal(now, UTCDateTime)
-    chosen = contacts.scalar_subquery()
-    current = and_(Link.survey_id == survey.id, Link.is_current == true(), Link.contact_id.in_(chosen))
+    current = and_(Link.survey_id == survey.id, Link.is_current == true(),
+                   among(contacts) if held is None else held)
     if options.rotate:
-        revoked = select(Link.id).where(current, Link.revoked_at.is_(None))
-        _audit_select(session, "revoked", actor, now, revoked, {"reason": "rotate"})
+        _audit_select(session, "revoked", actor, now, and_(current, Link.revoked_at.is_(None)), {"reason": "rotate"})
         session.execute(update(Link).where(current).values(is_current=False,
                                                            revoked_at=func.coalesce(Link.revoked_at, at)))
     else:
@@ -143,7 +159,7 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     # Counted by batch, not by rowcount: the ORM's INSERT ... SELECT result has none on every driver.
     made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
-        _audit_select(session, "issued", actor, now, select(Link.id).where(Link.batch_id == batch), None)
+        _audit_select(session, "issued", actor, now, Link.batch_id == batch, None)
         metrics.links_issued(made, actor.split(":", 1)[0])
         log.debug("issued %d links of survey %s (batch %s)", made, survey.id, batch)
     return Batch(batch, made, renewed)
@@ -154,23 +170,21 @@ def _renew(session: DbSession, current: Any, options: IssueOptions, now: datetim
     at = literal(now, UTCDateTime)
     unanswered = and_(current, Link.revoked_at.is_(None), Link.use_count < Link.max_uses,
                       or_(Link.expires_at.is_(None), Link.expires_at > at))
-    ids = select(Link.id).where(unanswered)
-    count = int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0)
+    count = int(session.scalar(select(func.count()).select_from(Link).where(unanswered)) or 0)
     if count:
-        _audit_select(session, "renewed", actor, now, ids, {"expiresAt": iso(options.expires_at)})
+        _audit_select(session, "renewed", actor, now, unanswered, {"expiresAt": iso(options.expires_at)})
         session.execute(update(Link).where(unanswered).values(expires_at=literal(options.expires_at, UTCDateTime)))
     return count
 
 
-def _audit_select(session: DbSession, action: str, actor: str, now: datetime, link_ids: Select[Any],
+def _audit_select(session: DbSession, action: str, actor: str, now: datetime, which: ColumnElement[bool],
                   detail: dict[str, Any] | None) -> None:
-    """One audit row per link selected, written by one INSERT ... SELECT."""
-    ids = link_ids.subquery()
+    """One audit row per link ``which`` selects, written by one INSERT ... SELECT."""
     rows = (
         select(literal(now, UTCDateTime), literal(action), literal(actor), Link.id, Link.survey_id,
                Link.contact_id, literal(detail, AuditEvent.detail.type),
                literal(current_request_id(), AuditEvent.request_id.type))
-        .where(Link.id.in_(select(ids.c[0])))
+        .where(which)
     )
     session.execute(insert(AuditEvent).from_select(
         ["at", "action", "actor", "link_id", "survey_id", "contact_id", "detail", "request_id"], rows))
@@ -201,20 +215,26 @@ class LinkRow:
     state: str
 
 
-def current_links(survey_id: str, contacts: Select[Any], now: datetime) -> Select[Any]:
-    """The current links of the selected contacts to the survey, newest contact first.
+def _held_links(survey_id: str, chosen: ColumnElement[bool], *columns: Any) -> Select[Any]:
+    """``columns`` of the current links the chosen contacts (``among``, ``in_segment``) hold to the survey, newest
+    contact first.
 
     A revoked current link is a decision that holds: those contacts are left out (``issue_report`` counts them).
     """
     return (
-        select(Link.id, Link.survey_id, Contact.host_id, Contact.custom_id, Contact.first_name,
-               Contact.last_name, Contact.email, Contact.attributes, Link.expires_at, state_expression(now))
+        select(*columns)
         .join(Contact, Contact.id == Link.contact_id)
-        .where(Link.survey_id == survey_id, Link.is_current == true(),
-               Link.contact_id.in_(contacts.scalar_subquery()))
+        .where(Link.survey_id == survey_id, Link.is_current == true(), chosen)
         .where(Link.revoked_at.is_(None))
-        .order_by(Contact.id.desc())
+        .order_by(Link.contact_id.desc())  # the contact's id; in the index (survey, contact): read in order, no sort
     )
+
+
+def current_links(survey_id: str, chosen: ColumnElement[bool], now: datetime) -> Select[Any]:
+    """The current links of the chosen contacts to the survey, newest contact first, as ``LinkRow``s."""
+    return _held_links(survey_id, chosen, Link.id, Link.survey_id, Contact.host_id, Contact.custom_id,
+                       Contact.first_name, Contact.last_name, Contact.email, Contact.attributes, Link.expires_at,
+                       state_expression(now))
 
 
 def iter_link_rows(session: DbSession, statement: Select[Any], batch: int = 2000) -> Iterator[LinkRow]:
@@ -222,6 +242,23 @@ def iter_link_rows(session: DbSession, statement: Select[Any], batch: int = 2000
     result = session.execute(statement.execution_options(yield_per=batch))
     for row in result:
         yield LinkRow(*row)
+
+
+def export_links(survey_id: str, chosen: ColumnElement[bool]) -> Select[Any]:
+    """The same links as ``current_links``, only the CSV's columns (link id, contact's host id, custom id, first
+    and last name, e-mail): no attributes to decode, no state to work out, no timestamps to parse."""
+    return _held_links(survey_id, chosen, Link.id, Contact.host_id, Contact.custom_id, Contact.first_name,
+                       Contact.last_name, Contact.email)
+
+
+def iter_batches(session: DbSession, statement: Select[Any], batch: int = 5000) -> Iterator[Sequence[Any]]:
+    """The rows of a column query as plain tuples, ``batch`` at a time (server-side cursor on PostgreSQL).
+
+    Read through the session's connection, not the ORM: a row costs what the driver makes of it. Runs when the
+    first batch is asked for, so a streamed response opens its cursor where it reads it.
+    """
+    result = session.connection().execute(statement.execution_options(yield_per=batch))
+    yield from result.partitions()
 
 
 def revoke_link(session: DbSession, link_id: int, now: datetime, actor: str) -> Link:

@@ -21,27 +21,33 @@ log = logging.getLogger(__name__)
 CHUNK = 5000  # the host's largest singleUseIds request
 
 
+def _waiting(session: DbSession, survey: Survey, batch_id: str, after: int) -> list[int]:
+    """The next ``CHUNK`` ids of the batch's links still without a single-use URL, after link ``after``."""
+    return list(session.scalars(select(Link.id).where(
+        Link.survey_id == survey.id, Link.batch_id == batch_id, Link.is_current == true(),
+        Link.single_use_url.is_(None), Link.id > after).order_by(Link.id).limit(CHUNK)))
+
+
 def attach_single_use_urls(session: DbSession, survey: Survey, batch_id: str,
                            host: Callable[[], SurveyHost | None]) -> int:
     """Give the links of one issued batch a single-use URL each; return how many got one.
 
     Does nothing unless the survey has single-use links on; ``host`` is called only then. AdapterError when
-    the host fails or gives fewer URLs than asked.
+    the host fails or gives fewer URLs than asked. Reads the batch a chunk at a time (keyset), so a batch of a
+    million never holds a million ids in memory.
     """
     if not survey.single_use:
         return 0
-    ids = list(session.scalars(select(Link.id).where(
-        Link.survey_id == survey.id, Link.batch_id == batch_id, Link.is_current == true(),
-        Link.single_use_url.is_(None)).order_by(Link.id)))
-    if not ids:
+    chunk = _waiting(session, survey, batch_id, 0)
+    if not chunk:
         return 0
     survey_host = host()
     if survey_host is None:
         log.warning("survey %s has single-use links on but no survey host is configured; its links go to the "
                     "public URL without a single-use id", survey.id)
         return 0
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    attached = 0
+    while chunk:
         try:
             urls = survey_host.single_use_ids(survey.id, len(chunk))
         except AdapterError as exc:
@@ -52,4 +58,6 @@ def attach_single_use_urls(session: DbSession, survey: Survey, batch_id: str,
                                f"{len(chunk)} were asked; no links were issued, try again")
         session.execute(update(Link), [{"id": link_id, "single_use_url": url}
                                        for link_id, url in zip(chunk, urls, strict=False)])
-    return len(ids)
+        attached += len(chunk)
+        chunk = _waiting(session, survey, batch_id, chunk[-1])
+    return attached

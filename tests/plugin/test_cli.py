@@ -103,15 +103,14 @@ def _crash_after_first_row(monkeypatch) -> None:
 
     from plugin.cli import links as links_cli
 
-    real = links_cli.links.iter_link_rows
+    real = links_cli.links.iter_batches
 
-    def crashing(session, statement, batch=2000):
-        rows = real(session, statement, batch)
-        yield next(rows)
+    def crashing(session, statement, batch=5000):
+        batches = real(session, statement, 1)  # one row a batch: the first row is written before the crash
+        yield next(batches)
         raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
 
-    monkeypatch.setattr(links_cli.links, "iter_link_rows", crashing)
-    monkeypatch.setattr("plugin.services.export.csv_lines.__defaults__", (1,))  # flush after every row
+    monkeypatch.setattr(links_cli.links, "iter_batches", crashing)
 
 
 def test_a_crashed_issue_leaves_no_file(run, tmp_path: Path, monkeypatch) -> None:

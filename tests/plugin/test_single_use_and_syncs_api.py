@@ -48,6 +48,21 @@ def test_each_new_link_of_a_single_use_survey_gets_its_own_host_url(app, client,
     assert again.status_code == 200 and len(asked) == 1  # the same links: nothing new to fetch
 
 
+def test_a_large_batch_is_attached_a_chunk_at_a_time(app, client, api_headers, seeded, fake_host: FakeHost,
+                                                     monkeypatch) -> None:
+    """The batch's ids are read CHUNK at a time (never all in memory), one host request per chunk."""
+    monkeypatch.setattr("plugin.services.single_use.CHUNK", 2)
+    use_host(app, fake_host)
+    single_use_survey(fake_host)
+    answer = client.get(f"/api/personal-links/v1/surveys/{SV}/segments/alpha/links.csv", headers=api_headers)
+    assert answer.status_code == 200, answer.get_json()
+    urls = list(db.session.scalars(select(Link.single_use_url).order_by(Link.id)))
+    assert len(urls) == 3 and len(set(urls)) == 3 and all(urls)
+    asked = [seen for seen in fake_host.state.requests_seen if "singleUseIds" in seen]
+    assert asked == [f"GET /api/v1/management/surveys/{SV}/singleUseIds?limit=2",
+                     f"GET /api/v1/management/surveys/{SV}/singleUseIds?limit=1"]
+
+
 def test_a_host_failure_fails_the_issue_and_leaves_no_link_without_its_url(app, client, api_headers, seeded,
                                                                          fake_host: FakeHost) -> None:
     use_host(app, fake_host)
