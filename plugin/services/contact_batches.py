@@ -1,19 +1,21 @@
-"""One contact import, batch by batch: scratch tables of what the source gave so far, and each batch's writes.
+"""One contact import, batch by batch: what the source gave so far, and each batch's writes.
 
-A source is read once, in batches of ``BATCH`` contacts, inside the caller's transaction; what must be known
-about the whole source (every id seen, with its line, for duplicates; every membership it gives, for the
-segments it names) lives in two temporary tables, not in memory, so a file of any length runs in flat memory.
+A source is read once, in batches of ``BATCH`` contacts, inside the caller's transaction. What must be known
+about the whole source lives in compact form: a bit per contact row the source gave, with the line it came
+from (duplicates, far apart too, and ``--replace``), and a temporary table of memberships the source dropped,
+so a file of a million rows runs in a few megabytes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, delete, exists, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, select, update
 from sqlalchemy.schema import CreateTable
 
 from adapters.base import Contact as SourceContact
@@ -23,12 +25,11 @@ from plugin.db import DbSession
 from plugin.models import Contact, SegmentMember
 
 BATCH = 5000
+PAGE = 20_000  # rows read at a time when looking for what the source did not give
 
 _scratch = MetaData()
-SEEN = Table("import_seen", _scratch, Column("host_id", String(255), primary_key=True), Column("line", Integer),
-             prefixes=["TEMPORARY"])
-WANTED = Table("import_members", _scratch, Column("segment_id", String(255), primary_key=True),
-               Column("contact_id", Integer, primary_key=True), prefixes=["TEMPORARY"])
+STALE = Table("import_stale_members", _scratch, Column("segment_id", String(255), primary_key=True),
+              Column("contact_id", Integer, primary_key=True), prefixes=["TEMPORARY"])
 FIELDS = ("custom_id", "email", "first_name", "last_name", "attributes")
 
 
@@ -65,16 +66,38 @@ def _json(value: Any) -> Any:
 
 
 def open_scratch(session: DbSession) -> None:
-    """Empty scratch tables for this import (kept per connection: SQLite creates them outside the transaction)."""
-    for table in (SEEN, WANTED):
-        session.execute(CreateTable(table, if_not_exists=True))
-        session.execute(delete(table))
+    """An empty scratch table for this import (kept per connection: SQLite creates it outside the transaction)."""
+    session.execute(CreateTable(STALE, if_not_exists=True))
+    session.execute(delete(STALE))
 
 
 def close_scratch(session: DbSession) -> None:
-    """Empty the scratch tables again, so they hold nothing between imports."""
-    for table in (SEEN, WANTED):
-        session.execute(delete(table))
+    """Empty the scratch table again, so it holds nothing between imports."""
+    session.execute(delete(STALE))
+
+
+class Claims:
+    """The contact rows this import has given, a bit per row id, and the line each came from (0: none)."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._lines = array("I")
+
+    def add(self, contact_id: int, line: int | None) -> None:
+        """Record that the source gave this row (on ``line``)."""
+        if contact_id >= len(self._lines):
+            more = max(contact_id + 1, 2 * len(self._lines)) - len(self._lines)
+            self._lines.frombytes(bytes(4 * more))
+            self._bits.extend(bytes(len(self._lines) // 8 + 1 - len(self._bits)))
+        self._bits[contact_id >> 3] |= 1 << (contact_id & 7)
+        self._lines[contact_id] = line or 0
+
+    def __contains__(self, contact_id: int) -> bool:
+        return contact_id < len(self._lines) and bool(self._bits[contact_id >> 3] & (1 << (contact_id & 7)))
+
+    def line(self, contact_id: int) -> int | None:
+        """The line the row came from, when the source has lines."""
+        return self._lines[contact_id] or None
 
 
 @dataclass
@@ -85,6 +108,7 @@ class Tally:
     changed: int = 0
     unchanged: int = 0
     named: dict[str, SourceSegment] = field(default_factory=dict)
+    claims: Claims = field(default_factory=Claims)
 
 
 def _duplicate(contact: SourceContact, first: int | None) -> SourceFormatError:
@@ -93,18 +117,13 @@ def _duplicate(contact: SourceContact, first: int | None) -> SourceFormatError:
     return SourceFormatError(f"id {contact.host_id!r} already on line {first}", line=contact.line)
 
 
-def _claim(session: DbSession, batch: Sequence[SourceContact]) -> None:
-    """Record the batch's ids; a duplicate (in the batch or anywhere before it) is an error naming both lines."""
+def _batch_lines(batch: Sequence[SourceContact]) -> None:
+    """A duplicate inside the batch is an error naming both lines."""
     lines: dict[str, int | None] = {}
     for contact in batch:
         if contact.host_id in lines:
             raise _duplicate(contact, lines[contact.host_id])
         lines[contact.host_id] = contact.line
-    earlier = dict(_select_in(session, "SELECT host_id, line FROM import_seen WHERE host_id IN ({keys})", list(lines)))
-    if earlier:
-        first = min((c for c in batch if c.host_id in earlier), key=lambda c: c.line or 0)
-        raise _duplicate(first, earlier[first.host_id])
-    _insert_many(session, SEEN, ("host_id", "line"), list(lines.items()))
 
 
 class _JsonCache:
@@ -146,10 +165,10 @@ def _fields(contact: SourceContact) -> dict[str, Any]:
 
 
 def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally, now: datetime, source: str,
-                ensure_segment: Any) -> None:
-    """Upsert one batch by host id and record the memberships its contacts name (``ensure_segment`` makes
-    each segment's row the first time a contact names it)."""
-    _claim(session, batch)
+                ensure_segment: Any, rows_name_segments: bool) -> None:
+    """Upsert one batch by host id; with ``rows_name_segments``, the contacts' segments get them as members
+    (``ensure_segment`` makes each segment's row the first time a contact names it)."""
+    _batch_lines(batch)
     keys = [contact.host_id for contact in batch]
     existing = {row[1]: _Stored(row[0], row[1], *row[2:6], _json(row[6]), row[7]) for row in _select_in(
         session, "SELECT id, host_id, custom_id, email, first_name, last_name, attributes, deleted_at"
@@ -160,9 +179,12 @@ def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally
     dialect = session.get_bind().dialect
     stamp = _bind(session, table.c.created_at, now)
     as_json = _JsonCache(table.c.attributes.type.dialect_impl(dialect).bind_processor(dialect))
+    claims = tally.claims
     for contact in batch:
         fields = _fields(contact)
         old = existing.get(contact.host_id)
+        if old is not None and old.id in claims:
+            raise _duplicate(contact, claims.line(old.id))
         if old is None:
             new_rows.append((contact.host_id, contact.custom_id, contact.email, contact.first_name,
                              contact.last_name, as_json(fields["attributes"]), source, stamp, stamp))
@@ -176,43 +198,63 @@ def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally
         session.execute(update(Contact), changed_rows)  # bulk UPDATE by primary key
     tally.added += len(new_rows)
     tally.changed += len(changed_rows)
-    if any(contact.segments for contact in batch):
-        _members(session, batch, existing, {row[0] for row in new_rows}, tally, ensure_segment)
+    ids = {host_id: row.id for host_id, row in existing.items()}
+    ids.update(_select_in(session, "SELECT host_id, id FROM contacts WHERE host_id IN ({keys})",
+                          [row[0] for row in new_rows]))
+    for contact in batch:
+        claims.add(ids[contact.host_id], contact.line)
+    if rows_name_segments:
+        _members(session, batch, [row.id for row in existing.values()], ids, tally, ensure_segment)
 
 
-def _members(session: DbSession, batch: Sequence[SourceContact], existing: dict[str, Any], new: set[str],
+def _members(session: DbSession, batch: Sequence[SourceContact], existing: list[int], ids: dict[str, int],
              tally: Tally, ensure_segment: Any) -> None:
-    """The batch's memberships: all into the scratch table; into segment_members those not there yet."""
+    """The batch's memberships into segment_members; those of its stored contacts that the source dropped
+    into the scratch table (a segment named further down the file loses them at the end)."""
     for contact in batch:
         for segment in contact.segments:
             if segment.id not in tally.named:
                 ensure_segment(segment)
                 tally.named[segment.id] = segment
-    ids = {host_id: row.id for host_id, row in existing.items()}
-    ids.update(_select_in(session, "SELECT host_id, id FROM contacts WHERE host_id IN ({keys})", list(new)))
     wanted = {(segment.id, ids[contact.host_id]) for contact in batch for segment in contact.segments}
-    if not wanted:
-        return
     have: set[tuple[str, int]] = set()
     if existing:
-        have = set(_select_in(session, "SELECT segment_id, contact_id FROM segment_members WHERE contact_id IN"
-                                       " ({keys})", [row.id for row in existing.values()]))
-    _insert_many(session, WANTED, ("segment_id", "contact_id"), list(wanted))
+        have = {(row[0], row[1]) for row in _select_in(
+            session, "SELECT segment_id, contact_id FROM segment_members WHERE contact_id IN ({keys})", existing)}
+    _insert_many(session, STALE, ("segment_id", "contact_id"), list(have - wanted))
     _insert_many(session, SegmentMember.__table__, ("segment_id", "contact_id"),  # type: ignore[arg-type]
-                 [pair for pair in wanted if pair not in have])
+                 list(wanted - have))
 
 
-def prune_members(session: DbSession, segment_id: str) -> None:
-    """Remove the segment's members the source did not give (it gave all of its members, row by row)."""
-    session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id, ~exists().where(
-        WANTED.c.segment_id == SegmentMember.segment_id, WANTED.c.contact_id == SegmentMember.contact_id)))
+def prune_members(session: DbSession, segment_id: str, claims: Claims) -> None:
+    """Remove the segment's members the source did not give (it gave all of them, row by row)."""
+    session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id, SegmentMember.contact_id.in_(
+        select(STALE.c.contact_id).where(STALE.c.segment_id == segment_id))))
+    last = 0
+    while page := _page(session, "SELECT contact_id FROM segment_members WHERE segment_id = {mark} AND contact_id"
+                        " > {mark} ORDER BY contact_id LIMIT {mark}", (segment_id, last, PAGE)):
+        last = page[-1]
+        gone = [contact_id for contact_id in page if contact_id not in claims]
+        for start in range(0, len(gone), BATCH):
+            session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id,
+                                                        SegmentMember.contact_id.in_(gone[start:start + BATCH])))
 
 
-def unseen_contacts(session: DbSession, after: int, limit: int) -> list[int]:
-    """Ids of live contacts the source did not give, above ``after``, in order (to delete them in chunks)."""
-    return list(session.scalars(select(Contact.id).where(
-        Contact.id > after, Contact.deleted_at.is_(None), ~exists().where(SEEN.c.host_id == Contact.host_id))
-        .order_by(Contact.id).limit(limit)))
+def _page(session: DbSession, sql: str, params: tuple[Any, ...]) -> list[int]:
+    """The first column of a driver-level query (``{mark}`` for each parameter)."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return [row[0] for row in connection.exec_driver_sql(sql.format(mark=mark), params).all()]
+
+
+def unclaimed_contacts(session: DbSession, claims: Claims) -> Iterator[list[int]]:
+    """Ids of live contacts the source did not give, a page at a time, in order (to delete them in chunks)."""
+    last = 0
+    while page := _page(session, "SELECT id FROM contacts WHERE id > {mark} AND deleted_at IS NULL ORDER BY id"
+                        " LIMIT {mark}", (last, PAGE)):
+        last = page[-1]
+        if gone := [contact_id for contact_id in page if contact_id not in claims]:
+            yield gone
 
 
 def contact_ids(session: DbSession, host_ids: Sequence[str]) -> set[int]:

@@ -21,7 +21,7 @@ from plugin.services.contact_batches import (
     contact_ids,
     open_scratch,
     prune_members,
-    unseen_contacts,
+    unclaimed_contacts,
 )
 from plugin.services.links import audit
 from plugin.services.text import UnstorableText, check_tree, problem
@@ -94,6 +94,7 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
     """
     open_scratch(session)
     tally = Tally()
+    rows_name_segments = kind == "static"  # a file names each contact's segments on its row
 
     def ensure(segment: SourceSegment) -> None:
         _ensure_segment(session, segment, now, kind)
@@ -104,28 +105,28 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
             _check(contact)
         batch.append(contact)
         if len(batch) >= BATCH:
-            apply_batch(session, batch, tally, now, source, ensure)
+            apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
             batch = []
     if batch:
-        apply_batch(session, batch, tally, now, source, ensure)
+        apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
     for segment_id in tally.named:
-        prune_members(session, segment_id)
+        prune_members(session, segment_id, tally.claims)
     given = [segment for segment in segments if segment.id not in tally.named]
     for segment in given:
         ensure(segment)
         set_members(session, segment.id, contact_ids(session, list(segment.member_ids)))
-    removed = _delete_unseen(session, now, actor) if replace else 0
+    removed = _delete_unclaimed(session, tally, now, actor) if replace else 0
     close_scratch(session)
     return ImportResult(tally.added, tally.changed, tally.unchanged, removed, len(tally.named) + len(given))
 
 
-def _delete_unseen(session: DbSession, now: datetime, actor: str) -> int:
+def _delete_unclaimed(session: DbSession, tally: Tally, now: datetime, actor: str) -> int:
     """Mark deleted, chunk by chunk, every live contact the source did not give; how many."""
-    removed = last = 0
-    while ids := unseen_contacts(session, last, CHUNK):
-        _delete_contacts(session, ids, now, actor)
-        removed += len(ids)
-        last = ids[-1]
+    removed = 0
+    for page in unclaimed_contacts(session, tally.claims):  # pages by id: deleting leaves the later ones as they are
+        for start in range(0, len(page), CHUNK):
+            _delete_contacts(session, page[start:start + CHUNK], now, actor)
+        removed += len(page)
     return removed
 
 
