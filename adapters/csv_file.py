@@ -103,7 +103,8 @@ class _Lines:
 
     def __enter__(self) -> Iterator[str]:
         if self._path is None:
-            return iter(io.StringIO((self._text or "").removeprefix("\ufeff"), newline=""))
+            lines = io.StringIO((self._text or "").removeprefix("\ufeff"), newline="")
+            return (_no_nul(line, number) for number, line in enumerate(lines, start=1))
         self._handle = _open(self._path)
         return _decoded(self._handle)
 
@@ -141,7 +142,13 @@ def _decoded(handle: Iterable[bytes]) -> Iterator[str]:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise SourceFormatError("the file is not UTF-8 text (save it as CSV UTF-8)", line=number) from None
-        yield line.removeprefix("\ufeff") if number == 1 else line
+        yield _no_nul(line.removeprefix("\ufeff") if number == 1 else line, number)
+
+
+def _no_nul(line: str, number: int) -> str:
+    if "\x00" in line:
+        raise SourceFormatError("the file contains NUL bytes: it is not a CSV text file", line=number)
+    return line
 
 
 def _segment(found: dict[str, Segment], title: str, line: int) -> Segment:
@@ -164,8 +171,6 @@ def _header(reader: Iterator[list[str]]) -> list[str]:
         raise SourceFormatError("the file is empty: it needs a header row with an 'id' column") from None
     except csv.Error as exc:
         raise SourceFormatError(f"malformed CSV: {exc}", line=1) from None
-    if any("\x00" in column for column in header):
-        raise SourceFormatError("the file contains NUL bytes: it is not a CSV text file", line=1)
     names = [ALIASES.get(_key(column), column.strip()) for column in header]
     if "id" not in names:
         raise SourceFormatError(f"no 'id' column (the host's contact id); the header is {header!r}", line=1)
@@ -187,6 +192,7 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
     named = {key: at.get(key) for key in ("userId", "email", "firstName", "lastName", "segments")}
     others = [(index, name) for index, name in enumerate(names) if name not in ALIASES.values()]
     id_at, segments_at = at["id"], named["segments"]
+    user_at, email_at, first_at, last_at = named["userId"], named["email"], named["firstName"], named["lastName"]
     titles: dict[str, tuple[Segment, ...]] = {}  # a cell's text -> its segments: most rows repeat a few
     try:
         for row in reader:
@@ -196,8 +202,6 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
                     continue
                 raise SourceFormatError(f"{len(row)} cells where the header has {width}", line=line)
             cells = [cell.strip() for cell in row]
-            if "\x00" in "".join(cells):
-                raise SourceFormatError("the file contains NUL bytes: it is not a CSV text file", line=line)
             host_id = cells[id_at]
             if not host_id:
                 if not any(cells):
@@ -214,17 +218,13 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
                     titles[cell] = segments
             yield Contact(
                 host_id=host_id,
-                custom_id=_cell(cells, named["userId"]),
-                email=_cell(cells, named["email"]),
-                first_name=_cell(cells, named["firstName"]),
-                last_name=_cell(cells, named["lastName"]),
+                custom_id=(cells[user_at] or None) if user_at is not None else None,
+                email=(cells[email_at] or None) if email_at is not None else None,
+                first_name=(cells[first_at] or None) if first_at is not None else None,
+                last_name=(cells[last_at] or None) if last_at is not None else None,
                 attributes={name: cells[index] for index, name in others if cells[index]},
                 segments=segments,
                 line=line,
             )
     except csv.Error as exc:
         raise SourceFormatError(f"malformed CSV: {exc}", line=reader.line_num) from None
-
-
-def _cell(cells: list[str], index: int | None) -> str | None:
-    return (cells[index] or None) if index is not None else None

@@ -13,6 +13,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, select, update
@@ -25,6 +26,7 @@ from plugin.db import DbSession
 from plugin.models import Contact, SegmentMember
 
 BATCH = 5000
+VALUES_ROWS = 1000  # rows per multi-row INSERT: 9,000 parameters, under SQLite's 32,766
 PAGE = 20_000  # rows read at a time when looking for what the source did not give
 
 _scratch = MetaData()
@@ -49,6 +51,22 @@ def _insert_many(session: DbSession, table: Table, columns: Sequence[str], rows:
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     connection.exec_driver_sql(sql, list(rows))
+
+
+def _insert_returning(session: DbSession, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                      returning: str) -> list[Any]:
+    """Multi-row ``INSERT ... RETURNING`` (SQLite 3.35+, PostgreSQL) in statements of ``VALUES_ROWS`` rows:
+    the new rows' ids come back with the insert, in no particular order."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    one = f"({', '.join([mark] * len(columns))})"
+    found: list[Any] = []
+    for start in range(0, len(rows), VALUES_ROWS):
+        chunk = rows[start:start + VALUES_ROWS]
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([one] * len(chunk))}"
+               f" RETURNING {returning}")
+        found += connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all()
+    return found
 
 
 def _select_in(session: DbSession, sql: str, keys: Sequence[Any]) -> Sequence[Any]:
@@ -192,15 +210,15 @@ def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally
             changed_rows.append({"id": old.id, "updated_at": now, "deleted_at": None, **fields})
         else:
             tally.unchanged += 1
-    _insert_many(session, table, ("host_id", "custom_id", "email", "first_name", "last_name", "attributes",
-                                  "source", "created_at", "updated_at"), new_rows)
+    inserted = _insert_returning(session, table, ("host_id", "custom_id", "email", "first_name", "last_name",
+                                                  "attributes", "source", "created_at", "updated_at"), new_rows,
+                                 "host_id, id")
     if changed_rows:
         session.execute(update(Contact), changed_rows)  # bulk UPDATE by primary key
     tally.added += len(new_rows)
     tally.changed += len(changed_rows)
     ids = {host_id: row.id for host_id, row in existing.items()}
-    ids.update(_select_in(session, "SELECT host_id, id FROM contacts WHERE host_id IN ({keys})",
-                          [row[0] for row in new_rows]))
+    ids.update((row[0], row[1]) for row in inserted)
     for contact in batch:
         claims.add(ids[contact.host_id], contact.line)
     if rows_name_segments:
