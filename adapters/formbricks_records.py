@@ -68,16 +68,22 @@ def contacts_from_api(
     """Join contacts, attribute values and attribute keys (by ``attributeKeyId``) into Contacts."""
     key_names = {str(k["id"]): str(k["key"]) for k in keys if k.get("id") and k.get("key")}
     values: dict[str, dict[str, str]] = {}
-    for row in attributes:
-        key = key_names.get(str(row.get("attributeKeyId")))
+    for row in attributes:  # hundreds of thousands of rows on a big workspace: kept lean
+        key_id = row.get("attributeKeyId")
+        key = key_names.get(key_id if isinstance(key_id, str) else str(key_id))
         contact_id = row.get("contactId")
         if key is None or not contact_id:
             continue
         value = row.get("value")
-        if value in (None, ""):
+        if value is None or value == "":
             value = row.get("valueNumber") if row.get("valueNumber") is not None else row.get("valueDate")
-        if value is not None:
-            values.setdefault(str(contact_id), {})[key] = str(value)
+            if value is None:
+                continue
+        contact_id = contact_id if isinstance(contact_id, str) else str(contact_id)
+        found = values.get(contact_id)
+        if found is None:
+            found = values[contact_id] = {}
+        found[key] = value if isinstance(value, str) else str(value)
     result = []
     for item in contacts:
         contact_id = str(_require(item, "id", "GET /api/v1/management/contacts"))

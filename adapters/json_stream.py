@@ -48,6 +48,10 @@ class _Reader:
 
     def take(self, expected: str) -> str:
         """The next character, which must be one of ``expected``."""
+        text, at = self._text, self._at
+        if at < len(text) and text[at] in expected:  # compact JSON: no space to skip
+            self._at = at + 1
+            return text[at]
         char = self.peek()
         if not char or char not in expected:
             raise self.fail(f"{char or 'the end'} where one of {expected!r} belongs")
@@ -56,11 +60,13 @@ class _Reader:
 
     def value(self) -> Any:
         """The next whole JSON value."""
-        self.peek()
         while True:
             try:
                 value, end = _DECODER.raw_decode(self._text, self._at)
             except json.JSONDecodeError as exc:
+                if self._text[self._at:self._at + 1] in (" ", "\t", "\n", "\r"):
+                    self.peek()  # white space first (and more text if that was all)
+                    continue
                 if self._fill():
                     continue
                 raise self.fail(exc.msg) from None
