@@ -76,6 +76,33 @@ class _Reader:
             return value
 
 
+    def items(self) -> Iterator[Any]:
+        """The values of a list whose '[' has been taken, up to and with its ']'."""
+        if self.peek() == "]":
+            self._at += 1
+            return
+        decode = _DECODER.raw_decode
+        while True:
+            text, at, size = self._text, self._at, len(self._text)
+            while True:  # the common case, kept tight: compact JSON, the value and its comma already here
+                try:
+                    value, end = decode(text, at)
+                except json.JSONDecodeError:
+                    break
+                if end >= size or text[end] not in ",]":
+                    break
+                if text[end] == "]":
+                    self._at = end + 1
+                    yield value
+                    return
+                at = end + 1
+                yield value
+            self._at = at  # the rest of the way for one value: white space, more text, or an error
+            yield self.value()
+            if self.take(",]") == "]":
+                return
+
+
 def data_items(chunks: Iterable[bytes], *, what: str, key: str = "data") -> Iterator[Any]:
     """Each item of the list under ``key`` of a JSON object arriving in ``chunks``; the other members are read
     and dropped. AdapterError when the body is not such an object."""
@@ -90,13 +117,7 @@ def data_items(chunks: Iterable[bytes], *, what: str, key: str = "data") -> Iter
         if name == key and reader.peek() == "[":
             found = True
             reader.take("[")
-            if reader.peek() == "]":
-                reader.take("]")
-            else:
-                while True:
-                    yield reader.value()
-                    if reader.take(",]") == "]":
-                        break
+            yield from reader.items()
         else:
             reader.value()
         if reader.take(",}") == "}":

@@ -26,7 +26,7 @@ from plugin.db import DbSession
 from plugin.models import Contact, SegmentMember
 
 BATCH = 5000
-VALUES_ROWS = 1000  # rows per multi-row INSERT: 9,000 parameters, under SQLite's 32,766
+VALUES_ROWS = 1000  # rows per multi-row INSERT: at most 9,000 parameters, under SQLite's 32,766
 PAGE = 20_000  # rows read at a time when looking for what the source did not give
 
 _scratch = MetaData()
@@ -42,30 +42,22 @@ def _bind(session: DbSession, column: Any, value: Any) -> Any:
     return process(value) if process is not None else value
 
 
-def _insert_many(session: DbSession, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """One driver-level ``executemany`` of plain values: without SQLAlchemy's per-row work, the bulk of an
-    import's time. Values must be as the driver takes them (see ``_bind``)."""
-    if not rows:
-        return
-    connection = session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    connection.exec_driver_sql(sql, list(rows))
-
-
-def _insert_returning(session: DbSession, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                      returning: str) -> list[Any]:
-    """Multi-row ``INSERT ... RETURNING`` (SQLite 3.35+, PostgreSQL) in statements of ``VALUES_ROWS`` rows:
-    the new rows' ids come back with the insert, in no particular order."""
+def _insert_many(session: DbSession, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                 returning: str | None = None) -> list[Any]:
+    """Driver-level multi-row ``INSERT`` of plain values (``VALUES_ROWS`` rows a statement), without SQLAlchemy's
+    per-row work: the bulk of an import's time. Values must be as the driver takes them (see ``_bind``).
+    With ``returning`` (SQLite 3.35+, PostgreSQL), those columns of the new rows, in no particular order."""
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     one = f"({', '.join([mark] * len(columns))})"
     found: list[Any] = []
     for start in range(0, len(rows), VALUES_ROWS):
         chunk = rows[start:start + VALUES_ROWS]
-        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([one] * len(chunk))}"
-               f" RETURNING {returning}")
-        found += connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk))).all()
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([one] * len(chunk))}"
+        result = connection.exec_driver_sql(sql + (f" RETURNING {returning}" if returning else ""),
+                                            tuple(chain.from_iterable(chunk)))
+        if returning:
+            found += result.all()
     return found
 
 
@@ -210,9 +202,9 @@ def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally
             changed_rows.append({"id": old.id, "updated_at": now, "deleted_at": None, **fields})
         else:
             tally.unchanged += 1
-    inserted = _insert_returning(session, table, ("host_id", "custom_id", "email", "first_name", "last_name",
-                                                  "attributes", "source", "created_at", "updated_at"), new_rows,
-                                 "host_id, id")
+    inserted = _insert_many(session, table, ("host_id", "custom_id", "email", "first_name", "last_name",
+                                             "attributes", "source", "created_at", "updated_at"), new_rows,
+                            returning="host_id, id")
     if changed_rows:
         session.execute(update(Contact), changed_rows)  # bulk UPDATE by primary key
     tally.added += len(new_rows)
