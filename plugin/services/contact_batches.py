@@ -28,6 +28,7 @@ from plugin.models import Contact, SegmentMember
 BATCH = 5000
 VALUES_ROWS = 1000  # rows per multi-row INSERT: at most 9,000 parameters, under SQLite's 32,766
 PAGE = 20_000  # rows read at a time when looking for what the source did not give
+SQLITE_CACHE_KIB = 32 * 1024  # SQLite's page cache during an import (its indexes are written in random order)
 
 _scratch = MetaData()
 STALE = Table("import_stale_members", _scratch, Column("segment_id", String(255), primary_key=True),
@@ -75,15 +76,25 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def open_scratch(session: DbSession) -> None:
-    """An empty scratch table for this import (kept per connection: SQLite creates it outside the transaction)."""
+def open_scratch(session: DbSession) -> int | None:
+    """An empty scratch table for this import (kept per connection: SQLite creates it outside the transaction).
+
+    On SQLite the page cache grows to ``SQLITE_CACHE_KIB`` for the import (its indexes are written in
+    random order); returns the size before, for ``close_scratch``."""
     session.execute(CreateTable(STALE, if_not_exists=True))
     session.execute(delete(STALE))
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    before = session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+    session.connection().exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    return int(before) if before is not None else None
 
 
-def close_scratch(session: DbSession) -> None:
-    """Empty the scratch table again, so it holds nothing between imports."""
+def close_scratch(session: DbSession, cache_size: int | None) -> None:
+    """Empty the scratch table again, so it holds nothing between imports; SQLite's cache as it was."""
     session.execute(delete(STALE))
+    if cache_size is not None:
+        session.connection().exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
 
 
 class Claims:

@@ -92,7 +92,7 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
     is read after the contacts. Contacts deleted this way lose their live links (revoked, audited). Runs in
     the caller's transaction: an error anywhere (a duplicate id far down a file too) leaves everything as it was.
     """
-    open_scratch(session)
+    cache_size = open_scratch(session)
     tally = Tally()
     rows_name_segments = kind == "static"  # a file names each contact's segments on its row
 
@@ -116,7 +116,7 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
         ensure(segment)
         set_members(session, segment.id, contact_ids(session, list(segment.member_ids)))
     removed = _delete_unclaimed(session, tally, now, actor) if replace else 0
-    close_scratch(session)
+    close_scratch(session, cache_size)
     return ImportResult(tally.added, tally.changed, tally.unchanged, removed, len(tally.named) + len(given))
 
 
