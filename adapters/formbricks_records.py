@@ -90,9 +90,9 @@ def contacts_from_api(
         if workspace_id and workspace_of(item) not in (None, workspace_id):
             continue
         attrs = values.get(contact_id, {})
-        named = {field: attrs.get(key) for key, field in CONTACT_FIELDS.items()}
         rest = {k: v for k, v in attrs.items() if k not in CONTACT_FIELDS}
-        result.append(Contact(host_id=contact_id, attributes=rest, **named))
+        result.append(Contact(host_id=contact_id, custom_id=attrs.get("userId"), email=attrs.get("email"),
+                              first_name=attrs.get("firstName"), last_name=attrs.get("lastName"), attributes=rest))
     return result
 
 

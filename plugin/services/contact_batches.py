@@ -191,9 +191,10 @@ def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally
     (``ensure_segment`` makes each segment's row the first time a contact names it)."""
     _batch_lines(batch)
     keys = [contact.host_id for contact in batch]
-    existing = {row[1]: _Stored(row[0], row[1], *row[2:6], _json(row[6]), row[7]) for row in _select_in(
-        session, "SELECT id, host_id, custom_id, email, first_name, last_name, attributes, deleted_at"
-                 " FROM contacts WHERE host_id IN ({keys})", keys)}
+    stored = _select_in(session, "SELECT id, host_id, custom_id, email, first_name, last_name, attributes,"
+                                 " deleted_at FROM contacts WHERE host_id IN ({keys})", keys)
+    existing = {row[1]: _Stored(row[0], row[1], row[2], row[3], row[4], row[5], _json(row[6]), row[7])
+                for row in stored}
     new_rows: list[tuple[Any, ...]] = []
     changed_rows = []
     table: Table = Contact.__table__  # type: ignore[assignment]
