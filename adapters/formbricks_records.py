@@ -89,10 +89,9 @@ def contacts_from_api(
         contact_id = str(_require(item, "id", "GET /api/v1/management/contacts"))
         if workspace_id and workspace_of(item) not in (None, workspace_id):
             continue
-        attrs = values.get(contact_id, {})
-        rest = {k: v for k, v in attrs.items() if k not in CONTACT_FIELDS}
-        result.append(Contact(host_id=contact_id, custom_id=attrs.get("userId"), email=attrs.get("email"),
-                              first_name=attrs.get("firstName"), last_name=attrs.get("lastName"), attributes=rest))
+        attrs = values.pop(contact_id, {})  # each contact's values handed over, not copied: memory for one set
+        custom_id, email, first, last = (attrs.pop(key, None) for key in CONTACT_FIELDS)
+        result.append(Contact(contact_id, custom_id, email, first, last, attributes=attrs))
     return result
 
 
