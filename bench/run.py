@@ -71,8 +71,8 @@ def main() -> None:
     synced = sync_paths.sync_all(10_000 if args.quick else 100_000)
     rate = synced.count / synced.seconds
     rows.append((f"sync from Formbricks, {synced.count:,} contacts", "≥ 20k contacts/s, memory bounded",
-                 f"{synced.seconds:.1f} s ({rate:,.0f}/s; the sync process's CPU {synced.cpu_seconds:.1f} s, the fake"
-                 f" host's on the same machine), peak {synced.peak_mib:.0f} MiB", "—", "—",
+                 f"{synced.seconds:.1f} s ({rate:,.0f}/s), the sync process's CPU {synced.cpu_seconds:.1f} s (the fake"
+                 f" host serves from the same machine), peak {synced.peak_mib:.0f} MiB", "—", "—",
                  _verdict(rate >= 20_000 and synced.peak_mib < 200)))
     if first_page is not None:
         rows.append(("non-respondents, first JSON page", "< 100 ms", f"{first_page * 1000:.0f} ms", "—", "—",
