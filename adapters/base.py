@@ -42,18 +42,6 @@ class ConfigurationError(AdapterError):
 
 
 @dataclass(frozen=True, slots=True)
-class Contact:
-    """One contact of the host: its own id, the host's user id, the named fields, and the other attributes."""
-
-    host_id: str
-    custom_id: str | None = None
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    attributes: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Segment:
     """A named group of contacts: ``member_ids`` are host contact ids, ``filters`` the host's filter tree."""
 
@@ -63,6 +51,24 @@ class Segment:
     is_private: bool = False
     member_ids: tuple[str, ...] = ()
     filters: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One contact of the host: its own id, the host's user id, the named fields, and the other attributes.
+
+    A source that reads membership row by row (a CSV file) names the contact's ``segments`` here (their
+    ``member_ids`` empty), so that a file is read in one pass; ``line`` is where in the file it was found.
+    """
+
+    host_id: str
+    custom_id: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    segments: tuple[Segment, ...] = ()
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

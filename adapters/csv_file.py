@@ -6,6 +6,10 @@ Columns (header names are matched without regard to case, spaces or underscores)
 - ``segments``: the contact's segment titles, separated by ``;``;
 - any other column becomes an attribute of that name (empty cells are left out).
 The file is UTF-8 (a byte-order mark is allowed), comma-separated, with a header row.
+
+The file is read as a stream, one row at a time, so memory stays flat however long it is: an error late in
+the file shows only when the reading gets there, and whoever stores the contacts does so in one transaction.
+Ids repeated far apart are found by that store (it sees every id); the reader checks each row on its own.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from adapters.base import ConfigurationError, Contact, Segment, SourceFormatError
@@ -39,14 +43,24 @@ def segment_id_for(title: str) -> str:
 
 
 class CsvContactSource:
-    """A contact source reading one CSV file; parsing is strict and every error names its line."""
+    """A contact source reading one CSV file as a stream; parsing is strict and every error names its line.
+
+    The header is checked at once; the rows when ``contacts()`` is read. ``segments()`` is complete once
+    ``contacts()`` has been read to its end (each contact also names its own segments).
+    """
 
     name = "csv"
 
     def __init__(self, path: str | Path | None = None, *, text: str | None = None) -> None:
         if (path is None) == (text is None):
             raise ValueError("give a path or a text")
-        self._contacts, self._segments = _parse(_read(path) if path is not None else text or "")
+        self._path = Path(path) if path is not None else None
+        self._text = text
+        self._segments: dict[str, Segment] = {}
+        if self._path is not None:
+            _check_file(self._path)
+        with self._lines() as lines:
+            _header(csv.reader(lines, strict=True))
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> CsvContactSource:
@@ -56,59 +70,101 @@ class CsvContactSource:
             raise ConfigurationError("PERSONAL_LINKS_CONTACTS_CSV is not set: name the contact file to read")
         return cls(str(path))
 
-    def __len__(self) -> int:
-        """How many contacts the file holds."""
-        return len(self._contacts)
+    def line_count(self) -> int:
+        """The lines after the header: as many as the contacts unless cells hold line breaks (for progress)."""
+        if self._text is not None:
+            return max(self._text.count("\n") - 1, 0)
+        assert self._path is not None
+        count = 0
+        with _open(self._path) as handle:
+            while chunk := handle.read(1 << 20):
+                count += chunk.count(b"\n")
+        return max(count - 1, 0)
 
     def contacts(self) -> Iterator[Contact]:
-        """Every contact of the file, in file order."""
-        return iter(self._contacts)
+        """Every contact of the file, in file order, each carrying its segments and its line."""
+        with self._lines() as lines:
+            yield from _rows(lines, self._segments)
 
     def segments(self) -> Sequence[Segment]:
-        """The segments the file names, with their members."""
-        return self._segments
+        """The segments the file names (their members are named by the contacts); all once read to the end."""
+        return list(self._segments.values())
+
+    def _lines(self) -> _Lines:
+        return _Lines(self._path, self._text)
 
 
-def _read(path: str | Path) -> str:
-    file = Path(path)
+class _Lines:
+    """The file's text lines (UTF-8 checked line by line, the byte-order mark dropped), as a context."""
+
+    def __init__(self, path: Path | None, text: str | None) -> None:
+        self._path, self._text = path, text
+        self._handle: io.BufferedReader | None = None
+
+    def __enter__(self) -> Iterator[str]:
+        if self._path is None:
+            lines = io.StringIO((self._text or "").removeprefix("\ufeff"), newline="")
+            return (_no_nul(line, number) for number, line in enumerate(lines, start=1))
+        self._handle = _open(self._path)
+        return _decoded(self._handle)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def _open(file: Path) -> io.BufferedReader:
+    try:
+        return file.open("rb")
+    except OSError as exc:
+        raise SourceFormatError(f"cannot read {file}: {exc.strerror}") from exc
+
+
+def _check_file(file: Path) -> None:
     try:
         if file.exists() and not file.is_file():
             raise SourceFormatError(f"{file} is not a regular file")
-        with file.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)  # at most one byte past the limit, whatever stat says
+        size = file.stat().st_size
     except OSError as exc:
         raise SourceFormatError(f"cannot read {file}: {exc.strerror}") from exc
-    if len(raw) > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:
         raise SourceFormatError(f"{file} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-    return decode(raw)
 
 
-def decode(raw: bytes) -> str:
-    """The text of a contact file; SourceFormatError naming the line when it is not UTF-8."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SourceFormatError("the file is not UTF-8 text (save it as CSV UTF-8)", line=line) from None
+def _decoded(handle: Iterable[bytes]) -> Iterator[str]:
+    """Each line as text; SourceFormatError naming the line when it is not UTF-8 or the file grows too big."""
+    read = 0
+    for number, raw in enumerate(handle, start=1):
+        read += len(raw)
+        if read > MAX_FILE_BYTES:  # whatever stat said: the file may grow while it is read
+            raise SourceFormatError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SourceFormatError("the file is not UTF-8 text (save it as CSV UTF-8)", line=number) from None
+        yield _no_nul(line.removeprefix("\ufeff") if number == 1 else line, number)
 
 
-def _add_member(members: dict[str, tuple[str, list[str]]], title: str, host_id: str, line: int) -> None:
-    """Add a contact to the segment a title names; two titles that would share one id are an error."""
+def _no_nul(line: str, number: int) -> str:
+    if "\x00" in line:
+        raise SourceFormatError("the file contains NUL bytes: it is not a CSV text file", line=number)
+    return line
+
+
+def _segment(found: dict[str, Segment], title: str, line: int) -> Segment:
+    """The segment a title names; two titles that would share one id are an error."""
     if len(title) > MAX_ID_LENGTH:
         raise SourceFormatError(f"segment title longer than {MAX_ID_LENGTH} characters", line=line)
     sid = segment_id_for(title)
-    known = members.setdefault(sid, (title, []))
-    if known[0] != title:
-        raise SourceFormatError(f"segments {known[0]!r} and {title!r} would share the id {sid!r}: rename one",
+    known = found.setdefault(sid, Segment(id=sid, title=title))
+    if known.title != title:
+        raise SourceFormatError(f"segments {known.title!r} and {title!r} would share the id {sid!r}: rename one",
                                 line=line)
-    known[1].append(host_id)
+    return known
 
 
-def _parse(text: str) -> tuple[list[Contact], list[Segment]]:
-    text = text.removeprefix("\ufeff")
-    if "\x00" in text:
-        raise SourceFormatError("the file contains NUL bytes: it is not a CSV text file")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _header(reader: Iterator[list[str]]) -> list[str]:
+    """The column names of the header row, checked."""
     try:
         header = next(reader)
     except StopIteration:
@@ -118,44 +174,57 @@ def _parse(text: str) -> tuple[list[Contact], list[Segment]]:
     names = [ALIASES.get(_key(column), column.strip()) for column in header]
     if "id" not in names:
         raise SourceFormatError(f"no 'id' column (the host's contact id); the header is {header!r}", line=1)
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     for name in names:
         if not name:
             raise SourceFormatError("a column has an empty name", line=1)
         if name in seen:
             raise SourceFormatError(f"column {name!r} appears twice", line=1)
-        seen[name] = 1
-    contacts: list[Contact] = []
-    lines: dict[str, int] = {}
-    members: dict[str, tuple[str, list[str]]] = {}
+        seen.add(name)
+    return names
+
+
+def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
+    reader = csv.reader(lines, strict=True)
+    names = _header(reader)
+    width = len(names)
+    at = {name: index for index, name in enumerate(names)}
+    named = {key: at.get(key) for key in ("userId", "email", "firstName", "lastName", "segments")}
+    others = [(index, name) for index, name in enumerate(names) if name not in ALIASES.values()]
+    id_at, segments_at = at["id"], named["segments"]
+    user_at, email_at, first_at, last_at = named["userId"], named["email"], named["firstName"], named["lastName"]
+    titles: dict[str, tuple[Segment, ...]] = {}  # a cell's text -> its segments: most rows repeat a few
     try:
         for row in reader:
             line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(names):
-                raise SourceFormatError(f"{len(row)} cells where the header has {len(names)}", line=line)
-            record = dict(zip(names, (cell.strip() for cell in row), strict=True))
-            host_id = record.pop("id")
+            if len(row) != width:
+                if not any(cell.strip() for cell in row):
+                    continue
+                raise SourceFormatError(f"{len(row)} cells where the header has {width}", line=line)
+            cells = [cell.strip() for cell in row]
+            host_id = cells[id_at]
             if not host_id:
+                if not any(cells):
+                    continue
                 raise SourceFormatError("empty id", line=line)
-            if host_id in lines:
-                raise SourceFormatError(f"id {host_id!r} already on line {lines[host_id]}", line=line)
-            lines[host_id] = line
             if len(host_id) > MAX_ID_LENGTH:
                 raise SourceFormatError(f"id longer than {MAX_ID_LENGTH} characters", line=line)
-            for title in (record.pop("segments", "") or "").split(SEGMENT_SEPARATOR):
-                if title.strip():
-                    _add_member(members, title.strip(), host_id, line)
-            contacts.append(Contact(
+            cell = cells[segments_at] if segments_at is not None else ""
+            segments = titles.get(cell)
+            if segments is None:
+                parts = dict.fromkeys(t.strip() for t in cell.split(SEGMENT_SEPARATOR) if t.strip())
+                segments = tuple(_segment(found, title, line) for title in parts)
+                if len(titles) < 10_000:
+                    titles[cell] = segments
+            yield Contact(
                 host_id=host_id,
-                custom_id=record.pop("userId", None) or None,
-                email=record.pop("email", None) or None,
-                first_name=record.pop("firstName", None) or None,
-                last_name=record.pop("lastName", None) or None,
-                attributes={key: value for key, value in record.items() if value},
-            ))
+                custom_id=(cells[user_at] or None) if user_at is not None else None,
+                email=(cells[email_at] or None) if email_at is not None else None,
+                first_name=(cells[first_at] or None) if first_at is not None else None,
+                last_name=(cells[last_at] or None) if last_at is not None else None,
+                attributes={name: cells[index] for index, name in others if cells[index]},
+                segments=segments,
+                line=line,
+            )
     except csv.Error as exc:
         raise SourceFormatError(f"malformed CSV: {exc}", line=reader.line_num) from None
-    segments = [Segment(id=sid, title=title, member_ids=tuple(ids)) for sid, (title, ids) in members.items()]
-    return contacts, segments

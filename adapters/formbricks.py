@@ -174,8 +174,9 @@ class FormbricksAdapter:
 
     def contacts(self) -> Iterator[Contact]:
         """Every contact of the workspace with its attributes (needs the Contacts licence)."""
-        contacts = self._list("api/v1/management/contacts", "list contacts")
-        attributes = self._list("api/v1/management/contact-attributes", "list contact attributes")
+        # Both listings come whole (no paging): their bodies are read as they arrive, attribute values first.
+        contacts = self.client.get_items("api/v1/management/contacts", what="list contacts")
+        attributes = self.client.get_items("api/v1/management/contact-attributes", what="list contact attributes")
         keys = self._list("api/v1/management/contact-attribute-keys", "list contact attribute keys")
         yield from contacts_from_api(contacts, attributes, keys, self.workspace_id)
 

@@ -68,25 +68,30 @@ def contacts_from_api(
     """Join contacts, attribute values and attribute keys (by ``attributeKeyId``) into Contacts."""
     key_names = {str(k["id"]): str(k["key"]) for k in keys if k.get("id") and k.get("key")}
     values: dict[str, dict[str, str]] = {}
-    for row in attributes:
-        key = key_names.get(str(row.get("attributeKeyId")))
+    for row in attributes:  # hundreds of thousands of rows on a big workspace: kept lean
+        key_id = row.get("attributeKeyId")
+        key = key_names.get(key_id if isinstance(key_id, str) else str(key_id))
         contact_id = row.get("contactId")
         if key is None or not contact_id:
             continue
         value = row.get("value")
-        if value in (None, ""):
+        if value is None or value == "":
             value = row.get("valueNumber") if row.get("valueNumber") is not None else row.get("valueDate")
-        if value is not None:
-            values.setdefault(str(contact_id), {})[key] = str(value)
+            if value is None:
+                continue
+        contact_id = contact_id if isinstance(contact_id, str) else str(contact_id)
+        found = values.get(contact_id)
+        if found is None:
+            found = values[contact_id] = {}
+        found[key] = value if isinstance(value, str) else str(value)
     result = []
     for item in contacts:
         contact_id = str(_require(item, "id", "GET /api/v1/management/contacts"))
         if workspace_id and workspace_of(item) not in (None, workspace_id):
             continue
-        attrs = values.get(contact_id, {})
-        named = {field: attrs.get(key) for key, field in CONTACT_FIELDS.items()}
-        rest = {k: v for k, v in attrs.items() if k not in CONTACT_FIELDS}
-        result.append(Contact(host_id=contact_id, attributes=rest, **named))
+        attrs = values.pop(contact_id, {})  # each contact's values handed over, not copied: memory for one set
+        custom_id, email, first, last = (attrs.pop(key, None) for key in CONTACT_FIELDS)
+        result.append(Contact(contact_id, custom_id, email, first, last, attributes=attrs))
     return result
 
 

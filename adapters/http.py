@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +21,7 @@ from urllib3.util.retry import Retry
 
 from adapters.base import AdapterError, ConfigurationError
 from adapters.host_errors import error_from_exception, error_from_response, parse_json
+from adapters.json_stream import data_items
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+STREAM_CHUNK = 256 * 1024  # bytes read at a time from a streamed answer
 # Called with (host name, method, path, status or "error", seconds or None) for every answer the host gives,
 # retried ones included; the app registers its metrics here (adapters know nothing of the app).
 Observer = Callable[[str, str, str, "int | str", "float | None"], None]
@@ -212,8 +214,11 @@ class HostClient:
         ok: Iterable[int] = (200,),
         what: str = "",
         permission: str | None = None,
+        stream: bool = False,
     ) -> requests.Response:
-        """Send one request; a status outside ``ok`` or a transport failure raises AdapterError."""
+        """Send one request; a status outside ``ok`` or a transport failure raises AdapterError.
+
+        With ``stream`` the body is read later, by the caller (see ``get_items``)."""
         url = self.url(path)
         route = urlsplit(url).path
         what = what or f"{method} {route}"
@@ -221,7 +226,7 @@ class HostClient:
         try:
             response = self.session.request(
                 method, url, params=params, json=json, headers=self._headers, timeout=self.timeout,
-                allow_redirects=False,
+                allow_redirects=False, stream=stream,
             )
         except requests.RequestException as exc:
             _observe(self.host_name, method, route, "error", time.monotonic() - started)
@@ -246,6 +251,22 @@ class HostClient:
         """GET ``path`` and return its parsed JSON body."""
         response = self.request("GET", path, params=params, what=what, permission=permission)
         return parse_json(response, what=what or f"GET {path}", host=self.host_name)
+
+    def get_items(
+        self, path: str, *, params: Mapping[str, Any] | None = None, what: str = "", permission: str | None = None
+    ) -> Iterator[Any]:
+        """GET ``path`` now (its status checked) and return the items of its ``data`` list, read as the body
+        arrives when they are iterated: a listing without paging takes the memory of one item at a time."""
+        what = what or f"GET {path}"
+        response = self.request("GET", path, params=params, what=what, permission=permission, stream=True)
+        return self._items(response, what)
+
+    def _items(self, response: requests.Response, what: str) -> Iterator[Any]:
+        with response:  # the connection is released however the reading ends
+            try:
+                yield from data_items(response.iter_content(STREAM_CHUNK), what=what)
+            except requests.RequestException as exc:
+                raise error_from_exception(exc, what=what, host=self.host_name, timeout=self.timeout) from exc
 
     def send_json(
         self, method: str, path: str, body: Any, *, ok: Iterable[int] = (200, 201), what: str = ""

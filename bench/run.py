@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bulk_paths, http_paths, machine  # noqa: E402
+from bench import bulk_paths, http_paths, machine, sync_paths  # noqa: E402
 from bench.load import ensure_tools  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -68,6 +68,12 @@ def main() -> None:
             target, ok = "≥ 0.5 of plain sqlite3 + csv.writer, same cells", ratio >= 0.5
             ours_text, base_text = f"{rate:,.0f} rows/s", f"{base_rate:,.0f} rows/s"
         rows.append((compared.name, target, ours_text, base_text, f"{ratio:.2f}", _verdict(ok)))
+    synced = sync_paths.sync_all(10_000 if args.quick else 100_000)
+    rate = synced.count / synced.seconds
+    rows.append((f"sync from Formbricks, {synced.count:,} contacts", "≥ 20k contacts/s, memory bounded",
+                 f"{synced.seconds:.1f} s ({rate:,.0f}/s), the sync process's CPU {synced.cpu_seconds:.1f} s (the fake"
+                 f" host serves from the same machine), peak {synced.peak_mib:.0f} MiB", "—", "—",
+                 _verdict(rate >= 20_000 and synced.peak_mib < 200)))
     if first_page is not None:
         rows.append(("non-respondents, first JSON page", "< 100 ms", f"{first_page * 1000:.0f} ms", "—", "—",
                      _verdict(first_page < 0.1)))

@@ -67,9 +67,9 @@ def contacts() -> None:
 @with_app
 def contacts_import(app: Flask, file: Path, replace: bool) -> None:
     """Import contacts and their segments from a CSV file (see the README for the columns)."""
-    source = CsvContactSource(file)
-    with click.progressbar(source.contacts(), length=len(source), label="importing contacts",
-                           file=sys.stderr) as contacts:
+    source = CsvContactSource(file)  # read as a stream, in batches: memory stays flat however long the file
+    with click.progressbar(source.contacts(), length=source.line_count(), label="importing contacts",
+                           file=sys.stderr, hidden=not sys.stderr.isatty()) as contacts:  # errors stay one line
         result = import_contacts(db.session, contacts, source.segments(), state().clock.now(), ACTOR,
                                  replace=replace)
     db.session.commit()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
@@ -14,6 +13,16 @@ from adapters.base import Segment as SourceSegment
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, Refused
 from plugin.models import Contact, Link, Segment, SegmentMember
+from plugin.services.contact_batches import (
+    BATCH,
+    Tally,
+    apply_batch,
+    close_scratch,
+    contact_ids,
+    open_scratch,
+    prune_members,
+    unclaimed_contacts,
+)
 from plugin.services.links import audit
 from plugin.services.text import UnstorableText, check_tree, problem
 
@@ -58,49 +67,67 @@ def _check_segment(segment: SourceSegment) -> None:
     check_tree(segment.filters, "segment.filters")
 
 
-def _fields(contact: SourceContact) -> dict[str, Any]:
-    return {"custom_id": contact.custom_id, "email": contact.email, "first_name": contact.first_name,
-            "last_name": contact.last_name, "attributes": dict(contact.attributes)}
+def _fast_check(contact: SourceContact) -> bool:
+    """Whether the contact is plainly storable (the common case, checked in one pass over its text)."""
+    values = [contact.host_id, contact.custom_id or "", contact.email or "", contact.first_name or "",
+              contact.last_name or ""]
+    for key, value in contact.attributes.items():
+        if not isinstance(value, str):
+            return False
+        values += (key, value)
+    text = "".join(values)
+    if "\x00" in text or not (text.isascii() or problem(text) is None):
+        return False
+    return len(contact.host_id) <= 255 and len(contact.custom_id or "") <= 255 and len(contact.email or "") <= 320 \
+        and len(contact.first_name or "") <= 255 and len(contact.last_name or "") <= 255
 
 
-def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segments: Sequence[SourceSegment],
+def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segments: Iterable[SourceSegment],
                     now: datetime, actor: str, *, source: str = "csv", replace: bool = False,
                     kind: str = "static") -> ImportResult:
     """Upsert contacts by host id and set the segments' members; with ``replace``, others are deleted.
 
-    Contacts deleted this way lose their live links (revoked, audited). Runs in the caller's transaction:
-    an error anywhere leaves everything as it was.
+    Contacts are read once, in batches (flat memory whatever their number). A segment gets exactly the
+    members the source gives: those of the contacts that name it, or else its ``member_ids``. ``segments``
+    is read after the contacts. Contacts deleted this way lose their live links (revoked, audited). Runs in
+    the caller's transaction: an error anywhere (a duplicate id far down a file too) leaves everything as it was.
     """
-    existing = {row.host_id: row for row in session.execute(
-        select(Contact.id, Contact.host_id, Contact.custom_id, Contact.email, Contact.first_name,
-               Contact.last_name, Contact.attributes, Contact.deleted_at))}
-    new_rows, changed_rows, seen = [], [], set()
-    unchanged = 0
+    cache_size = open_scratch(session)
+    tally = Tally()
+    rows_name_segments = kind == "static"  # a file names each contact's segments on its row
+
+    def ensure(segment: SourceSegment) -> None:
+        _ensure_segment(session, segment, now, kind)
+
+    batch: list[SourceContact] = []
     for contact in contacts:
-        _check(contact)
-        seen.add(contact.host_id)
-        fields = _fields(contact)
-        old = existing.get(contact.host_id)
-        if old is None:
-            new_rows.append({"host_id": contact.host_id, "source": source, "created_at": now,
-                             "updated_at": now, "deleted_at": None, **fields})
-        elif old.deleted_at is not None or any(getattr(old, key) != value for key, value in fields.items()):
-            changed_rows.append({"id": old.id, "updated_at": now, "deleted_at": None, **fields})
-        else:
-            unchanged += 1
-    for start in range(0, len(new_rows), CHUNK):
-        session.execute(insert(Contact), new_rows[start:start + CHUNK])
-    if changed_rows:
-        session.execute(update(Contact), changed_rows)  # bulk UPDATE by primary key
+        if not _fast_check(contact):
+            _check(contact)
+        batch.append(contact)
+        if len(batch) >= BATCH:
+            apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
+            batch = []
+    if batch:
+        apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
+    for segment_id in tally.named:
+        prune_members(session, segment_id, tally.claims)
+    given = [segment for segment in segments if segment.id not in tally.named]
+    for segment in given:
+        ensure(segment)
+        set_members(session, segment.id, contact_ids(session, list(segment.member_ids)))
+    removed = _delete_unclaimed(session, tally, now, actor) if replace else 0
+    close_scratch(session, cache_size)
+    return ImportResult(tally.added, tally.changed, tally.unchanged, removed, len(tally.named) + len(given))
+
+
+def _delete_unclaimed(session: DbSession, tally: Tally, now: datetime, actor: str) -> int:
+    """Mark deleted, chunk by chunk, every live contact the source did not give; how many."""
     removed = 0
-    if replace:
-        gone = [row.id for host_id, row in existing.items() if host_id not in seen and row.deleted_at is None]
-        removed = len(gone)
-        for start in range(0, len(gone), CHUNK):
-            _delete_contacts(session, gone[start:start + CHUNK], now, actor)
-    ids = {host_id: id_ for host_id, id_ in session.execute(select(Contact.host_id, Contact.id))}
-    _apply_segments(session, segments, ids, now, kind)
-    return ImportResult(len(new_rows), len(changed_rows), unchanged, removed, len(segments))
+    for page in unclaimed_contacts(session, tally.claims):  # pages by id: deleting leaves the later ones as they are
+        for start in range(0, len(page), CHUNK):
+            _delete_contacts(session, page[start:start + CHUNK], now, actor)
+        removed += len(page)
+    return removed
 
 
 def _delete_contacts(session: DbSession, ids: list[int], now: datetime, actor: str) -> None:
@@ -115,26 +142,24 @@ def _delete_contacts(session: DbSession, ids: list[int], now: datetime, actor: s
                   contact_id=row.contact_id, detail={"reason": "contact deleted"})
 
 
-def _apply_segments(session: DbSession, segments: Sequence[SourceSegment], ids: dict[str, int], now: datetime,
-                    kind: str) -> None:
-    for segment in segments:
-        _check_segment(segment)
-        row = session.get(Segment, segment.id)
-        if row is None:
-            session.add(Segment(id=segment.id, title=segment.title, description=segment.description,
-                                is_private=segment.is_private, kind=kind, filters=segment.filters,
-                                created_at=now, updated_at=now))
-            session.flush()
-        else:
-            if row.kind == "local" and kind != "local":
-                raise Refused("segment", f"segment id {segment.id!r} is taken by a local segment",
-                              f"segment {segment.title!r} has the id {segment.id!r} of a local segment: "
-                              "remove or rename the local segment first")
-            fields = (segment.title, segment.description, segment.is_private, segment.filters)
-            if (row.title, row.description, row.is_private, row.filters) != fields:
-                row.title, row.description, row.is_private, row.filters = fields
-                row.updated_at = now
-        set_members(session, segment.id, {ids[host_id] for host_id in segment.member_ids if host_id in ids})
+def _ensure_segment(session: DbSession, segment: SourceSegment, now: datetime, kind: str) -> None:
+    """The segment's row as the source describes it (made, or updated where it differs)."""
+    _check_segment(segment)
+    row = session.get(Segment, segment.id)
+    if row is None:
+        session.add(Segment(id=segment.id, title=segment.title, description=segment.description,
+                            is_private=segment.is_private, kind=kind, filters=segment.filters,
+                            created_at=now, updated_at=now))
+        session.flush()
+        return
+    if row.kind == "local" and kind != "local":
+        raise Refused("segment", f"segment id {segment.id!r} is taken by a local segment",
+                      f"segment {segment.title!r} has the id {segment.id!r} of a local segment: "
+                      "remove or rename the local segment first")
+    fields = (segment.title, segment.description, segment.is_private, segment.filters)
+    if (row.title, row.description, row.is_private, row.filters) != fields:
+        row.title, row.description, row.is_private, row.filters = fields
+        row.updated_at = now
 
 
 def set_members(session: DbSession, segment_id: str, wanted: set[int]) -> bool:

@@ -8,7 +8,7 @@ failed run survives the rollback of its changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 STEPS = ("contacts", "segments", "surveys", "apply", "local segments")
 Progress = Callable[[str], None]
 SEGMENT_KINDS = {"csv": "static"}  # segments of any other source are the host's own
+STREAMED_SOURCES = {"csv"}  # local files: nothing to wait for half-way, so read while applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +49,24 @@ class SyncResult:
 
 @dataclass(frozen=True, slots=True)
 class _Fetched:
-    contacts: list[SourceContact] | None
-    segments: list[SourceSegment]
+    contacts: Iterable[SourceContact] | None
+    segments: Iterable[SourceSegment]
     surveys: list[HostSurvey] | None
 
 
+def _later(source: ContactSource) -> Iterator[SourceSegment]:
+    yield from source.segments()  # asked only once the contacts have been read
+
+
 def _fetch(source: ContactSource | None, host: SurveyHost | None, progress: Progress) -> _Fetched:
-    """Everything from the adapters, before any write."""
+    """Everything from the adapters, before any write; a local file's contacts are read while they are applied
+    (in flat memory; a bad row rolls the sync back like any error)."""
+    if source is not None and source.name in STREAMED_SOURCES:
+        progress("contacts")
+        progress("segments")
+        surveys = list(host.surveys()) if host is not None else None
+        progress("surveys")
+        return _Fetched(source.contacts(), _later(source), surveys)
     try:
         contacts = list(source.contacts()) if source is not None else None
     except AdapterError as exc:
@@ -109,20 +121,20 @@ def apply_surveys(session: DbSession, surveys: Sequence[HostSurvey], now: dateti
 
 def _apply(session: DbSession, fetched: _Fetched, source: ContactSource | None, host: SurveyHost | None,
            now: datetime, actor: str) -> SyncResult:
-    added = changed = removed = 0
+    added = changed = removed = segments = 0
     if fetched.contacts is not None and source is not None:
         kind = SEGMENT_KINDS.get(source.name, "host")
         result = import_contacts(session, fetched.contacts, fetched.segments, now, actor, source=source.name,
                                  replace=True, kind=kind)
-        added, changed, removed = result.added, result.changed, result.removed
+        added, changed, removed, segments = result.added, result.changed, result.removed, result.segments
         if kind == "host":  # segments gone from the host go here too; static ones stay as imported
             gone = delete(Segment).where(Segment.kind == "host")
-            if fetched.segments:
-                gone = gone.where(Segment.id.not_in([s.id for s in fetched.segments]))
+            if ids := [s.id for s in fetched.segments]:
+                gone = gone.where(Segment.id.not_in(ids))
             session.execute(gone)
     surveys = apply_surveys(session, fetched.surveys, now, host.name) if fetched.surveys is not None and host \
         else 0
-    return SyncResult(0, added, changed, removed, len(fetched.segments), surveys)
+    return SyncResult(0, added, changed, removed, segments, surveys)
 
 
 RUNNING_FOR_AT_MOST = timedelta(minutes=30)  # an older "running" run is a process that died mid-sync

@@ -48,6 +48,7 @@ def create_fake_formbricks(
     if version not in FAKE_VERSIONS:
         raise ValueError(f"version must be one of {sorted(FAKE_VERSIONS)}")
     app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # as the host answers; and big listings stay cheap
     state = state or FakeFormbricksState()
     app.extensions["fake_formbricks"] = {"state": state, "version": FAKE_VERSIONS[version], "rate_limit": rate_limit,
                                          "licensed": licensed, "window": deque()}

@@ -169,3 +169,18 @@ def test_a_second_sync_while_one_runs_is_refused_and_recorded(app, fake_host: Fa
     # a run left "running" by a process that died long ago does not block for ever
     later = sync(db.session, adapter, adapter, NOW + timedelta(hours=1), "cli")
     assert later.added == 3
+
+
+def test_a_contact_file_bad_on_its_last_row_fails_the_sync_and_changes_nothing(app, tmp_path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("id,email,segments\nk1,a@x.org,Team\nk2,b@x.org,Team\n", encoding="utf-8")
+    assert sync(db.session, CsvContactSource(good), None, NOW, "test").added == 2
+    before = snapshot()
+    bad = tmp_path / "bad.csv"  # read while applied: the new rows are written before the bad one is reached
+    bad.write_text("id,email,segments\n" + "".join(f"n{i},n{i}@x.org,Team\n" for i in range(6000)) + "k1,a,b,c\n",
+                   encoding="utf-8")
+    with pytest.raises(AdapterError, match="line 6002: 4 cells where the header has 3"):
+        sync(db.session, CsvContactSource(bad), None, NOW + timedelta(minutes=1), "test")
+    assert snapshot() == before
+    run = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
+    assert run.status == "failed" and "line 6002" in run.error
