@@ -41,18 +41,29 @@ class Run:
     peak_mib: float
 
 
+# Runs the command and prints its CPU seconds and peak RSS (MiB). A child's ru_maxrss counts the memory of the
+# process it was forked from (the kernel records the old address space's high-water mark at exec), and a
+# benchmark's process is large: started from this small launcher instead, the figure is the command's own.
+LAUNCHER = """
+import os, subprocess, sys
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run(command: list[str], env: dict[str, str]) -> Run:
-    """Run a command to its end; its wall time and peak RSS (``wait4`` of that very child)."""
+    """Run a command to its end, through the launcher; its wall time and its own peak RSS."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    errors = process.stderr.read()  # read while it runs: a full pipe would stall the child
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.Popen([PYTHON, "-c", LAUNCHER, *command], cwd=ROOT,
+                               env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, errors = process.communicate()  # read while it runs: a full pipe would stall the child
     seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    if process.returncode != 0:
         raise RuntimeError(f"{command[:3]} failed: {errors.decode()[-2000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, float(out.split()[-1]))
 
 
 def sidecar_env(path: Path) -> dict[str, str]:

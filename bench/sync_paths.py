@@ -17,22 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.bulk_paths import CLI, sidecar_env
+from bench.bulk_paths import CLI, LAUNCHER, sidecar_env
 from bench.load import PYTHON, ROOT
 from tests.fakes.formbricks_server import create_fake_formbricks
 from tests.fakes.formbricks_state import FakeFormbricksState
 from tests.servers import serve_in_thread
-
-# Runs the command and prints its CPU seconds and peak RSS (MiB). A child's ru_maxrss counts the memory of the
-# process it was forked from, and this benchmark's process holds the fake host's state: started from this small
-# launcher instead, the figure is the sync's own.
-LAUNCHER = """
-import os, subprocess, sys
-process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
-_, status, usage = os.wait4(process.pid, 0)
-print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
 
 
 @dataclass(frozen=True)
