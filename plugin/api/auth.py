@@ -11,7 +11,6 @@ from flask import Response, current_app, g, jsonify, request
 from plugin.db import db
 from plugin.errors import error_body
 from plugin.services import auth_throttle
-from plugin.services.api_keys import check_key
 from plugin.state import state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,22 +36,15 @@ def require_api_key(view: F) -> F:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        now, limits = state().clock.now(), auth_throttle.Limits.from_config(current_app.config)
-        client = auth_throttle.client_of(request.remote_addr)
-        before = auth_throttle.standing(db.session, client, now, limits)
-        if before.wait is not None:
-            db.session.rollback()
-            return _too_many(before.wait)
         key = presented_key()
-        row = check_key(db.session, key, now)
-        if row is None:
-            db.session.rollback()
-            what = f"{'an unknown or revoked' if key else 'no'} API key on {request.method} {request.path!r}"
-            auth_throttle.record_failure(db.session, client, now, limits, what)
-            db.session.commit()
+        what = f"{'an unknown or revoked' if key else 'no'} API key on {request.method} {request.path!r}"
+        checked = auth_throttle.check(db.session, request.remote_addr, key, state().clock.now(),
+                                      auth_throttle.Limits.from_config(current_app.config), what)
+        if checked.key is None and not checked.looked_at:
+            return _too_many(checked.wait or 1)
+        if checked.key is None:
             return jsonify(error_body(401, "missing or invalid API key (send it in the x-api-key header)")), 401
-        auth_throttle.record_success(db.session, client, now, limits, before)
-        db.session.commit()
+        row = checked.key
         g.actor = f"api-key:{row.prefix}"
         return view(*args, **kwargs)
 

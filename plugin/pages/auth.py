@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from plugin.db import db
 from plugin.pages.guard import SESSION_KEY, protect, safe_next
 from plugin.services import auth_throttle
-from plugin.services.api_keys import check_key, live_key
+from plugin.services.api_keys import live_key
 from plugin.state import state
 
 bp = protect(Blueprint("admin_auth", __name__, url_prefix="/admin"))
@@ -25,24 +25,15 @@ def sign_in() -> Response | str:
 @bp.post("/sign-in")
 def sign_in_post() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Check the key; keep only its id in a fresh session (never the key)."""
-    now, limits = state().clock.now(), auth_throttle.Limits.from_config(current_app.config)
-    client = auth_throttle.client_of(request.remote_addr)
-    before = auth_throttle.standing(db.session, client, now, limits)
-    if before.wait is not None:
-        db.session.rollback()
-        return _too_many(before.wait)
-    key = request.form.get("api_key", "").strip()
-    row = check_key(db.session, key, now)
-    if row is None:
-        db.session.rollback()
-        after = auth_throttle.record_failure(db.session, client, now, limits, "admin sign-in with a wrong key")
-        db.session.commit()
-        if after.wait is not None:
-            return _too_many(after.wait, "That key is not a live admin API key. ")
+    checked = auth_throttle.check(db.session, request.remote_addr, request.form.get("api_key", "").strip(),
+                                  state().clock.now(), auth_throttle.Limits.from_config(current_app.config),
+                                  "admin sign-in with a wrong key")
+    if checked.key is None and checked.wait is not None:
+        return _too_many(checked.wait, "That key is not a live admin API key. " if checked.looked_at else "")
+    if checked.key is None:
         return render_template("admin/sign_in.html", next=request.form.get("next", ""),
                                error="That key is not a live admin API key. Check it, or ask for a new one."), 401
-    auth_throttle.record_success(db.session, client, now, limits, before)
-    db.session.commit()
+    row = checked.key
     session.clear()  # a new session on sign-in: nothing from before carries over, a new CSRF token too
     session.permanent = True
     session[SESSION_KEY] = row.id

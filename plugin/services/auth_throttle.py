@@ -19,7 +19,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.db import DbSession
-from plugin.models import AuthFailure
+from plugin.models import ApiKey, AuthFailure
+from plugin.services.api_keys import check_key
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -100,3 +101,33 @@ def record_success(session: DbSession, client: str, now: datetime, limits: Limit
     if before.failures:
         session.execute(delete(AuthFailure).where(AuthFailure.client == client,
                                                   AuthFailure.window_start == window_start(now, limits)))
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What checking a presented key gave: the live key (None when refused); when the client has failed too
+    often, the seconds to wait; whether the key was looked at (not when the client was blocked already)."""
+
+    key: ApiKey | None
+    wait: int | None = None
+    looked_at: bool = True
+
+
+def check(session: DbSession, address: str | None, key: str | None, now: datetime, limits: Limits,
+          what: str) -> Checked:
+    """Check a presented key under the client's limit, committing what it counts: a blocked client's key is
+    not looked at, a failure is counted (and logged as ``what``), a success clears the client's count."""
+    client = client_of(address)
+    before = standing(session, client, now, limits)
+    if before.wait is not None:
+        session.rollback()
+        return Checked(None, before.wait, looked_at=False)
+    row = check_key(session, key, now)
+    if row is None:
+        session.rollback()
+        after = record_failure(session, client, now, limits, what)
+        session.commit()
+        return Checked(None, after.wait)
+    record_success(session, client, now, limits, before)
+    session.commit()
+    return Checked(row)
