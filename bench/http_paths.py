@@ -8,7 +8,6 @@ was lost: every answered click is one recorded open, every answered delivery one
 from __future__ import annotations
 
 import json
-import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,13 +25,13 @@ from plugin.models import Contact, Link, ResponseAttribution, Segment, SegmentMe
 from plugin.services import links
 from plugin.services.params import IssueOptions
 from plugin.state import state
+from tests.helpers import postgres_schema
 from webhooks.models import InboxDelivery
 from webhooks.signature import sign
 
 SECRET = "whsec_" + "YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldC1iZW5jaC0xMjM="  # base64 of 32 bench bytes
 SECRET_KEY = "bench-secret-key-" + "x" * 32
 SURVEY = "bench-survey"
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCRIPT = ROOT / "bench" / "paths.lua"
 
 
@@ -61,16 +60,8 @@ def database(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{folder}/bench.sqlite3"
         return
-    schema = f"bench_{secrets.token_hex(4)}"
-    engine = sa.create_engine(POSTGRES)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema("bench") as url:  # the tests' helper: a schema of its own, dropped after
+        yield url
 
 
 def prepare(url: str, count: int) -> list[str]:
