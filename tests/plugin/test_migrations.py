@@ -37,15 +37,20 @@ ROWS = [
 ]
 
 
+def upgrade_with_rows(directory: str, revision: str, rows: list[str]) -> None:
+    """Upgrade to ``revision``, store ``rows`` as that schema had them, then upgrade to the newest revision."""
+    upgrade(directory=directory, revision=revision)
+    with db.engine.begin() as connection:
+        for statement in rows:
+            connection.execute(sa.text(statement))
+    upgrade(directory=directory)
+
+
 def test_upgrade_from_the_first_revision_keeps_every_row(empty_url: str) -> None:
     app = create_app(base_config(empty_url))
     with app.app_context():
         directory = app.extensions["migrate"].directory
-        upgrade(directory=directory, revision="0001")
-        with db.engine.begin() as connection:
-            for statement in ROWS:
-                connection.execute(sa.text(statement))
-        upgrade(directory=directory)
+        upgrade_with_rows(directory, "0001", ROWS)
         with db.engine.connect() as connection:
             link = connection.execute(sa.text("SELECT id, use_count, open_count, purged_at FROM links")).one()
             assert tuple(link) == (7, 1, 2, None)
@@ -85,11 +90,7 @@ def test_0006_makes_revocations_made_before_the_upgrade_hold(empty_url: str) -> 
     app = create_app(base_config(empty_url))
     with app.app_context():
         directory = app.extensions["migrate"].directory
-        upgrade(directory=directory, revision="0004")
-        with db.engine.begin() as connection:
-            for statement in REVOKED:
-                connection.execute(sa.text(statement))
-        upgrade(directory=directory)
+        upgrade_with_rows(directory, "0004", REVOKED)
         current = "SELECT id FROM links WHERE is_current ORDER BY id"
         with db.engine.connect() as connection:
             assert [row[0] for row in connection.execute(sa.text(current))] == [1, 3]
