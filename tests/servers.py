@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -83,6 +84,27 @@ def gunicorn(database_url: str, folder: Path, *, workers: int, app: str = "plugi
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def demo_key_when_up(process: subprocess.Popen[str], url: str, timeout: float = 30) -> tuple[str | None, str]:
+    """The admin API key a starting ``serve --demo`` prints (None when it printed none), once it answers
+    ``/healthz``; and what it printed until then."""
+    key, output = None, []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        output.append(line)
+        found = re.search(r"(plk_\S+)", line)
+        key = key or (found.group(1) if found else None)
+        if line.startswith("Serving on"):
+            break
+    for _ in range(100):
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    return key, "".join(output)
 
 
 class _QuietHandler(WSGIRequestHandler):

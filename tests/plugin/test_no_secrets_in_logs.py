@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import pytest
 import requests
 
 from tests.pages.support import csrf_of
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, demo_key_when_up, free_port
 from tests.webhooks.support import SECRET, response_body, signed
 
 pytestmark = pytest.mark.servers
@@ -50,23 +49,9 @@ def tour_server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     with log_path.open("w") as log:
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
         try:
-            key, output = None, []
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and process.poll() is None:
-                line = process.stdout.readline()  # type: ignore[union-attr]
-                output.append(line)
-                found = re.search(r"(plk_\S+)", line)
-                key = key or (found.group(1) if found else None)
-                if line.startswith("Serving on"):
-                    break
-            assert key, "".join(output) + log_path.read_text()
             url = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    if requests.get(url + "/healthz", timeout=1).ok:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
+            key, printed = demo_key_when_up(process, url)
+            assert key, printed + log_path.read_text()
             yield url, key, log_path
         finally:
             process.terminate()

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.servers import demo_key_when_up, free_port
 
 
 @pytest.fixture
@@ -31,24 +24,9 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                cwd=Path(__file__).resolve().parents[2])
     url = f"http://127.0.0.1:{port}"
-    output: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        key = None
-        while time.monotonic() < deadline and process.poll() is None:
-            line = process.stdout.readline()  # type: ignore[union-attr]
-            output.append(line)
-            found = re.search(r"(plk_\S+)", line)
-            key = key or (found.group(1) if found else None)
-            if line.startswith("Serving on"):
-                break
-        assert key, "".join(output)
-        for _ in range(100):
-            try:
-                if requests.get(url + "/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        key, printed = demo_key_when_up(process, url)
+        assert key, printed
         yield url, key
     finally:
         process.terminate()
