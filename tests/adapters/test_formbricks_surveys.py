@@ -218,7 +218,8 @@ def test_webhooks_v2_and_v1(adapter: FormbricksAdapter, mocked: responses.Reques
 def test_remove_webhook_missing_is_fine(adapter: FormbricksAdapter, mocked: responses.RequestsMock) -> None:
     mocked.delete(f"{V2}/webhooks/gone", status=404, json=NOT_FOUND_V2)
     mocked.delete(f"{BASE}/api/v1/webhooks/gone", status=404, json={"code": "not_found", "message": "x"})
-    adapter.remove_webhook("gone")
+    adapter.remove_webhook("gone")  # gone on both routes: nothing to remove, no error
+    assert [call.request.url for call in mocked.calls] == [f"{V2}/webhooks/gone", f"{BASE}/api/v1/webhooks/gone"]
 
 
 def test_remove_webhook_needs_manage(adapter: FormbricksAdapter, mocked: responses.RequestsMock) -> None:
