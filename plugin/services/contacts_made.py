@@ -96,7 +96,8 @@ def parse_entries(body: Mapping[str, Any], now: datetime) -> list[Entry]:
         raise InvalidInput("contacts", "a non-empty list of contacts made is required")
     if len(items) > MAX_ENTRIES:
         raise InvalidInput("contacts", f"at most {MAX_ENTRIES} per request")
-    entries, problems = [], []
+    entries: list[Entry] = []
+    problems: list[tuple[str, str]] = []
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
@@ -119,7 +120,7 @@ def resolve(session: DbSession, entries: Sequence[Entry]) -> tuple[list[dict[str
     by_email: dict[str, list[int]] = {}
     for email, contact_id in session.execute(select(Contact.email, Contact.id).where(
             live, Contact.email.in_({e.email for e in entries if e.email}))):
-        by_email.setdefault(email, []).append(contact_id)
+        by_email.setdefault(str(email), []).append(contact_id)
     found: list[tuple[Entry, int]] = []
     problems: list[tuple[str, str]] = []
     for entry in entries:

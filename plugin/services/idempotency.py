@@ -76,6 +76,5 @@ def answer(session: DbSession, key: str, status: int, body: str) -> None:
 
 def purge(session: DbSession, now: datetime) -> int:
     """Forget keys older than ``RETENTION``; how many."""
-    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - RETENTION)
-                             .execution_options(synchronize_session=False))
+    result = session.connection().execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - RETENTION))
     return int(result.rowcount or 0)

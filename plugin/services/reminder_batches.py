@@ -121,8 +121,8 @@ def view(session: DbSession, batch: ReminderBatch) -> BatchView:
 
 def _close(session: DbSession, batch: ReminderBatch, status: str, now: datetime) -> bool:
     """Move the batch from open to ``status``; whether this call did it (the row count decides)."""
-    moved = session.execute(update(ReminderBatch).where(ReminderBatch.id == batch.id, ReminderBatch.status == "open")
-                            .values(status=status, closed_at=now).execution_options(synchronize_session=False))
+    moved = session.connection().execute(update(ReminderBatch).where(
+        ReminderBatch.id == batch.id, ReminderBatch.status == "open").values(status=status, closed_at=now))
     session.refresh(batch)
     return bool(moved.rowcount == 1)
 
