@@ -95,7 +95,7 @@ def paging(count: int = 1_000_000, page: int = 10_000) -> list[Paged]:
                 first, _ = _best(lambda: get(""))
                 far_skip, by_skip = _best(lambda: get(f"&skip={skip}"))
                 cursor = _key_before(path, key_sql, skip)
-                far_cursor, by_cursor = _best(lambda: get(f"&after={cursor}"))
+                far_cursor, by_cursor = _best(lambda cursor=cursor: get(f"&after={cursor}"))
                 assert [r[row_id] for r in by_cursor] == [r[row_id] for r in by_skip] and len(by_skip) == LIMIT
                 results.append(Paged(listing, count, page, first, far_skip, far_cursor))
             db.engine.dispose()
