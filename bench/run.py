@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bulk_paths, http_paths, machine, sync_paths  # noqa: E402
+from bench import bulk_paths, http_paths, machine, paging_paths, sync_paths  # noqa: E402
 from bench.load import ensure_tools  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -77,6 +77,8 @@ def main() -> None:
     if first_page is not None:
         rows.append(("non-respondents, first JSON page", "< 100 ms", f"{first_page * 1000:.0f} ms", "—", "—",
                      _verdict(first_page < 0.1)))
+    for paged in paging_paths.paging(*((20_000, 100) if args.quick else (1_000_000, 10_000))):
+        rows.append(paging_paths.describe(paged))
     elapsed = time.perf_counter() - started
     write(rows, elapsed, args.quick)
     print(RESULTS.read_text())

@@ -58,6 +58,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "RETRY_MAX_ATTEMPTS": (10, "attempts before a failed webhook delivery is flagged dead for the admin"),
     "SYNC_INTERVAL_SECONDS": (900, "how often contacts, segments and surveys are synced (0: never)"),
     "RECONCILE_INTERVAL_SECONDS": (600, "how often the host's responses are reconciled (0: never)"),
+    "REMINDER_RELEASE_INTERVAL_SECONDS": (60, "how often reminder batches left open past their timeout are "
+                                              "released, and Idempotency-Keys older than a day forgotten (0: never)"),
+    "REMINDER_BATCH_TIMEOUT_MINUTES": (30, "minutes a reminder batch waits to be confirmed; after that the release "
+                                           "job frees its contacts (due again, no contact made)"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -85,6 +89,8 @@ INTEGER_SETTINGS = (
     "RETRY_MAX_ATTEMPTS",
     "RECONCILE_INTERVAL_SECONDS",
     "SYNC_INTERVAL_SECONDS",
+    "REMINDER_RELEASE_INTERVAL_SECONDS",
+    "REMINDER_BATCH_TIMEOUT_MINUTES",
     "TOKEN_RETENTION_DAYS",
     "LINK_RETENTION_DAYS",
     "INBOX_RETENTION_DAYS",
@@ -183,7 +189,7 @@ def _finish(app: Flask) -> None:
     for name in INTEGER_SETTINGS:
         if config[name] < 0:
             raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
-    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS"):
+    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS", "REMINDER_BATCH_TIMEOUT_MINUTES"):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):

@@ -37,6 +37,26 @@ class InvalidInput(ServiceError):
     def __init__(self, field: str, issue: str) -> None:
         super().__init__(f"{field}: {issue}", [(field, issue)])
 
+    @classmethod
+    def of(cls, problems: Sequence[tuple[str, str]], what: str) -> InvalidInput:
+        """One error for several problems (rows of a file, entries of a body): each in the details, the first
+        few in the message after ``what``."""
+        shown = "; ".join(f"{field}: {issue}" for field, issue in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        error = cls(*problems[0])
+        ServiceError.__init__(error, f"{what}: {shown}{more}", problems)
+        return error
+
+
+class Conflict(ServiceError):
+    """Raised when a request collides with what was already decided: a reminder batch already closed the other
+    way, an ``Idempotency-Key`` whose first request is still being answered."""
+
+    status = 409
+
+    def __init__(self, field: str, issue: str, message: str | None = None) -> None:
+        super().__init__(message or f"{field}: {issue}", [(field, issue)])
+
 
 class Refused(ServiceError):
     """Raised when a well-formed request cannot be done in the current state (empty segment, answered)."""

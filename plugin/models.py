@@ -208,3 +208,63 @@ class AuthFailure(db.Model):  # type: ignore[name-defined,misc]
     client: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class ContactMade(db.Model):  # type: ignore[name-defined,misc]
+    """One invitation or reminder sent to a contact about a survey, through the link they held: channel, time.
+
+    ``status``: sent (a contact made), pending (in an open reminder batch, not yet confirmed) or failed (a batch
+    released it: not a contact made). A partial unique index allows one pending row per contact and survey: the
+    open claim a reminder batch makes by a conditional INSERT, whose row count decides.
+    """
+
+    __tablename__ = "contacts_made"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(255), ForeignKey("surveys.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(Integer, ForeignKey("contacts.id", ondelete="CASCADE"))
+    link_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("links.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # invitation | reminder
+    channel: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | pending | failed
+    batch_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("reminder_batches.id", ondelete="SET NULL"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # api | cli | import | batch
+    actor: Mapped[str] = mapped_column(String(255))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # a contact's history for one survey: the reminders counted and the last contact, per non-respondent row
+        Index("ix_contacts_made_survey_contact", "survey_id", "contact_id", "sent_at"),
+        Index("uq_contacts_made_open_claim", "survey_id", "contact_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+
+class ReminderBatch(db.Model):  # type: ignore[name-defined,misc]
+    """Contacts picked as due for a reminder at once: open until confirmed, released, or timed out (released)."""
+
+    __tablename__ = "reminder_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(255), ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # open | confirmed | released | expired
+    channel: Mapped[str] = mapped_column(String(32))
+    cadence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # released by the job after this
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
+    """A client's ``Idempotency-Key`` and the first answer to it; claimed in the transaction of the effect."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

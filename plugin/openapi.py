@@ -19,6 +19,8 @@ SOURCES = (
     "plugin.api.links",
     "plugin.api.people",
     "plugin.api.followup",
+    "plugin.api.contacts_made",
+    "plugin.api.reminder_batches",
     "plugin.api.jobs",
     "plugin.api.host",
     "plugin.api.inbox",
@@ -79,7 +81,8 @@ COMPONENTS: dict[str, Any] = {
             "revokedLeftOut": {"type": "integer", "description": "contacts left out because their link was revoked"},
             "expiresAt": {"type": ["string", "null"]}, "summary": {"type": "string"}}},
         "Meta": {"type": "object", "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
-                                                  "offset": {"type": "integer"}}},
+                                                  "offset": {"type": "integer"},
+                                                  "nextCursor": {"type": ["string", "null"]}}},
     },
 }
 

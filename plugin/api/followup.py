@@ -10,7 +10,7 @@ from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import followup, links
+from plugin.services import followup, links, reminders
 from plugin.services import funnel as funnel_service
 from plugin.services.params import parse_bool, parse_int, parse_page
 from plugin.state import state
@@ -38,14 +38,17 @@ def funnel_daily(survey_id: str) -> Response:
 
 
 def _non_respondents(survey_id: str) -> Any:
-    """The non-respondents query of the request's survey, segment and ``stopped`` filter."""
+    """The non-respondents query of the request's survey, segment and cadence: with ``minGapHours`` or
+    ``maxReminders``, those due for a reminder now (``reminders.due``)."""
     survey = links.get_survey(db.session, survey_id)
     segment_id = request.args.get("segment")
     if segment_id:
         segment_id = links.get_segment(db.session, segment_id).id
-    stopped = parse_bool("stopped", request.args.get("stopped"))
-    return followup.non_respondents(survey.id, state().clock.now(), stopped_only=stopped,
-                                    segment_id=segment_id or None)
+    cadence = reminders.parse_cadence(request.args)
+    now = state().clock.now()
+    if cadence.given:
+        return reminders.due(survey.id, now, cadence, segment_id or None)
+    return followup.non_respondents(survey.id, now, stopped_only=cadence.stopped, segment_id=segment_id or None)
 
 
 def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
@@ -53,7 +56,8 @@ def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
     return {"contactId": row.contact_host_id, "userId": row.custom_id, "firstName": row.first_name,
             "lastName": row.last_name, "email": row.email, "linkId": row.link_id, "state": row.state,
             "surveyUrl": state().link_url(row.link_id, row.survey_id), "lastOpenedAt": iso(row.last_opened_at),
-            "startedAt": iso(row.started_at), "expiresAt": iso(row.expires_at)}
+            "startedAt": iso(row.started_at), "expiresAt": iso(row.expires_at),
+            "remindersSent": row.reminders_sent, "lastContactedAt": iso(row.last_contacted_at)}
 
 
 @bp.get("/surveys/<survey_id>/non-respondents")
@@ -107,7 +111,12 @@ def contact_responses(contact_id: str) -> Response:
 
 _SURVEY = param("surveyId", "path")
 _FILTERS = [param("stopped", schema={"type": "boolean"}, description="only those who started and stopped"),
-            param("segment", description="only contacts of this segment")]
+            param("segment", description="only contacts of this segment"),
+            param("minGapHours", schema={"type": "integer", "minimum": 0, "maximum": reminders.MAX_GAP_HOURS},
+                  description="only those last contacted (invitation or reminder) at least this many hours ago; "
+                              "with it or maxReminders: who is due for a reminder now (not in an open batch)"),
+            param("maxReminders", schema={"type": "integer", "minimum": 0, "maximum": reminders.MAX_REMINDERS},
+                  description="only those sent fewer reminders than this")]
 _ATTRIBUTION = {"type": "object", "properties": {
     "responseId": {"type": "string"}, "surveyId": {"type": "string"},
     "status": {"enum": ["started", "attributed", "duplicate", "late", "unattributed", "rejected"]},
@@ -133,7 +142,8 @@ PATHS = {
         "summary": "Contacts holding a live link and no finished response, now",
         "description": "Page with `after` (the previous page's `meta.nextCursor`, null after the last page): the "
                        "millionth row costs what the first does; `skip` works too. `meta.total` is counted only "
-                       "with `total=true` (a count reads every row).",
+                       "with `total=true` (a count reads every row). Each row carries `remindersSent` (confirmed "
+                       "reminders) and `lastContactedAt` (the last invitation or reminder, null: never).",
         "parameters": [_SURVEY, *_FILTERS, param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
                        param("skip", schema={"type": "integer", "minimum": 0}),
                        param("after", schema={"type": "string", "pattern": "^[0-9]+$"}),

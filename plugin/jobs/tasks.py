@@ -14,6 +14,7 @@ from flask import current_app
 
 from plugin import metrics
 from plugin.db import DbSession
+from plugin.services import idempotency, reminder_batches
 from plugin.services.adapters import configured
 from plugin.services.purge import purge
 from plugin.services.reconcile import reconcile
@@ -62,6 +63,13 @@ def sync_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Co
             "segments": result.segments, "surveys": result.surveys}
 
 
+def reminders_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
+    """Reminder batches not confirmed in time released (their contacts due again); old Idempotency-Keys forgotten."""
+    counts = reminder_batches.release_expired(session, now)
+    counts["idempotencyKeys"] = idempotency.purge(session, now)
+    return counts
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """A scheduled job: its fixed id, the setting that gives its interval, and its function."""
@@ -76,4 +84,5 @@ JOBS: dict[str, Job] = {
     "retry": Job("retry", "RETRY_INTERVAL_SECONDS", retry_job),
     "reconcile": Job("reconcile", "RECONCILE_INTERVAL_SECONDS", reconcile_job),
     "sync": Job("sync", "SYNC_INTERVAL_SECONDS", sync_job),
+    "reminders": Job("reminders", "REMINDER_RELEASE_INTERVAL_SECONDS", reminders_job),
 }

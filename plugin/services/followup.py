@@ -13,6 +13,7 @@ from sqlalchemy.sql import Select
 from plugin.db import DbSession
 from plugin.errors import NotFound
 from plugin.models import Contact, Link, ResponseAttribution
+from plugin.services import contacts_made
 from plugin.services.export import csv_chunks, neutralised
 from plugin.services.funnel import Funnel, funnel
 from plugin.services.links import get_contact, in_segment, iter_batches, state_expression
@@ -21,7 +22,7 @@ FUNNEL = tuple(field.name for field in fields(Funnel))
 # A contact has answered when a finished response came through one of their links with a valid token.
 ANSWERED = ("attributed", "late", "duplicate")
 CSV_HEADER = ("Contact ID", "Custom ID", "First Name", "Last Name", "Email", "Personal Link", "State",
-              "Last Opened At", "Started At", "Expires At")
+              "Last Opened At", "Started At", "Expires At", "Reminders Sent", "Last Contacted At")
 
 
 def funnel_counts(session: DbSession, survey_id: str, now: datetime) -> dict[str, int]:
@@ -44,6 +45,8 @@ class NonRespondent:
     last_opened_at: datetime | None
     started_at: datetime | None
     expires_at: datetime | None
+    reminders_sent: int  # confirmed reminders about this survey (``services.contacts_made``)
+    last_contacted_at: datetime | None  # the last invitation or reminder sent, None: never
     cursor: int  # the contact's row id: a page continues after it (keyset paging)
 
 
@@ -57,7 +60,8 @@ def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False
                               ResponseAttribution.status.in_(ANSWERED))
     query = (select(Contact.host_id, Contact.custom_id, Contact.first_name, Contact.last_name, Contact.email,
                     Link.id, Link.survey_id, link_state, Link.last_opened_at, Link.started_at, Link.expires_at,
-                    Contact.id)
+                    contacts_made.reminders_sent(Link.survey_id, Link.contact_id),
+                    contacts_made.last_contacted(Link.survey_id, Link.contact_id), Contact.id)
              .join(Contact, Contact.id == Link.contact_id)
              .where(Link.survey_id == survey_id, Link.is_current == true(), Contact.deleted_at.is_(None),
                     link_state == "live", ~answered)
@@ -102,7 +106,8 @@ def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[int], st
     def cells(row: Sequence[Any]) -> list[Any]:
         # the columns of ``non_respondents``: host id, custom id, first, last, e-mail, link id, survey, state, ...
         line: list[Any] = neutralised(row[:5])
-        line += (url_of(row[5]), row[7], iso(row[8]) or "", iso(row[9]) or "", iso(row[10]) or "")
+        line += (url_of(row[5]), row[7], iso(row[8]) or "", iso(row[9]) or "", iso(row[10]) or "", row[11],
+                 iso(row[12]) or "")
         return line
 
     # ``iter_batches`` runs the query on the first batch the response asks for, not when the view builds the body:

@@ -293,16 +293,22 @@ def require_members(session: DbSession, segment: Segment) -> int:
 
 
 def list_links(session: DbSession, survey_id: str, now: datetime, *, state: str | None = None,
-               segment_id: str | None = None, limit: int = 100,
-               skip: int = 0) -> tuple[int, list[tuple[Link, str, str]]]:
-    """A page of a survey's links, newest first, with each contact's host id and the link's state; the total."""
+               segment_id: str | None = None, limit: int = 100, skip: int = 0, after: int | None = None,
+               with_total: bool = True) -> tuple[int | None, list[tuple[Link, str, str]], int | None]:
+    """A page of a survey's links, newest first, with each contact's host id and the link's state: ``skip`` rows,
+    or those after the ``after`` cursor (a link id; keyset: page 10,000 costs what page 1 does). The total (None
+    unless ``with_total``: a count reads every row) and the next page's cursor (None after the last)."""
     link_state = state_expression(now)
     query = (select(Link, Contact.host_id, link_state).join(Contact, Contact.id == Link.contact_id)
              .where(Link.survey_id == get_survey(session, survey_id).id))
     if state:
         query = query.where(link_state == state)
     if segment_id:
-        query = query.where(Link.contact_id.in_(segment_contacts(get_segment(session, segment_id).id)))
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = session.execute(query.order_by(Link.id.desc()).limit(limit).offset(skip)).all()
-    return total, [(link, host_id, link_state) for link, host_id, link_state in rows]
+        query = query.where(in_segment(get_segment(session, segment_id).id, Link.contact_id))
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0) if with_total else None
+    if after is not None:
+        query = query.where(Link.id < after)
+    rows = session.execute(query.order_by(Link.id.desc()).limit(limit + 1).offset(skip)).all()
+    more = len(rows) > limit
+    page = [(link, host_id, link_state) for link, host_id, link_state in rows[:limit]]
+    return total, page, page[-1][0].id if more else None

@@ -110,7 +110,7 @@ def test_non_respondents_csv_is_byte_for_byte_the_row_by_row_csv(client: FlaskCl
     expected = reference(list(followup.CSV_HEADER), [
         [quoted(c.host_id), quoted(c.custom_id), quoted(c.first_name), quoted(c.last_name), quoted(c.email),
          state().link_url(link.id, "s"), "live", iso(link.last_opened_at) or "", iso(link.started_at) or "",
-         iso(link.expires_at) or ""] for link, c in held])
+         iso(link.expires_at) or "", "0", ""] for link, c in held])
     assert answer.get_data() == expected
 
 
