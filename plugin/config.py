@@ -58,6 +58,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "RETRY_MAX_ATTEMPTS": (10, "attempts before a failed webhook delivery is flagged dead for the admin"),
     "SYNC_INTERVAL_SECONDS": (900, "how often contacts, segments and surveys are synced (0: never)"),
     "RECONCILE_INTERVAL_SECONDS": (600, "how often the host's responses are reconciled (0: never)"),
+    "OPEN_FLUSH_MS": (100, "milliseconds a link's open waits in the server process before it is written with the "
+                           "others of that interval (0: each in its own request); lost on a crash, not on a stop"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -90,6 +92,7 @@ INTEGER_SETTINGS = (
     "INBOX_RETENTION_DAYS",
     "JOB_STALE_AFTER_INTERVALS",
     "JOB_FAILURE_LIMIT",
+    "OPEN_FLUSH_MS",
 )
 
 
