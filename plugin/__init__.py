@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, i18n, logs, monitoring, state
+from plugin import config, i18n, logs, monitoring, sessions, state
 from plugin import db as database
 from plugin.tokens import MAX_ID
 
@@ -46,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
     state.init_app(app)
     i18n.init_app(app)
+    sessions.init_app(app)
 
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, manifest, openapi, public, text_guard

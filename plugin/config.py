@@ -62,6 +62,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                               "released, and Idempotency-Keys older than a day forgotten (0: never)"),
     "REMINDER_BATCH_TIMEOUT_MINUTES": (30, "minutes a reminder batch waits to be confirmed; after that the release "
                                            "job frees its contacts (due again, no contact made)"),
+    "OPEN_FLUSH_MS": (100, "milliseconds a link's open waits in the server process before it is written with the "
+                           "others of that interval (0: each in its own request); lost on a crash, not on a stop"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -96,6 +98,7 @@ INTEGER_SETTINGS = (
     "INBOX_RETENTION_DAYS",
     "JOB_STALE_AFTER_INTERVALS",
     "JOB_FAILURE_LIMIT",
+    "OPEN_FLUSH_MS",
 )
 
 

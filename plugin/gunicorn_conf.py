@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from plugin import create_app, metrics
+from plugin.services import open_log
 
 bind = os.environ.get("PERSONAL_LINKS_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("PERSONAL_LINKS_WORKERS", str(max(2, multiprocessing.cpu_count()))))
@@ -41,3 +42,10 @@ def on_starting(server: Any) -> None:
 def child_exit(server: Any, worker: Any) -> None:
     """A worker is gone: its live values stop counting (its counters' totals stay)."""
     metrics.mark_process_dead(worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """A worker stops: write the opens it still holds (``OPEN_FLUSH_MS``) before it is gone."""
+    written = open_log.flush_all()
+    if written:
+        server.log.info("wrote %d queued opens at exit", written)

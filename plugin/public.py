@@ -26,9 +26,9 @@ def no_referrer(response: Response) -> Response:
 def open_personal_link(token: str) -> Response:
     """Open a personal link; HEAD answers the same and changes nothing (mail scanners probe links)."""
     plugin = state()
-    outcome = open_link(db.session, plugin.tokens, token, plugin.clock.now(), plugin.hidden_field,
-                        record=request.method == "GET")
-    db.session.commit()
+    with db.engine.begin() as connection:  # a connection, not the session: a click needs no ORM state
+        outcome = open_link(connection, plugin.tokens, token, plugin.clock.now(), plugin.hidden_field,
+                            record=request.method == "GET", opens=plugin.opens)
     if outcome.state == "live" and outcome.target:
         response = redirect(outcome.target, code=302)
     else:

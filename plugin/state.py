@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from plugin.clock import Clock, SystemClock
+from plugin.db import db
+from plugin.services.open_log import OpenLog
 from plugin.tokens import LinkTokens
 
 KEY = "personal_links"
@@ -21,6 +23,7 @@ class PluginState:
     tokens: LinkTokens
     public_url: str
     hidden_field: str
+    opens: OpenLog | None = None  # opens written behind the click (OPEN_FLUSH_MS > 0), else in the request
 
     def link_url(self, link_id: int, survey_id: str) -> str:
         """The personal link of a link row."""
@@ -32,12 +35,17 @@ class PluginState:
 
 
 def init_app(app: Flask) -> None:
-    """Make the state from the app's checked config."""
+    """Make the state from the app's checked config (after the database is bound)."""
+    flush_ms = app.config["OPEN_FLUSH_MS"]
+    if flush_ms:
+        with app.app_context():
+            engine = db.engine
     app.extensions[KEY] = PluginState(
         clock=SystemClock(),
         tokens=LinkTokens(app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]),
         public_url=app.config["PUBLIC_URL"],
         hidden_field=app.config["HIDDEN_FIELD"],
+        opens=OpenLog(lambda: engine, flush_ms / 1000) if flush_ms else None,
     )
 
 

@@ -28,8 +28,9 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 def base_config(database_url: str, **extra: Any) -> dict[str, Any]:
     """The settings every test app starts from."""
+    # opens written in the request that makes them (tests/plugin/test_open_log.py covers writing them behind it)
     return {"TESTING": True, "SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": database_url,
-            **extra}
+            "OPEN_FLUSH_MS": 0, **extra}
 
 
 CONTACTS_CSV = """id,userId,email,firstName,lastName,segments,plan

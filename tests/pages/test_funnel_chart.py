@@ -39,6 +39,7 @@ def _traffic(server: LiveServer) -> None:
                 assert requests.get(url, allow_redirects=False, timeout=5).status_code == 302
     finally:
         state.clock = FrozenClock(NOW)
+    state.opens.flush()  # the server writes opens behind the clicks (OPEN_FLUSH_MS): now, not in 100 ms
     with server.app.app_context():
         for contact, finished in (("c1", True), ("c2", False)):
             at = NOW - timedelta(days=1)
