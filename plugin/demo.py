@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime
+
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -12,6 +15,8 @@ from plugin.services.api_keys import create_key
 from plugin.services.contacts import import_contacts
 from plugin.services.surveys import save_survey
 from plugin.state import state
+from webhooks.apply import Applied, Intake, apply_delivery
+from webhooks.payload import Delivery, ResponseRecord
 
 DEMO_SURVEY = "demo-survey"
 
@@ -31,3 +36,12 @@ def prepare(app: Flask) -> str | None:
         _, key = create_key(session, "demo admin", now)
     session.commit()
     return key
+
+
+def answer(survey_id: str, token: str, now: datetime, intake: Intake) -> Applied:
+    """Demo mode's stand-in for the host: a finished response to the demo survey carrying ``token`` in the hidden
+    field, applied as the host's ``responseFinished`` webhook is (the same ``apply_delivery``), in the session."""
+    record = ResponseRecord(id=f"demo-{secrets.token_hex(6)}", survey_id=survey_id, finished=True, created_at=now,
+                            updated_at=now, contact_id=None, meta_url=None, single_use_id=None,
+                            data={intake.hidden_field: token})
+    return apply_delivery(db.session, Delivery("responseFinished", "demo", record), now, intake)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_from_directory
 from werkzeug.wrappers import Response
 
+from plugin import demo
 from plugin.db import db
 from plugin.headers import HTML, harden, prefers_json
 from plugin.i18n import pick_language
 from plugin.respondent import PAGES, render_state, texts
 from plugin.services.opening import Opened, open_link
 from plugin.state import state
+from webhooks.apply import Intake
 
 bp = Blueprint("public", __name__)
 
@@ -55,14 +57,22 @@ def page(outcome: Opened) -> Response:
     return harden(Response(html, status=status, content_type=HTML, headers={"Content-Language": language}))
 
 
-@bp.get("/demo/s/<survey_id>")
+@bp.route("/demo/s/<survey_id>", methods=["GET", "POST"])
 def demo_survey(survey_id: str) -> Response | tuple[str, int]:
-    """Demo mode only: stands in for the host's survey page so a demo link lands somewhere real."""
+    """Demo mode only: stands in for the host's survey page so a demo link lands somewhere real; its form sends
+    a finished response, which the sidecar applies as it applies the host's ``responseFinished`` webhook."""
     if not current_app.config["DEMO"]:
         return "Not Found", 404
-    token = request.args.get(state().hidden_field, "")
+    plugin = state()
+    source = request.form if request.method == "POST" else request.args
+    token = source.get(plugin.hidden_field, "")[:512]
+    outcome = None
+    if request.method == "POST":
+        outcome = demo.answer(survey_id, token, plugin.clock.now(),
+                              Intake(plugin.tokens, plugin.hidden_field, current_app.config["LATE_RESPONSES_COUNT"]))
+        db.session.commit()
     html = render_template("respondent/demo_survey.html", survey_id=survey_id, token=token,
-                           field=state().hidden_field, lang="en")
+                           field=plugin.hidden_field, lang="en", outcome=outcome)
     return harden(Response(html, content_type=HTML))
 
 

@@ -114,12 +114,19 @@ def test_every_respondent_state_page(page: Any, live_server: LiveServer, screens
 
 
 def test_the_demo_survey_page(page: Any, live_server: LiveServer, screenshot: Any, width: str) -> None:
-    live_server.reset()
+    key = live_server.reset()
     live_server.app.config["DEMO"] = True
     try:
         response = page.goto(f"{live_server.url}/demo/s/demo-survey?plink=abc.def")
         check(page, response, 200, ["Demo survey “demo-survey”", "plink = abc.def"], screenshot,
               f"respondent-demo-survey-{width}")
+        url, link_id = issue(live_server, key, "c2")
+        token = url.rsplit("/", 1)[1]  # where the link sends the browser, were survey-1 the demo's survey
+        page.goto(f"{live_server.url}/demo/s/survey-1?plink={token}")
+        with page.expect_navigation() as sent:
+            page.get_by_role("button", name="Send the answer").click()
+        check(page, sent.value, 200, ["Answer sent", "attributed", f"link {link_id}"], screenshot,
+              f"respondent-demo-survey-answered-{width}")
     finally:
         live_server.app.config["DEMO"] = False
 

@@ -164,6 +164,27 @@ def test_the_demo_survey_page_is_hardened_html(app: Any, client: FlaskClient) ->
     assert "Demo survey" in text(response) and "abc.def" in text(response)
 
 
+def test_the_demo_survey_form_applies_a_finished_response_like_the_host_webhook(
+        app: Any, client: FlaskClient, seeded: Any, api_headers: dict[str, str]) -> None:
+    app.config["DEMO"] = True
+    data = client.get("/api/v2/management/surveys/survey-1/contact-links/contacts/c1", headers=api_headers).get_json()
+    token = data["data"]["surveyUrl"].rsplit("/", 1)[1]
+    before = client.get("/api/personal-links/v1/surveys/survey-1/non-respondents", headers=api_headers).get_json()
+    assert "c1" in [row["contactId"] for row in before["data"]]
+    response = client.post("/demo/s/survey-1", data={"plink": token})
+    assert response.status_code == 200
+    assert_hardened_html(response)
+    assert "Answer sent" in text(response) and "attributed" in text(response)
+    after = client.get("/api/personal-links/v1/surveys/survey-1/non-respondents", headers=api_headers).get_json()
+    assert "c1" not in [row["contactId"] for row in after["data"]]
+    forged = client.post("/demo/s/survey-1", data={"plink": token[:-2] + "xx"})
+    assert forged.status_code == 200 and "unattributed" in text(forged)
+
+
+def test_the_demo_survey_form_is_not_there_outside_demo_mode(client: FlaskClient) -> None:
+    assert client.post("/demo/s/survey-1", data={"plink": "abc.def"}).status_code == 404
+
+
 def test_favicon(client: FlaskClient) -> None:
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/x-icon"
