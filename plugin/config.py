@@ -58,6 +58,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "RETRY_MAX_ATTEMPTS": (10, "attempts before a failed webhook delivery is flagged dead for the admin"),
     "SYNC_INTERVAL_SECONDS": (900, "how often contacts, segments and surveys are synced (0: never)"),
     "RECONCILE_INTERVAL_SECONDS": (600, "how often the host's responses are reconciled (0: never)"),
+    "EVENTS_INTERVAL_SECONDS": (5, "how often outbound events are sent to their subscriptions (0: never; "
+                                   "personal-links events deliver sends them once)"),
+    "EVENTS_RETRY_HOURS": (24, "hours an outbound event is retried (backoff with jitter) before it is dead"),
+    "EVENTS_TIMEOUT_SECONDS": (5, "seconds to wait for a subscription's receiver to connect, and for each read"),
+    "EVENTS_RETENTION_DAYS": (30, "days a delivered or dead outbound event is kept in the delivery log"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -85,6 +90,8 @@ INTEGER_SETTINGS = (
     "RETRY_MAX_ATTEMPTS",
     "RECONCILE_INTERVAL_SECONDS",
     "SYNC_INTERVAL_SECONDS",
+    "EVENTS_INTERVAL_SECONDS",
+    "EVENTS_RETENTION_DAYS",
     "TOKEN_RETENTION_DAYS",
     "LINK_RETENTION_DAYS",
     "INBOX_RETENTION_DAYS",
@@ -183,7 +190,7 @@ def _finish(app: Flask) -> None:
     for name in INTEGER_SETTINGS:
         if config[name] < 0:
             raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
-    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS"):
+    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS", "EVENTS_RETRY_HOURS", "EVENTS_TIMEOUT_SECONDS"):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):
