@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from flask import Flask, request
+from flask import Flask, Response, request
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from plugin.clock import FrozenClock
@@ -59,7 +59,7 @@ def receiver_app(receiver: Receiver) -> Flask:
     app = Flask("event-receiver")
 
     @app.post("/hook/<hook>")
-    def hook(hook: str) -> tuple[str, int]:
+    def hook(hook: str) -> Any:
         body = request.get_data()
         try:
             parsed = Webhook(receiver.secrets[hook]).verify(body, dict(request.headers))
@@ -67,15 +67,14 @@ def receiver_app(receiver: Receiver) -> Flask:
             receiver.rejected.append(f"{hook}: {type(exc).__name__}: {exc}")
             return "rejected", 400
         receiver.received.append(Received(hook, request.headers["webhook-id"], parsed))
+        time.sleep(float(receiver.extra.get("delay", 0)))
         if receiver.hold is not None:
             receiver.holding.set()
             receiver.hold.wait(30)
         status = receiver.answers.pop(0) if receiver.answers else 200
-        return "x" * int(receiver.extra.get("body_size", 2)), status
-
-    @app.get("/moved")
-    def moved() -> tuple[str, int, dict[str, str]]:
-        return "", 200, {}
+        if receiver.extra.get("endless"):  # an answer that never ends: the sender must stop reading
+            return Response(iter(lambda: b"x" * 1024, b""), status=status)
+        return "ok", status, {"Location": receiver.url("elsewhere")} if 300 <= status < 400 else {}
 
     return app
 
