@@ -4,8 +4,8 @@ retries with backoff, dead after the window, redeliver; redirects, timeouts, end
 from __future__ import annotations
 
 import threading
-from collections import Counter
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
