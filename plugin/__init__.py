@@ -48,14 +48,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     sessions.init_app(app)
 
+    import plugin.event_models  # noqa: F401  (the outbound event tables belong to the app's metadata)
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, manifest, openapi, public, text_guard
     from plugin.api import contact_links, errors, followup, host, inbox, jobs, links, local_segments, people, syncs
     from plugin.api import contacts_made as made_api
+    from plugin.api import events as event_api
     from plugin.api import reminder_batches as batches_api
     from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, preview, share, surveys
     from plugin.pages import contacts as contact_pages
+    from plugin.pages import events as event_pages
     from plugin.pages import host as host_page
     from webhooks import receiver
 
@@ -63,8 +66,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     text_guard.init_app(app)
     receiver.init_app(app)
     api = (contact_links, links, people, followup, made_api, batches_api, jobs, inbox, local_segments, syncs,
-           host)
-    pages = (auth, surveys, share, preview, contact_pages, host_page)
+           host, event_api)
+    pages = (auth, surveys, share, preview, contact_pages, host_page, event_pages)
     for module in (public, health, monitoring, openapi, manifest, *api, *pages, receiver):
         app.register_blueprint(module.bp)
     return app

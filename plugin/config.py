@@ -64,6 +64,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                            "job frees its contacts (due again, no contact made)"),
     "OPEN_FLUSH_MS": (100, "milliseconds a link's open waits in the server process before it is written with the "
                            "others of that interval (0: each in its own request); lost on a crash, not on a stop"),
+    "EVENTS_INTERVAL_SECONDS": (5, "how often outbound events are sent to their subscriptions (0: never; "
+                                   "personal-links events deliver sends them once)"),
+    "EVENTS_RETRY_HOURS": (24, "hours an outbound event is retried (backoff with jitter) before it is dead"),
+    "EVENTS_TIMEOUT_SECONDS": (5, "seconds to wait for a subscription's receiver to connect, and for each read"),
+    "EVENTS_RETENTION_DAYS": (30, "days a delivered or dead outbound event is kept in the delivery log"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -93,6 +98,8 @@ INTEGER_SETTINGS = (
     "SYNC_INTERVAL_SECONDS",
     "REMINDER_RELEASE_INTERVAL_SECONDS",
     "REMINDER_BATCH_TIMEOUT_MINUTES",
+    "EVENTS_INTERVAL_SECONDS",
+    "EVENTS_RETENTION_DAYS",
     "TOKEN_RETENTION_DAYS",
     "LINK_RETENTION_DAYS",
     "INBOX_RETENTION_DAYS",
@@ -192,7 +199,8 @@ def _finish(app: Flask) -> None:
     for name in INTEGER_SETTINGS:
         if config[name] < 0:
             raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
-    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS", "REMINDER_BATCH_TIMEOUT_MINUTES"):
+    for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS", "REMINDER_BATCH_TIMEOUT_MINUTES",
+                 "EVENTS_RETRY_HOURS", "EVENTS_TIMEOUT_SECONDS"):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):

@@ -26,6 +26,7 @@ SOURCES = (
     "plugin.api.inbox",
     "plugin.api.local_segments",
     "plugin.api.syncs",
+    "plugin.api.events",
     "webhooks.receiver",
 )
 

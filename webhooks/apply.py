@@ -16,9 +16,11 @@ from sqlalchemy import bindparam, case, insert, or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from plugin import metrics
+from plugin.clock import iso
 from plugin.db import DbSession, UTCDateTime
 from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Link, ResponseAttribution
+from plugin.services import events
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store
 from webhooks.models import InboxDelivery
@@ -99,13 +101,16 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
     """Apply one response event in the caller's transaction; safe to repeat, in any order."""
     response = delivery.response
     link, status = _link_of(session, intake.tokens, response, intake.hidden_field)
-    store.insert_once(session, ResponseAttribution, {
+    first = store.insert_once(session, ResponseAttribution, {
         "response_id": response.id, "survey_id": response.survey_id, "status": status,
         "link_id": None if link is None else link.id, "contact_id": None if link is None else link.contact_id,
         "started_at": response.created_at, "created_at": now, "updated_at": now}, "response_id")
     connection = session.connection()
     if link is not None:
         connection.execute(_START, {"p_link": link.id, "p_started": response.created_at})
+        if first is not None:  # the first delivery of this response: it started, through this link
+            events.record(session, "response.started", survey_id=link.survey_id, contact_id=link.contact_id,
+                          link_id=link.id, at=now, data={"responseId": response.id})
     finished_at = response.updated_at
     keys = {"p_response": response.id, "p_now": now}
     claimed = response.finished and connection.execute(
@@ -115,6 +120,10 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
         return Applied(response.id, current.status, current.link_id, claimed)
     status = _finish(session, link, response, finished_at, now, intake.late_counts)
     connection.execute(_SET_STATUS, {**keys, "p_status": status})
+    kind = {"attributed": "response.completed", "duplicate": "response.duplicate"}.get(status)
+    if kind is not None:
+        events.record(session, kind, survey_id=link.survey_id, contact_id=link.contact_id, link_id=link.id, at=now,
+                      data={"responseId": response.id, "status": status, "finishedAt": iso(finished_at)})
     connection.execute(_AUDIT, {"at": now, "action": "used" if status == "attributed" else status, "actor": ACTOR,
                                 "link_id": link.id, "survey_id": link.survey_id, "contact_id": link.contact_id,
                                 "detail": {"responseId": response.id}, "request_id": current_request_id()})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from plugin import logs, metrics
 from plugin.db import db
@@ -82,6 +82,8 @@ def _run(app: Flask, job: Job, run_id: int, now: Any, started: float) -> RunOutc
         log.exception("job %s failed", job.name)
         return RunOutcome("failed", run_id, None, error)
     _finish(run_id, "succeeded", counts, None)
+    if job.keep_runs:
+        _trim_runs(job.name, job.keep_runs)
     metrics.job_ran(job.name, "succeeded", time.perf_counter() - started)
     log.info("job %s succeeded: %s", job.name, counts)
     return RunOutcome("succeeded", run_id, counts)
@@ -91,6 +93,15 @@ def _finish(run_id: int, status: str, counts: dict[str, Any] | None, error: str 
     db.session.execute(update(JobRun).where(JobRun.id == run_id).values(
         status=status, counts=counts, error=error, finished_at=state().clock.now()))
     db.session.commit()
+
+
+def _trim_runs(job: str, keep: int) -> None:
+    """Delete the job's run records older than its newest ``keep`` (failed ones too: health reads the newest)."""
+    oldest_kept = db.session.scalar(select(JobRun.id).where(JobRun.job == job).order_by(JobRun.id.desc())
+                                    .offset(keep - 1).limit(1))
+    if oldest_kept is not None:
+        db.session.execute(delete(JobRun).where(JobRun.job == job, JobRun.id < oldest_kept))
+        db.session.commit()
 
 
 def recent_runs(job: str | None = None, limit: int = 50) -> list[JobRun]:

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import requests
 from flask import current_app
 
 from plugin import metrics
 from plugin.db import DbSession
+from plugin.jobs.lease import holder_name
 from plugin.services import idempotency, reminder_batches
 from plugin.services.adapters import configured
+from plugin.services.delivery import Policy, drain, http_sender
+from plugin.services.delivery_log import purge_events
 from plugin.services.purge import purge
 from plugin.services.reconcile import reconcile
 from plugin.services.sync import sync
@@ -27,10 +31,11 @@ JobFunction = Callable[[DbSession, datetime, Mapping[str, Any]], Counts]
 
 
 def purge_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
-    """Expired tokens, then old link rows, then old inbox deliveries, each after its retention."""
-    return purge(session, now, token_days=int(config["TOKEN_RETENTION_DAYS"]),
-                 link_days=int(config["LINK_RETENTION_DAYS"]), inbox_days=int(config["INBOX_RETENTION_DAYS"]),
-                 actor="scheduler")
+    """Expired tokens, then old link rows, then old inbox deliveries and outbound events, each after its retention."""
+    counts = purge(session, now, token_days=int(config["TOKEN_RETENTION_DAYS"]),
+                   link_days=int(config["LINK_RETENTION_DAYS"]), inbox_days=int(config["INBOX_RETENTION_DAYS"]),
+                   actor="scheduler")
+    return {**counts, **purge_events(session, now, int(config["EVENTS_RETENTION_DAYS"]))}
 
 
 def intake(config: Mapping[str, Any]) -> Intake:
@@ -70,13 +75,31 @@ def reminders_job(session: DbSession, now: datetime, config: Mapping[str, Any]) 
     return counts
 
 
+def event_policy(config: Mapping[str, Any]) -> Policy:
+    """How the events job sends, from the settings: a run spends at most about one interval sending."""
+    timeout = float(config["EVENTS_TIMEOUT_SECONDS"])
+    return Policy(timeout=timeout, retry_window=timedelta(hours=int(config["EVENTS_RETRY_HOURS"])),
+                  lease=timedelta(seconds=max(60.0, 4 * timeout)),
+                  budget=max(float(config["EVENTS_INTERVAL_SECONDS"]), timeout))
+
+
+def events_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
+    """Outbound events to their subscriptions, signed; failed ones again after their backoff."""
+    with requests.Session() as http:
+        return drain(session, state().clock, event_policy(config), holder_name(), http_sender(http))
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
-    """A scheduled job: its fixed id, the setting that gives its interval, and its function."""
+    """A scheduled job: its fixed id, the setting that gives its interval, and its function.
+
+    ``keep_runs``: a job running every few seconds keeps only its newest run records, not one per run forever.
+    """
 
     name: str
     interval_setting: str
     function: JobFunction
+    keep_runs: int | None = None
 
 
 JOBS: dict[str, Job] = {
@@ -85,4 +108,5 @@ JOBS: dict[str, Job] = {
     "reconcile": Job("reconcile", "RECONCILE_INTERVAL_SECONDS", reconcile_job),
     "sync": Job("sync", "SYNC_INTERVAL_SECONDS", sync_job),
     "reminders": Job("reminders", "REMINDER_RELEASE_INTERVAL_SECONDS", reminders_job),
+    "events": Job("events", "EVENTS_INTERVAL_SECONDS", events_job, keep_runs=200),
 }

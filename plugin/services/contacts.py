@@ -13,6 +13,7 @@ from adapters.base import Segment as SourceSegment
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, Refused
 from plugin.models import Contact, Link, Segment, SegmentMember
+from plugin.services import events
 from plugin.services.contact_batches import (
     BATCH,
     Tally,
@@ -140,6 +141,8 @@ def _delete_contacts(session: DbSession, ids: list[int], now: datetime, actor: s
         for row in live:
             audit(session, "revoked", actor, now, link_id=row.id, survey_id=row.survey_id,
                   contact_id=row.contact_id, detail={"reason": "contact deleted"})
+        events.record_links(session, "link.revoked", Link.id.in_([row.id for row in live]), now,
+                            {"reason": "contact deleted"})
 
 
 def _ensure_segment(session: DbSession, segment: SourceSegment, now: datetime, kind: str) -> None:

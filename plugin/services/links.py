@@ -19,6 +19,7 @@ from plugin.db import DbSession, UTCDateTime
 from plugin.errors import NotFound, Refused
 from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey
+from plugin.services import events
 from plugin.services.params import IssueOptions
 
 STATES = ("live", "pending", "expired", "used", "revoked")
@@ -128,6 +129,8 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
                    among(contacts) if held is None else held)
     if options.rotate:
         _audit_select(session, "revoked", actor, now, and_(current, Link.revoked_at.is_(None)), {"reason": "rotate"})
+        events.record_links(session, "link.revoked", and_(current, Link.revoked_at.is_(None)), now,
+                            {"reason": "rotate"})
         session.execute(update(Link).where(current).values(is_current=False,
                                                            revoked_at=func.coalesce(Link.revoked_at, at)))
     else:
@@ -160,6 +163,8 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
     made = session.scalar(select(func.count()).select_from(Link).where(Link.batch_id == batch)) or 0
     if made:
         _audit_select(session, "issued", actor, now, Link.batch_id == batch, None)
+        # one event per link, by one INSERT ... SELECT (no Python object per link), only while subscribed
+        events.record_links(session, "link.issued", Link.batch_id == batch, now, {"batchId": batch})
         metrics.links_issued(made, actor.split(":", 1)[0])
         log.debug("issued %d links of survey %s (batch %s)", made, survey.id, batch)
     return Batch(batch, made, renewed)
@@ -274,6 +279,8 @@ def revoke_link(session: DbSession, link_id: int, now: datetime, actor: str) -> 
         session.execute(update(Link).where(Link.id == link_id, Link.revoked_at.is_(None)).values(revoked_at=now))
         audit(session, "revoked", actor, now, link_id=link.id, survey_id=link.survey_id,
               contact_id=link.contact_id)
+        events.record(session, "link.revoked", survey_id=link.survey_id, contact_id=link.contact_id,
+                      link_id=link.id, at=now, data={"reason": "revoked"})
         session.refresh(link)
     return link
 

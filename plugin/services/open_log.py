@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.db import UTCDateTime
+from plugin.services import events
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,16 @@ class Open:
 
 
 def write_opens(connection: Connection, opens: Sequence[Open]) -> None:
-    """Count each open on its link (first and last open times) and write its audit row, in the caller's
-    transaction; opens of one link in time order leave the last one's time."""
+    """Count each open on its link (first and last open times), write its audit row and, while a subscription
+    wants it, its ``link.opened`` event, in the caller's transaction; opens of one link in time order leave the
+    last one's time."""
     if not opens:
         return
     connection.execute(_COUNT, [{"now": item.at, "link_id": item.link_id} for item in opens])
     connection.execute(_AUDIT, [{"now": item.at, "link_id": item.link_id, "survey_id": item.survey_id,
                                  "contact_id": item.contact_id, "request_id": item.request_id} for item in opens])
+    events.record_each(connection, "link.opened",
+                       [(item.survey_id, item.contact_id, item.link_id, item.at) for item in opens])
 
 
 _LOGS: weakref.WeakSet[OpenLog] = weakref.WeakSet()

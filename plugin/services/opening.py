@@ -2,7 +2,8 @@
 
 This is the hottest path of the sidecar (a mailing to a large segment opens a burst of clicks), so it reads
 the link with one prepared statement instead of building ORM queries per click, and leaves the open's two
-writes to ``services.open_log`` (behind the click, in batches); the link's state is still decided by the one
+writes (and its ``link.opened`` event, while a subscription wants it) to ``services.open_log`` (behind the
+click, in batches); the link's state is still decided by the one
 rule, ``links.state_of``.
 """
 

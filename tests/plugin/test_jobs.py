@@ -101,7 +101,7 @@ def test_runs_are_recorded_with_counts_and_errors(app: Flask, contact: None, mon
     outcome = run_job(app, "purge", trigger="cli")
     run = db.session.get(JobRun, outcome.run_id)
     assert (run.status, run.trigger, run.finished_at) == ("succeeded", "cli", NOW)
-    assert run.counts == {"tokens": 3, "links": 0, "deliveries": 0}
+    assert run.counts == {"tokens": 3, "links": 0, "deliveries": 0, "eventDeliveries": 0, "events": 0}
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -166,7 +166,7 @@ def test_scheduler_never_starts_in_tests_unless_asked(app: Flask, database_url: 
     assert not should_run_in_process(app) and start_background(app) is None
     asked = create_app(base_config(database_url, TESTING=False, PURGE_INTERVAL_SECONDS=1, RETRY_INTERVAL_SECONDS=0,
                                    RECONCILE_INTERVAL_SECONDS=0, SYNC_INTERVAL_SECONDS=0,
-                                   REMINDER_RELEASE_INTERVAL_SECONDS=0))
+                                   REMINDER_RELEASE_INTERVAL_SECONDS=0, EVENTS_INTERVAL_SECONDS=0))
     assert should_run_in_process(asked)
     scheduler = start_background(asked)
     try:
