@@ -58,6 +58,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "RETRY_MAX_ATTEMPTS": (10, "attempts before a failed webhook delivery is flagged dead for the admin"),
     "SYNC_INTERVAL_SECONDS": (900, "how often contacts, segments and surveys are synced (0: never)"),
     "RECONCILE_INTERVAL_SECONDS": (600, "how often the host's responses are reconciled (0: never)"),
+    "ERASURE_INTERVAL_SECONDS": (60, "how often tickets of anonymous surveys' responses are overwritten on the host "
+                                     "(0: never; docs/anonymity.md)"),
+    "ERASURE_DELAY_SECONDS": (300, "seconds after an anonymous survey's finished response before its ticket is "
+                                   "first overwritten on the host (every delivery of the response arrives first)"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -84,6 +88,8 @@ INTEGER_SETTINGS = (
     "RETRY_INTERVAL_SECONDS",
     "RETRY_MAX_ATTEMPTS",
     "RECONCILE_INTERVAL_SECONDS",
+    "ERASURE_INTERVAL_SECONDS",
+    "ERASURE_DELAY_SECONDS",
     "SYNC_INTERVAL_SECONDS",
     "TOKEN_RETENTION_DAYS",
     "LINK_RETENTION_DAYS",

@@ -47,6 +47,13 @@ class Refused(ServiceError):
         super().__init__(message or f"{field}: {issue}", [(field, issue)])
 
 
+class Conflict(Refused):
+    """Raised when a request conflicts with a survey's mode: naming a response of an anonymous survey, or switching
+    a survey to anonymous without the flag that says existing attributions may be erased (409)."""
+
+    status = 409
+
+
 def error_body(status: int, message: str, details: list[dict[str, str]] | None = None) -> dict[str, object]:
     """The host's v2 error shape, with our sentence added as ``error.detail``."""
     error: dict[str, object] = {"code": status, "message": REASONS.get(status, "Error"), "detail": message}

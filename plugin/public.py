@@ -27,7 +27,7 @@ def open_personal_link(token: str) -> Response:
     """Open a personal link; HEAD answers the same and changes nothing (mail scanners probe links)."""
     plugin = state()
     outcome = open_link(db.session, plugin.tokens, token, plugin.clock.now(), plugin.hidden_field,
-                        record=request.method == "GET")
+                        tickets=plugin.tickets, record=request.method == "GET")
     db.session.commit()
     if outcome.state == "live" and outcome.target:
         response = redirect(outcome.target, code=302)

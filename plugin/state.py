@@ -1,4 +1,4 @@
-"""Per-app state kept in ``app.extensions``: the clock and the token signer."""
+"""Per-app state kept in ``app.extensions``: the clock, the token signer and the ticket hasher."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from plugin.clock import Clock, SystemClock
+from plugin.tickets import Tickets
 from plugin.tokens import LinkTokens
 
 KEY = "personal_links"
@@ -21,6 +22,7 @@ class PluginState:
     tokens: LinkTokens
     public_url: str
     hidden_field: str
+    tickets: Tickets
 
     def link_url(self, link_id: int, survey_id: str) -> str:
         """The personal link of a link row."""
@@ -38,6 +40,7 @@ def init_app(app: Flask) -> None:
         tokens=LinkTokens(app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]),
         public_url=app.config["PUBLIC_URL"],
         hidden_field=app.config["HIDDEN_FIELD"],
+        tickets=Tickets(app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]),
     )
 
 

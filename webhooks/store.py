@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 
@@ -23,6 +23,8 @@ _INBOX = InboxDelivery.__table__
 _FIND = select(_INBOX.c.id, _INBOX.c.status).where(_INBOX.c.webhook_id == bindparam("p_webhook"))
 _APPLIED = update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
     status="applied", applied_at=bindparam("p_now", type_=UTCDateTime), attempts=_INBOX.c.attempts + 1, last_error=None)
+FORGOTTEN = ""  # the body of an applied delivery of an anonymous survey: nothing of the response is kept
+_APPLIED_FORGETTING = _APPLIED.values(body=FORGOTTEN, event="response")
 
 
 def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
@@ -34,6 +36,12 @@ def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
         cached = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*table.primary_key.columns)
         _INSERTS[(dialect, model.__tablename__, key)] = cached
     return cached
+
+
+def earliest(column: Any, name: str) -> Any:
+    """SQL for the earlier of a nullable timestamp column and the parameter ``name`` (order-independent)."""
+    at = bindparam(name, type_=UTCDateTime)
+    return case((or_(column.is_(None), column > at), at), else_=column)
 
 
 def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> int | None:
@@ -81,9 +89,10 @@ def find(session: DbSession, webhook_id: str) -> Row[Any] | None:
     return session.connection().execute(_FIND, {"p_webhook": webhook_id}).first()
 
 
-def mark_applied(session: DbSession, delivery_id: int, now: datetime) -> None:
-    """Record a successful application (one more attempt)."""
-    session.connection().execute(_APPLIED, {"p_id": delivery_id, "p_now": now})
+def mark_applied(session: DbSession, delivery_id: int, now: datetime, *, forget_body: bool = False) -> None:
+    """Record a successful application (one more attempt); ``forget_body`` empties the stored body and event
+    (an anonymous survey's delivery: the retry job needs it no more)."""
+    session.connection().execute(_APPLIED_FORGETTING if forget_body else _APPLIED, {"p_id": delivery_id, "p_now": now})
 
 
 def mark_failed(session: DbSession, delivery_id: int, error: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -15,6 +15,7 @@ from flask import current_app
 from plugin import metrics
 from plugin.db import DbSession
 from plugin.services.adapters import configured
+from plugin.services.erasure import erase_pending
 from plugin.services.purge import purge
 from plugin.services.reconcile import reconcile
 from plugin.services.sync import sync
@@ -34,7 +35,8 @@ def purge_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> C
 
 def intake(config: Mapping[str, Any]) -> Intake:
     """What applying a response needs, as the webhook receiver builds it."""
-    return Intake(state().tokens, state().hidden_field, bool(config["LATE_RESPONSES_COUNT"]))
+    return Intake(state().tokens, state().hidden_field, bool(config["LATE_RESPONSES_COUNT"]), state().tickets,
+                  timedelta(seconds=int(config["ERASURE_DELAY_SECONDS"])))
 
 
 def retry_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
@@ -50,6 +52,12 @@ def reconcile_job(session: DbSession, now: datetime, config: Mapping[str, Any]) 
     if host is None:
         return {"surveys": 0, "applied": 0, "skipped": 1}  # surveys registered by hand: nothing to list
     return reconcile(session, host, now, intake(config))
+
+
+def erase_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
+    """Tickets of anonymous surveys' responses, overwritten on the host (retried until each succeeds)."""
+    host = configured(current_app._get_current_object()).survey_host  # type: ignore[attr-defined]
+    return erase_pending(session, host, now, state().hidden_field, limit=500)
 
 
 def sync_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
@@ -76,4 +84,5 @@ JOBS: dict[str, Job] = {
     "retry": Job("retry", "RETRY_INTERVAL_SECONDS", retry_job),
     "reconcile": Job("reconcile", "RECONCILE_INTERVAL_SECONDS", reconcile_job),
     "sync": Job("sync", "SYNC_INTERVAL_SECONDS", sync_job),
+    "erase": Job("erase", "ERASURE_INTERVAL_SECONDS", erase_job),
 }

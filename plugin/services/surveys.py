@@ -91,4 +91,5 @@ def as_json(survey: Survey) -> dict[str, Any]:
     """A survey as the admin API shows it."""
     return {"id": survey.id, "name": survey.name, "publicUrl": survey.public_url, "type": survey.type,
             "status": survey.status, "hiddenFieldIds": survey.hidden_field_ids, "singleUse": survey.single_use,
-            "source": survey.source, "language": survey.language}
+            "source": survey.source, "language": survey.language, "anonymous": bool(survey.anonymous),
+            "anonymousSince": survey.anonymous_since.date().isoformat() if survey.anonymous_since else None}
