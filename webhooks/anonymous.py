@@ -10,10 +10,11 @@ what makes a repeat of the same finished response a no-op (the attributed path h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select, update
 
+from plugin.clock import day_of
 from plugin.db import DbSession
 from plugin.models import AnonymousTally, AnonymousTicket, HostErasure, Link, Survey
 from plugin.tickets import Tickets, is_ticket
@@ -44,11 +45,6 @@ class Anonymous:
     tickets: Tickets | None
     late_counts: bool
     erasure_delay: timedelta
-
-
-def day_of(at: datetime) -> datetime:
-    """The UTC midnight of a moment: the finest time an anonymous survey keeps."""
-    return datetime.combine(at.astimezone(UTC).date(), time(0), tzinfo=UTC)
 
 
 def is_anonymous(session: DbSession, survey_id: str) -> bool:

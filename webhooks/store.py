@@ -10,6 +10,7 @@ from sqlalchemy import Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 
+from plugin.clock import day_of
 from plugin.db import SQLITE_BUSY_TIMEOUT_MS, DbSession, UTCDateTime
 from webhooks.models import InboxDelivery, WebhookRegistration
 from webhooks.signature import parse_secret
@@ -24,7 +25,10 @@ _FIND = select(_INBOX.c.id, _INBOX.c.status).where(_INBOX.c.webhook_id == bindpa
 _APPLIED = update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
     status="applied", applied_at=bindparam("p_now", type_=UTCDateTime), attempts=_INBOX.c.attempts + 1, last_error=None)
 FORGOTTEN = ""  # the body of an applied delivery of an anonymous survey: nothing of the response is kept
-_APPLIED_FORGETTING = _APPLIED.values(body=FORGOTTEN, event="response")
+# ... and its times only as days, so the row cannot be lined up with the response's own times on the host
+_APPLIED_FORGETTING = _APPLIED.values(body=FORGOTTEN, event="response",
+                                      received_at=bindparam("p_day", type_=UTCDateTime),
+                                      applied_at=bindparam("p_day", type_=UTCDateTime))
 
 
 def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
@@ -90,9 +94,12 @@ def find(session: DbSession, webhook_id: str) -> Row[Any] | None:
 
 
 def mark_applied(session: DbSession, delivery_id: int, now: datetime, *, forget_body: bool = False) -> None:
-    """Record a successful application (one more attempt); ``forget_body`` empties the stored body and event
-    (an anonymous survey's delivery: the retry job needs it no more)."""
-    session.connection().execute(_APPLIED_FORGETTING if forget_body else _APPLIED, {"p_id": delivery_id, "p_now": now})
+    """Record a successful application (one more attempt); ``forget_body`` empties the stored body and event and
+    keeps its times as days (an anonymous survey's delivery: the retry job needs it no more)."""
+    if forget_body:
+        session.connection().execute(_APPLIED_FORGETTING, {"p_id": delivery_id, "p_now": now, "p_day": day_of(now)})
+    else:
+        session.connection().execute(_APPLIED, {"p_id": delivery_id, "p_now": now})
 
 
 def mark_failed(session: DbSession, delivery_id: int, error: str) -> None:

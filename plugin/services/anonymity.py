@@ -14,12 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import case, delete, func, select, update
 
+from plugin.clock import day_of
 from plugin.db import DbSession
 from plugin.errors import Conflict
 from plugin.models import AnonymousTally, AuditEvent, HostErasure, Link, ResponseAttribution, Survey
 from plugin.services.links import audit
 from webhooks import store
-from webhooks.anonymous import day_of
 from webhooks.models import InboxDelivery
 
 RESPONDENT_ACTORS = ("respondent", "webhook")  # who writes the audit rows of opens and responses

@@ -58,7 +58,7 @@ V4 = FakeVersion(
         "single_use_permission": Source(SINGLE_USE, "4.9.7", 'survey.environmentId, "GET"'),
         "response_update_merges": Source(RESPONSE_SERVICE, "4.9.7", "...currentResponse.data,"),
         "response_update_takes": Source(RESPONSE_TYPES, "4.9.7", "data: ZResponseData.optional(),"),
-        "response_update_path": Source(RESPONSE_ROUTE, "4.9.7", 'fetchAndAuthorizeResponse(params.responseId, authentication, "PUT")'),
+        "response_update_path": Source(RESPONSE_ROUTE, "4.9.7", 'authentication, "PUT")'),
         "response_update_echo": Source(RESPONSE_ROUTE, "4.9.7", "if (updated.finished) {"),
     },
 )
@@ -82,7 +82,7 @@ V5 = FakeVersion(
         # the response update as current main has it (read there, not only at the release candidate)
         "response_update_merges": Source(RESPONSE_SERVICE, "main", "...currentResponse.data,"),
         "response_update_takes": Source(RESPONSE_TYPES, "main", "data: ZResponseData.optional(),"),
-        "response_update_path": Source(RESPONSE_ROUTE, "main", 'fetchAndAuthorizeResponse(params.responseId, authentication, "PUT")'),
+        "response_update_path": Source(RESPONSE_ROUTE, "main", 'authentication, "PUT")'),
         "response_update_echo": Source(RESPONSE_ROUTE, "main", "if (updated.finished) {"),
     },
 )
