@@ -48,12 +48,12 @@ def earliest(column: Any, name: str) -> Any:
     return case((or_(column.is_(None), column > at), at), else_=column)
 
 
-def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> int | None:
-    """INSERT ... ON CONFLICT (key) DO NOTHING; the new row's id when this call made it, else None."""
+def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> Any | None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING; the new row's primary key when this call made it, else None."""
     connection = session.connection()
     statement = _insert_ignoring_conflicts(connection.dialect.name, model, key)
     row = connection.execute(statement, values).first()
-    return None if row is None else int(row[0])
+    return None if row is None else row[0]
 
 
 def limit_waits(session: DbSession, milliseconds: int) -> None:
@@ -82,10 +82,11 @@ def restore_waits(session: DbSession) -> None:
 def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datetime,
           status: str = "pending", error: str | None = None) -> int | None:
     """Store a delivery under its webhook id: the new row's id, or None when that id was stored before."""
-    return insert_once(session, InboxDelivery, {
+    made = insert_once(session, InboxDelivery, {
         "webhook_id": webhook_id, "received_at": now, "event": event[:64].replace("\x00", "\ufffd"), "body": body,
         "status": status,
         "attempts": 0, "last_error": error}, "webhook_id")
+    return None if made is None else int(made)
 
 
 def find(session: DbSession, webhook_id: str) -> Row[Any] | None:
