@@ -32,6 +32,9 @@ _START_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
     started_at=store.earliest(_LINKS.c.started_at, "p_started"))
 _COUNT_USE = update(_LINKS).where(_LINKS.c.id == bindparam("p_link"), _LINKS.c.use_count < _LINKS.c.max_uses).values(
     use_count=_LINKS.c.use_count + 1, completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
+# a late response marks the link completed without using it: nothing else remembers that its contact answered
+_COMPLETE_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
+    completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
 _MODE = select(Survey.__table__.c.anonymous).where(Survey.__table__.c.id == bindparam("p_survey"))
 TALLIED = ("duplicates", "late", "rejected", "unmatched", "erased")
 _TALLY_OF = {"duplicate": "duplicates", "late": "late", "rejected": "rejected", "unmatched": "unmatched"}
@@ -103,6 +106,7 @@ def _finish(session: DbSession, link_id: int, hashes: list[str], response: Respo
     if link.revoked_at is not None and link.revoked_at <= finished_at:
         return "rejected"
     if link.expires_at is not None and finished_at >= link.expires_at and not late_counts:
+        connection.execute(_COMPLETE_DAY, {"p_link": link_id, "p_finished": day_of(finished_at)})
         return "late"
     counted = connection.execute(_COUNT_USE, {"p_link": link_id, "p_finished": day_of(finished_at)}).rowcount == 1
     if connection.execute(_USED_UP, {"p_link": link_id}).scalar():
