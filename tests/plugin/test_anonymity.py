@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -122,6 +122,9 @@ def test_fifty_anonymous_responses_leave_nothing_that_joins_a_response_to_a_cont
         anonymous_survey: FakeHost, client: FlaskClient, clock: Any, api_headers: dict[str, str]) -> None:
     host = anonymous_survey
     seen = respond_all(host, client, clock)
+    assert run_job(client.application, "reconcile", trigger="cli").status == "succeeded"  # nothing new, no trace
+    point = db.session.scalar(sa.text(f"SELECT reconciled_until FROM reconcile_points WHERE survey_id = '{SURVEY}'"))
+    assert point is not None and str(point)[11:19] == "00:00:00"  # a day, not the newest response's time
     clock.advance(minutes=10)  # past the erasure delay
     assert run_job(client.application, "erase", trigger="cli").counts == {"erased": 50, "gone": 0, "failed": 0,
                                                                           "waiting": 0}

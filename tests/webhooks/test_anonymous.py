@@ -85,7 +85,8 @@ def test_a_new_survey_is_registered_anonymous_without_the_flag(client: FlaskClie
     assert answer.status_code == 200 and answer.json["data"]["anonymous"] is True
 
 
-@pytest.mark.parametrize("body", [{"anonymous": "yes"}, {"anonymous": 1}, {"anonymous": True, "eraseAttributions": "1"}])
+@pytest.mark.parametrize("body", [{"anonymous": "yes"}, {"anonymous": 1},
+                                  {"anonymous": True, "eraseAttributions": "1"}])
 def test_a_mode_that_is_not_true_or_false_is_422(client: FlaskClient, links: dict[str, int],
                                                  api_headers: dict[str, str], body: dict[str, Any]) -> None:
     answer = client.put(SURVEY, headers=api_headers, json=body)
