@@ -84,6 +84,9 @@ def warnings_for(survey: Survey, hidden_field: str) -> list[str]:
     if hidden_field not in (survey.hidden_field_ids or []):
         found.append(f"the survey lacks the hidden field {hidden_field!r}: in the survey editor, open "
                      f"Settings > Hidden fields, turn them on and add {hidden_field!r}")
+    if survey.anonymous and survey.single_use:
+        found.append("single-use links let the host's admins tie responses to links: turn single-use off for an "
+                     "anonymous survey (docs/anonymity.md)")
     return found
 
 
