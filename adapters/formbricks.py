@@ -330,6 +330,21 @@ class FormbricksAdapter:
                 return
             yield response
 
+    def response_survey_id(self, response_id: str) -> str | None:
+        """The survey of one response (``GET /api/v1/management/responses/{id}``); AdapterError 404 when unknown."""
+        what = f"get response {response_id}"
+        body = unwrap(self.client.get_json(f"api/v1/management/responses/{response_id}", what=what), what=what,
+                      expect=dict)
+        survey_id = body.get("surveyId")
+        return str(survey_id) if survey_id else None
+
+    def update_response_data(self, response_id: str, data: Mapping[str, Any]) -> None:
+        """Overwrite keys of one response's data (needs write permission): the host merges ``data`` into the
+        stored data, so a key can be given a new value but not removed; its ``meta`` cannot be changed at all."""
+        path = (self.version or VERSIONS["5"]).response_update_path.format(id=response_id)
+        self.client.request("PUT", path, json={"data": dict(data)}, what=f"update response {response_id}",
+                            permission="write")
+
     def delete_response(self, response_id: str) -> None:
         """Delete one response (needs manage permission)."""
         self.client.request("DELETE", f"api/v1/management/responses/{response_id}",

@@ -38,12 +38,19 @@ class HostVersion:
     permission_id_key: str  # the workspace id's key in each item of that list
     single_use_permission: str  # what singleUseIds needs of the key (a GET checked as read or as write)
     sources: Mapping[str, Source]  # the source of each fact above, by field name
+    # PUT of one response (a write key): the data sent is merged into the stored data, so a key can be
+    # overwritten, not removed; ``meta`` (its url) is not in the update's schema at all
+    response_update_path: str = "api/v1/management/responses/{id}"
+    response_update_merges: bool = True
 
     @property
     def major(self) -> str:
         """``"4"`` or ``"5"``."""
         return self.line.split(".", 1)[0]
 
+
+RESPONSE_ROUTE = "apps/web/app/api/v1/management/responses/[responseId]/route.ts"
+RESPONSE_SERVICE = "apps/web/lib/response/service.ts"
 
 V4 = HostVersion(
     line="4.x",
@@ -61,6 +68,8 @@ V4 = HostVersion(
         "permissions_key": Source("apps/web/modules/api/v2/me/route.ts", "4.9.7", "environmentPermissions:"),
         "single_use_permission": Source("apps/web/app/api/v1/management/surveys/[surveyId]/singleUseIds/route.ts",
                                         "4.9.7", 'survey.environmentId, "GET"'),
+        "response_update_path": Source(RESPONSE_ROUTE, "4.9.7", 'authentication, "PUT")'),
+        "response_update_merges": Source(RESPONSE_SERVICE, "4.9.7", "...responseInput.data,"),
     },
 )
 
@@ -81,6 +90,8 @@ V5 = HostVersion(
         "permissions_key": Source("apps/web/modules/api/v2/me/route.ts", "5.4.0-rc.1", "workspacePermissions,"),
         "single_use_permission": Source("apps/web/app/api/v1/management/surveys/[surveyId]/singleUseIds/route.ts",
                                         "5.4.0-rc.1", 'survey.workspaceId, "POST"'),
+        "response_update_path": Source(RESPONSE_ROUTE, "5.4.0-rc.1", 'authentication, "PUT")'),
+        "response_update_merges": Source(RESPONSE_SERVICE, "5.4.0-rc.1", "...responseInput.data,"),
     },
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
 
@@ -45,3 +45,8 @@ def iso(value: datetime | None) -> str | None:
         return None
     value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def day_of(at: datetime) -> datetime:
+    """The UTC midnight of a moment: the finest time an anonymous survey keeps."""
+    return datetime.combine(at.astimezone(UTC).date(), time(0), tzinfo=UTC)

@@ -69,6 +69,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "EVENTS_RETRY_HOURS": (24, "hours an outbound event is retried (backoff with jitter) before it is dead"),
     "EVENTS_TIMEOUT_SECONDS": (5, "seconds to wait for a subscription's receiver to connect, and for each read"),
     "EVENTS_RETENTION_DAYS": (30, "days a delivered or dead outbound event is kept in the delivery log"),
+    "ERASURE_INTERVAL_SECONDS": (60, "how often tickets of anonymous surveys' responses are overwritten on the host "
+                                     "(0: never; docs/anonymity.md)"),
+    "ERASURE_DELAY_SECONDS": (300, "seconds after an anonymous survey's finished response before its ticket is "
+                                   "first overwritten on the host (every delivery of the response arrives first)"),
     "TOKEN_RETENTION_DAYS": (30, "days after expiry until a link's token stops being recognised"),
     "LINK_RETENTION_DAYS": (365, "days after expiry until a link's row is deleted"),
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
@@ -95,6 +99,8 @@ INTEGER_SETTINGS = (
     "RETRY_INTERVAL_SECONDS",
     "RETRY_MAX_ATTEMPTS",
     "RECONCILE_INTERVAL_SECONDS",
+    "ERASURE_INTERVAL_SECONDS",
+    "ERASURE_DELAY_SECONDS",
     "SYNC_INTERVAL_SECONDS",
     "REMINDER_RELEASE_INTERVAL_SECONDS",
     "REMINDER_BATCH_TIMEOUT_MINUTES",

@@ -50,7 +50,8 @@ class InvalidInput(ServiceError):
 
 class Conflict(ServiceError):
     """Raised when a request collides with what was already decided: a reminder batch already closed the other
-    way, an ``Idempotency-Key`` whose first request is still being answered."""
+    way, an ``Idempotency-Key`` whose first request is still being answered, a survey's mode (naming a response
+    of an anonymous survey; switching to anonymous without the flag that allows erasing attributions)."""
 
     status = 409
 

@@ -1,11 +1,12 @@
-"""The sidecar's tables: contacts and segments from the host, surveys, links, attributions, audit, API keys."""
+"""The sidecar's tables: contacts and segments from the host, surveys, links, attributions, audit, API keys,
+and what anonymous surveys keep instead of attributions (tickets, pending host erasures, per-survey tallies)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import UTCDateTime, db
@@ -73,6 +74,9 @@ class Survey(db.Model):  # type: ignore[name-defined,misc]
     language: Mapped[str | None] = mapped_column(String(35))  # BCP 47 tag of the respondent pages, e.g. de
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # anonymous: responses are never tied to a contact (docs/anonymity.md); since when (a day, UTC midnight)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    anonymous_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Link(db.Model):  # type: ignore[name-defined,misc]
@@ -268,3 +272,47 @@ class IdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
     status_code: Mapped[int | None] = mapped_column(Integer)
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+class AnonymousTicket(db.Model):  # type: ignore[name-defined,misc]
+    """A one-time ticket of an anonymous survey's link, by its keyed hash only, until its response finishes.
+
+    The hash is the primary key (no row id that would order tickets by their opening); only the day it was
+    made is kept, for the purge.
+    """
+
+    __tablename__ = "anonymous_tickets"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    link_id: Mapped[int] = mapped_column(Integer, ForeignKey("links.id", ondelete="CASCADE"), index=True)
+    created_on: Mapped[date] = mapped_column(Date)
+
+
+class HostErasure(db.Model):  # type: ignore[name-defined,misc]
+    """A host response of an anonymous survey whose ticket must still be overwritten; deleted once done.
+
+    Names the response and its survey only, never a link or contact. ``last_status`` is the host's answer to
+    the last failed attempt (401: the key lacks write access).
+    """
+
+    __tablename__ = "host_erasures"
+
+    response_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(255), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AnonymousTally(db.Model):  # type: ignore[name-defined,misc]
+    """What an anonymous survey counts per survey instead of per contact: finished responses that used no
+    link (duplicates, late, rejected, unmatched) and host erasures done."""
+
+    __tablename__ = "anonymous_tallies"
+
+    survey_id: Mapped[str] = mapped_column(String(255), ForeignKey("surveys.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    late: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    unmatched: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    erased: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

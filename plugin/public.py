@@ -30,7 +30,7 @@ def open_personal_link(token: str) -> Response:
     plugin = state()
     with db.engine.begin() as connection:  # a connection, not the session: a click needs no ORM state
         outcome = open_link(connection, plugin.tokens, token, plugin.clock.now(), plugin.hidden_field,
-                            record=request.method == "GET", opens=plugin.opens)
+                            tickets=plugin.tickets, record=request.method == "GET", opens=plugin.opens)
     if outcome.state == "live" and outcome.target:
         response = redirect(outcome.target, code=302)
     else:

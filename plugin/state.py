@@ -1,4 +1,4 @@
-"""Per-app state kept in ``app.extensions``: the clock and the token signer."""
+"""Per-app state kept in ``app.extensions``: the clock, the token signer and the ticket hasher."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from plugin.clock import Clock, SystemClock
 from plugin.db import db
 from plugin.services.open_log import OpenLog
+from plugin.tickets import Tickets
 from plugin.tokens import LinkTokens
 
 KEY = "personal_links"
@@ -23,6 +24,7 @@ class PluginState:
     tokens: LinkTokens
     public_url: str
     hidden_field: str
+    tickets: Tickets
     opens: OpenLog | None = None  # opens written behind the click (OPEN_FLUSH_MS > 0), else in the request
 
     def link_url(self, link_id: int, survey_id: str) -> str:
@@ -45,6 +47,7 @@ def init_app(app: Flask) -> None:
         tokens=LinkTokens(app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]),
         public_url=app.config["PUBLIC_URL"],
         hidden_field=app.config["HIDDEN_FIELD"],
+        tickets=Tickets(app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]),
         opens=OpenLog(lambda: engine, flush_ms / 1000) if flush_ms else None,
     )
 

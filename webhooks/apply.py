@@ -3,6 +3,8 @@
 Every step is set-once, so the final state is the same whatever the order and however often a delivery
 arrives: the attribution row is claimed by its unique response id, the finish by ``finished_at IS NULL``,
 the use by ``use_count < max_uses``; the row count of each statement decides, never a read before it.
+A response of an anonymous survey (a ticket in the hidden field, or a token of an anonymous survey's link)
+takes ``webhooks.anonymous`` instead; the host's own update that overwrote a ticket changes nothing.
 """
 
 from __future__ import annotations
@@ -12,56 +14,67 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from plugin import metrics
 from plugin.clock import iso
 from plugin.db import DbSession, UTCDateTime
 from plugin.logs import current_request_id
-from plugin.models import AuditEvent, Link, ResponseAttribution
+from plugin.models import AuditEvent, Link, ResponseAttribution, Survey
 from plugin.services import events
+from plugin.tickets import PLACEHOLDER, Tickets, is_ticket
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store
+from webhooks.anonymous import Anonymous, apply_anonymous, is_anonymous
 from webhooks.models import InboxDelivery
 from webhooks.payload import Delivery, PayloadError, ResponseRecord, extract_token, parse_delivery
 
 log = logging.getLogger(__name__)
 ACTOR = "webhook"
 MAX_BACKOFF = timedelta(hours=6)
+ERASURE_DELAY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
 class Intake:
-    """What applying needs besides the session: the token signer, the hidden field, the late rule."""
+    """What applying needs besides the session: the token signer, the hidden field, the late rule; for anonymous
+    surveys the ticket hasher and the wait before a host erasure's first attempt."""
 
     tokens: LinkTokens
     hidden_field: str
     late_counts: bool = False
+    tickets: Tickets | None = None
+    erasure_delay: timedelta = ERASURE_DELAY
+
+    def anonymous(self) -> Anonymous:
+        """The rules of the anonymous path."""
+        return Anonymous(self.tickets, self.late_counts, self.erasure_delay)
 
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """A response's attribution status after a delivery; ``decided`` when this delivery settled it."""
+    """A response's attribution status after a delivery; ``decided`` when this delivery settled it.
+
+    ``anonymous``: the response belongs to an anonymous survey (status completed, duplicate, late, rejected,
+    unmatched, started, repeat or ignored; link_id always None), so its stored body is not kept.
+    """
 
     response_id: str
-    status: str  # started | attributed | duplicate | late | unattributed | rejected
+    status: str  # started | attributed | duplicate | late | unattributed | rejected (anonymous: see above)
     link_id: int | None
     decided: bool
-
-
-def _earliest(column: Any, name: str) -> Any:
-    """SQL for the earlier of a nullable timestamp column and the parameter ``name`` (order-independent)."""
-    at = bindparam(name, type_=UTCDateTime)
-    return case((or_(column.is_(None), column > at), at), else_=column)
+    anonymous: bool = False
 
 
 # Built once (intake is a hot path): Core statements on the tables, run on the session's connection.
 _LINKS, _ATTRIBUTIONS = Link.__table__, ResponseAttribution.__table__
-_READ_LINK = select(_LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at,
-                    _LINKS.c.revoked_at).where(_LINKS.c.id == bindparam("p_link"))
+_SURVEYS = Survey.__table__
+_READ_LINK = select(_LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at, _LINKS.c.revoked_at,
+                    _SURVEYS.c.anonymous).join(_SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id).where(
+    _LINKS.c.id == bindparam("p_link"))
 _START = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
-    started_at=_earliest(_LINKS.c.started_at, "p_started"))
+    started_at=store.earliest(_LINKS.c.started_at, "p_started"))
 _CLAIM_FINISH = update(_ATTRIBUTIONS).where(
     _ATTRIBUTIONS.c.response_id == bindparam("p_response"), _ATTRIBUTIONS.c.finished_at.is_(None)).values(
     finished_at=bindparam("p_finished", type_=UTCDateTime), updated_at=bindparam("p_now", type_=UTCDateTime))
@@ -70,13 +83,12 @@ _CURRENT = select(_ATTRIBUTIONS.c.status, _ATTRIBUTIONS.c.link_id).where(
 _SET_STATUS = update(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.response_id == bindparam("p_response")).values(
     status=bindparam("p_status"), updated_at=bindparam("p_now", type_=UTCDateTime))
 _COUNT_USE = update(_LINKS).where(_LINKS.c.id == bindparam("p_link"), _LINKS.c.use_count < _LINKS.c.max_uses).values(
-    use_count=_LINKS.c.use_count + 1, completed_at=_earliest(_LINKS.c.completed_at, "p_finished"))
+    use_count=_LINKS.c.use_count + 1, completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
 _AUDIT = insert(AuditEvent.__table__)
 
 
-def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, field: str) -> tuple[Any, str]:
+def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, token: str | None) -> tuple[Any, str]:
     """The link row a response came through, or None and why: unattributed (no or forged token), rejected."""
-    token = extract_token(response, field)
     if token is None:
         return None, "unattributed"
     try:
@@ -100,7 +112,18 @@ def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, f
 def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake: Intake) -> Applied:
     """Apply one response event in the caller's transaction; safe to repeat, in any order."""
     response = delivery.response
-    link, status = _link_of(session, intake.tokens, response, intake.hidden_field)
+    value = extract_token(response, intake.hidden_field)
+    if value == PLACEHOLDER:  # the host's echo of our own erasure: nothing in it to apply
+        return Applied(response.id, "ignored", None, False, anonymous=True)
+    if is_ticket(value):
+        return _anonymous(session, response, value, None, now, intake)
+    link, status = _link_of(session, intake.tokens, response, value)
+    if link is not None and link.anonymous:
+        return _anonymous(session, response, str(value), link.id, now, intake)
+    if link is None and is_anonymous(session, response.survey_id):
+        if value is None:  # through the survey's public URL: nothing to tie, nothing to erase
+            return Applied(response.id, "unmatched", None, False, anonymous=True)
+        return _anonymous(session, response, value, None, now, intake)
     first = store.insert_once(session, ResponseAttribution, {
         "response_id": response.id, "survey_id": response.survey_id, "status": status,
         "link_id": None if link is None else link.id, "contact_id": None if link is None else link.contact_id,
@@ -130,6 +153,12 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
     return Applied(response.id, status, link.id, True)
 
 
+def _anonymous(session: DbSession, response: ResponseRecord, value: str, link_id: int | None, now: datetime,
+               intake: Intake) -> Applied:
+    status = apply_anonymous(session, response, value, link_id, now, intake.anonymous())
+    return Applied(response.id, status, None, status not in ("started", "repeat"), anonymous=True)
+
+
 def _finish(session: DbSession, link: Any, response: ResponseRecord, finished_at: datetime, now: datetime,
             late_counts: bool) -> str:
     """The status of a newly finished response: count the link's use once, if a use is left."""
@@ -147,7 +176,7 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
     """Apply a stored delivery and mark it applied, committing; on a database error mark it failed, None."""
     try:
         applied = apply_delivery(session, delivery, now, intake)
-        store.mark_applied(session, inbox_id, now)
+        store.mark_applied(session, inbox_id, now, forget_body=applied.anonymous)
         session.commit()
         if applied.decided:
             metrics.response_applied(applied.status)
@@ -188,7 +217,7 @@ def apply_claimed(session: DbSession, inbox_id: int, delivery: Delivery, now: da
             metrics.delivery_dead("unstorable")
         session.commit()
         return None
-    store.mark_applied(session, inbox_id, now)
+    store.mark_applied(session, inbox_id, now, forget_body=applied.anonymous)
     session.commit()
     if applied.decided:
         metrics.response_applied(applied.status)

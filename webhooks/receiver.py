@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -161,7 +162,9 @@ def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Re
 
 def _store_and_apply_in_time(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
     now = state().clock.now()
-    intake = Intake(state().tokens, state().hidden_field, current_app.config["LATE_RESPONSES_COUNT"])
+    config = current_app.config
+    intake = Intake(state().tokens, state().hidden_field, config["LATE_RESPONSES_COUNT"], state().tickets,
+                    timedelta(seconds=config["ERASURE_DELAY_SECONDS"]))
     store.limit_waits(db.session, WAIT_LIMIT_MS)
     inbox_id = store.claim(db.session, webhook_id, delivery.event, text, now)
     if inbox_id is not None:

@@ -6,10 +6,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 
+from plugin.clock import day_of
 from plugin.db import SQLITE_BUSY_TIMEOUT_MS, DbSession, UTCDateTime
 from webhooks.models import InboxDelivery, WebhookRegistration
 from webhooks.signature import parse_secret
@@ -23,6 +24,11 @@ _INBOX = InboxDelivery.__table__
 _FIND = select(_INBOX.c.id, _INBOX.c.status).where(_INBOX.c.webhook_id == bindparam("p_webhook"))
 _APPLIED = update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
     status="applied", applied_at=bindparam("p_now", type_=UTCDateTime), attempts=_INBOX.c.attempts + 1, last_error=None)
+FORGOTTEN = ""  # the body of an applied delivery of an anonymous survey: nothing of the response is kept
+# ... and its times only as days, so the row cannot be lined up with the response's own times on the host
+_APPLIED_FORGETTING = _APPLIED.values(body=FORGOTTEN, event="response",
+                                      received_at=bindparam("p_day", type_=UTCDateTime),
+                                      applied_at=bindparam("p_day", type_=UTCDateTime))
 
 
 def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
@@ -36,12 +42,18 @@ def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
     return cached
 
 
-def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> int | None:
-    """INSERT ... ON CONFLICT (key) DO NOTHING; the new row's id when this call made it, else None."""
+def earliest(column: Any, name: str) -> Any:
+    """SQL for the earlier of a nullable timestamp column and the parameter ``name`` (order-independent)."""
+    at = bindparam(name, type_=UTCDateTime)
+    return case((or_(column.is_(None), column > at), at), else_=column)
+
+
+def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> Any | None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING; the new row's primary key when this call made it, else None."""
     connection = session.connection()
     statement = _insert_ignoring_conflicts(connection.dialect.name, model, key)
     row = connection.execute(statement, values).first()
-    return None if row is None else int(row[0])
+    return None if row is None else row[0]
 
 
 def limit_waits(session: DbSession, milliseconds: int) -> None:
@@ -70,10 +82,11 @@ def restore_waits(session: DbSession) -> None:
 def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datetime,
           status: str = "pending", error: str | None = None) -> int | None:
     """Store a delivery under its webhook id: the new row's id, or None when that id was stored before."""
-    return insert_once(session, InboxDelivery, {
+    made = insert_once(session, InboxDelivery, {
         "webhook_id": webhook_id, "received_at": now, "event": event[:64].replace("\x00", "\ufffd"), "body": body,
         "status": status,
         "attempts": 0, "last_error": error}, "webhook_id")
+    return None if made is None else int(made)
 
 
 def find(session: DbSession, webhook_id: str) -> Row[Any] | None:
@@ -81,9 +94,13 @@ def find(session: DbSession, webhook_id: str) -> Row[Any] | None:
     return session.connection().execute(_FIND, {"p_webhook": webhook_id}).first()
 
 
-def mark_applied(session: DbSession, delivery_id: int, now: datetime) -> None:
-    """Record a successful application (one more attempt)."""
-    session.connection().execute(_APPLIED, {"p_id": delivery_id, "p_now": now})
+def mark_applied(session: DbSession, delivery_id: int, now: datetime, *, forget_body: bool = False) -> None:
+    """Record a successful application (one more attempt); ``forget_body`` empties the stored body and event and
+    keeps its times as days (an anonymous survey's delivery: the retry job needs it no more)."""
+    if forget_body:
+        session.connection().execute(_APPLIED_FORGETTING, {"p_id": delivery_id, "p_now": now, "p_day": day_of(now)})
+    else:
+        session.connection().execute(_APPLIED, {"p_id": delivery_id, "p_now": now})
 
 
 def mark_failed(session: DbSession, delivery_id: int, error: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from plugin.api.auth import require_api_key
 from plugin.clock import iso
@@ -12,6 +12,7 @@ from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import followup, links, reminders
 from plugin.services import funnel as funnel_service
+from plugin.services.adapters import survey_host_provider
 from plugin.services.params import parse_bool, parse_int, parse_page
 from plugin.state import state
 from plugin.tokens import MAX_ID
@@ -45,10 +46,11 @@ def _non_respondents(survey_id: str) -> Any:
     if segment_id:
         segment_id = links.get_segment(db.session, segment_id).id
     cadence = reminders.parse_cadence(request.args)
-    now = state().clock.now()
+    now, anonymous = state().clock.now(), bool(survey.anonymous)
     if cadence.given:
-        return reminders.due(survey.id, now, cadence, segment_id or None)
-    return followup.non_respondents(survey.id, now, stopped_only=cadence.stopped, segment_id=segment_id or None)
+        return reminders.due(survey.id, now, cadence, segment_id or None, anonymous=anonymous)
+    return followup.non_respondents(survey.id, now, stopped_only=cadence.stopped, segment_id=segment_id or None,
+                                    anonymous=anonymous)
 
 
 def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
@@ -97,14 +99,16 @@ def attribution_json(row: followup.Attribution) -> dict[str, Any]:
 @bp.get("/responses/<response_id>/attribution")
 @require_api_key
 def response_attribution(response_id: str) -> Response:
-    """Which contact gave a response."""
-    return jsonify({"data": attribution_json(followup.attribution_of(db.session, response_id))})
+    """Which contact gave a response; 409 when its survey is anonymous."""
+    row = followup.attribution_of(db.session, response_id, request.args.get("surveyId") or None,
+                                  host=survey_host_provider(current_app)())
+    return jsonify({"data": attribution_json(row)})
 
 
 @bp.get("/contacts/<contact_id>/responses")
 @require_api_key
 def contact_responses(contact_id: str) -> Response:
-    """Which responses a contact gave, optionally to one survey."""
+    """Which responses a contact gave, optionally to one survey (409 when that survey is anonymous)."""
     rows = followup.responses_of(db.session, contact_id, request.args.get("surveyId") or None)
     return jsonify({"data": [attribution_json(row) for row in rows]})
 
@@ -161,12 +165,14 @@ PATHS = {
                       **error_responses(401, 404, 422)}}},
     "/api/personal-links/v1/responses/{responseId}/attribution": {"get": {
         "summary": "Which contact gave a response",
-        "parameters": [param("responseId", "path")],
+        "description": "409 when the response's survey is anonymous: `surveyId` when given, else the survey the "
+                       "host names for a response the sidecar holds no attribution of.",
+        "parameters": [param("responseId", "path"), param("surveyId", description="the response's survey")],
         "responses": {**json_response("the attribution", {"type": "object", "properties": {"data": _ATTRIBUTION}}),
-                      **error_responses(401, 404)}}},
+                      **error_responses(401, 404, 409)}}},
     "/api/personal-links/v1/contacts/{contactId}/responses": {"get": {
-        "summary": "Which responses a contact gave",
+        "summary": "Which responses a contact gave (never those of anonymous surveys: 409 when surveyId is one)",
         "parameters": [param("contactId", "path"), param("surveyId")],
         "responses": {**json_response("attributions", {"type": "object", "properties": {
-            "data": {"type": "array", "items": _ATTRIBUTION}}}), **error_responses(401, 404)}}},
+            "data": {"type": "array", "items": _ATTRIBUTION}}}), **error_responses(401, 404, 409)}}},
 }

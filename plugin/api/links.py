@@ -12,12 +12,12 @@ from plugin.api.body import json_object
 from plugin.api.contact_links import ISSUE_PARAMS
 from plugin.clock import iso
 from plugin.db import db
-from plugin.models import Contact, Link
+from plugin.models import Contact, Link, Survey
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import issuing, links, segments, surveys
+from plugin.services import anonymity, issuing, links, segments, surveys
 from plugin.services.adapters import survey_host_provider
 from plugin.services.export import csv_lines
-from plugin.services.params import parse_bool, parse_choice, parse_int, parse_page
+from plugin.services.params import parse_bool, parse_choice, parse_flag, parse_int, parse_page
 from plugin.state import state
 from plugin.tokens import MAX_ID
 
@@ -34,11 +34,21 @@ def list_surveys() -> Response:
 @bp.put("/surveys/<survey_id>")
 @require_api_key
 def put_survey(survey_id: str) -> Response:
-    """Register or update a survey by hand (hosts without a survey adapter)."""
-    body = json_object("a JSON object with publicUrl (and name, type, status, hiddenFieldIds, singleUse)")
-    row = surveys.save_survey(db.session, survey_id, body, state().clock.now(), state().hidden_field)
+    """Register or update a survey by hand (hosts without a survey adapter); ``anonymous`` sets its mode."""
+    body = json_object("a JSON object with publicUrl (and name, type, status, hiddenFieldIds, singleUse, anonymous)")
+    anonymous, erase = (parse_flag(body, name) for name in ("anonymous", "eraseAttributions"))
+    now = state().clock.now()
+    new = db.session.get(Survey, survey_id) is None if anonymous else False
+    row = surveys.save_survey(db.session, survey_id, body, now, state().hidden_field)
+    data = surveys.as_json(row)
+    if anonymous is not None:
+        change = anonymity.set_mode(db.session, row, anonymous, now, g.actor, erase_attributions=bool(erase),
+                                    new=new)
+        data = {**surveys.as_json(row), "modeChange": {"changed": change.changed,
+                                                        "attributionsErased": change.attributions_erased,
+                                                        "hostErasuresQueued": change.erasures_queued}}
     db.session.commit()
-    return jsonify({"data": surveys.as_json(row)})
+    return jsonify({"data": data})
 
 
 @bp.get("/segments")
@@ -148,8 +158,17 @@ PATHS = {
                                              "singleUse": {"type": "boolean"},
                                              "language": {"type": ["string", "null"], "maxLength": 35,
                                                           "description": "language of the respondent pages "
-                                                                         "(e.g. en, de); null: the browser's"}}}}}},
-        "responses": {**json_response("the survey", {"type": "object"}), **error_responses(401, 422)}}},
+                                                                         "(e.g. en, de); null: the browser's"},
+                                             "anonymous": {"type": "boolean", "description":
+                                                           "responses are never tied to contacts "
+                                                           "(docs/anonymity.md); absent: unchanged"},
+                                             "eraseAttributions": {"type": "boolean", "description":
+                                                                   "required to make an existing survey "
+                                                                   "anonymous: its attributions are erased"}}}}}},
+        "description": "409: making an existing survey anonymous without eraseAttributions: true (the message "
+                       "says how many attributions it would erase).",
+        "responses": {**json_response("the survey (with modeChange when anonymous was sent)", {"type": "object"}),
+                      **error_responses(401, 409, 422)}}},
     "/api/personal-links/v1/segments": {"get": {
         "summary": "Public segments with member counts",
         "responses": {**json_response("segments", _LIST), **error_responses(401)}}},

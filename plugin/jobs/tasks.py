@@ -20,6 +20,7 @@ from plugin.services import idempotency, reminder_batches
 from plugin.services.adapters import configured
 from plugin.services.delivery import Policy, drain, http_sender
 from plugin.services.delivery_log import purge_events
+from plugin.services.erasure import erase_pending
 from plugin.services.purge import purge
 from plugin.services.reconcile import reconcile
 from plugin.services.sync import sync
@@ -40,7 +41,8 @@ def purge_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> C
 
 def intake(config: Mapping[str, Any]) -> Intake:
     """What applying a response needs, as the webhook receiver builds it."""
-    return Intake(state().tokens, state().hidden_field, bool(config["LATE_RESPONSES_COUNT"]))
+    return Intake(state().tokens, state().hidden_field, bool(config["LATE_RESPONSES_COUNT"]), state().tickets,
+                  timedelta(seconds=int(config["ERASURE_DELAY_SECONDS"])))
 
 
 def retry_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
@@ -56,6 +58,12 @@ def reconcile_job(session: DbSession, now: datetime, config: Mapping[str, Any]) 
     if host is None:
         return {"surveys": 0, "applied": 0, "skipped": 1}  # surveys registered by hand: nothing to list
     return reconcile(session, host, now, intake(config))
+
+
+def erase_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
+    """Tickets of anonymous surveys' responses, overwritten on the host (retried until each succeeds)."""
+    host = configured(current_app._get_current_object()).survey_host  # type: ignore[attr-defined]
+    return erase_pending(session, host, now, state().hidden_field, limit=500)
 
 
 def sync_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
@@ -109,4 +117,5 @@ JOBS: dict[str, Job] = {
     "sync": Job("sync", "SYNC_INTERVAL_SECONDS", sync_job),
     "reminders": Job("reminders", "REMINDER_RELEASE_INTERVAL_SECONDS", reminders_job),
     "events": Job("events", "EVENTS_INTERVAL_SECONDS", events_job, keep_runs=200),
+    "erase": Job("erase", "ERASURE_INTERVAL_SECONDS", erase_job),
 }

@@ -16,8 +16,9 @@ from plugin.i18n import LANGUAGE_NAMES
 from plugin.models import Survey
 from plugin.pages import chart
 from plugin.pages.guard import admin_required, protect
-from plugin.services import followup, funnel, issuing, links, previews, runs, segments, surveys
+from plugin.services import anonymity, followup, funnel, issuing, links, previews, runs, segments, surveys
 from plugin.services.adapters import survey_host_provider
+from plugin.services.erasure import erasing_host
 from plugin.services.export import csv_lines
 from plugin.state import state
 
@@ -61,8 +62,8 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
 def non_respondents(survey_id: str) -> Response:
     """Contacts with a live link and no finished response, as the follow-up API's CSV."""
     survey = links.get_survey(db.session, survey_id)
-    body = followup.csv_lines(db.session, followup.non_respondents(survey.id, g.now), state().link_urls(survey.id),
-                              iso)
+    query = followup.non_respondents(survey.id, g.now, anonymous=bool(survey.anonymous))
+    body = followup.csv_lines(db.session, query, state().link_urls(survey.id), iso)
     filename = _filename(f"non-respondents-{survey.id}")
     return Response(stream_with_context(body), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -102,7 +103,8 @@ def render_share(survey: Survey, *, error: str | None = None, status: int = 200,
         tomorrow=(now.date() + timedelta(days=1)).isoformat(), funnel=funnel.funnel(db.session, survey.id, now),
         links=funnel.find_links(db.session, survey.id, now, search), search=search,
         runs=runs.recent_runs(db.session), chart=chart.daily_chart(funnel.daily_funnel(db.session, survey.id, now)),
-        error=error, chosen=chosen, expires_on=expires_on, preview_states=previews.LABELS, languages=LANGUAGE_NAMES)
+        error=error, chosen=chosen, expires_on=expires_on, preview_states=previews.LABELS, languages=LANGUAGE_NAMES,
+        mode=anonymity.mode_of(db.session, survey, erasing_host(survey_host_provider(current_app)()) is not None))
     return page, status
 
 

@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
+from adapters.base import AdapterError
 from plugin.db import DbSession
 from plugin.errors import NotFound
 from plugin.models import Contact, Link, ResponseAttribution
 from plugin.services import contacts_made
+from plugin.services.anonymity import refuse_if_anonymous
 from plugin.services.export import csv_chunks, neutralised
 from plugin.services.funnel import Funnel, funnel
 from plugin.services.links import get_contact, in_segment, iter_batches, state_expression
@@ -51,13 +54,23 @@ class NonRespondent:
 
 
 def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False,
-                    segment_id: str | None = None) -> Select[Any]:
-    """Contacts with a live current link and no finished response; ``stopped_only``: those who started."""
+                    segment_id: str | None = None, anonymous: bool = False) -> Select[Any]:
+    """Contacts with a live current link and no finished response; ``stopped_only``: those who started.
+
+    ``anonymous``: the survey keeps no attributions; a contact has answered when one of their links to it was
+    completed (the anonymous intake marks a link completed on its finished response, late ones included).
+    """
     link_state = state_expression(now)
-    answered = exists().where(ResponseAttribution.survey_id == survey_id,
-                              ResponseAttribution.contact_id == Link.contact_id,
-                              ResponseAttribution.finished_at.is_not(None),
-                              ResponseAttribution.status.in_(ANSWERED))
+    if anonymous:
+        answered_link = aliased(Link)
+        answered = exists().where(answered_link.survey_id == survey_id,
+                                  answered_link.contact_id == Link.contact_id,
+                                  answered_link.completed_at.is_not(None))
+    else:
+        answered = exists().where(ResponseAttribution.survey_id == survey_id,
+                                  ResponseAttribution.contact_id == Link.contact_id,
+                                  ResponseAttribution.finished_at.is_not(None),
+                                  ResponseAttribution.status.in_(ANSWERED))
     query = (select(Contact.host_id, Contact.custom_id, Contact.first_name, Contact.last_name, Contact.email,
                     Link.id, Link.survey_id, link_state, Link.last_opened_at, Link.started_at, Link.expires_at,
                     contacts_made.reminders_sent(Link.survey_id, Link.contact_id),
@@ -135,16 +148,40 @@ def _attributions() -> Any:
             .outerjoin(Contact, Contact.id == ResponseAttribution.contact_id))
 
 
-def attribution_of(session: DbSession, response_id: str) -> Attribution:
-    """Which contact gave a response; NotFound when no delivery of it has arrived."""
+def attribution_of(session: DbSession, response_id: str, survey_id: str | None = None,
+                   host: Any = None) -> Attribution:
+    """Which contact gave a response; Conflict (409) when the response's survey is anonymous (``survey_id`` when
+    given, else the host's answer about a response the sidecar has no attribution of); NotFound when no delivery
+    of it has arrived."""
+    if survey_id is not None:
+        refuse_if_anonymous(session, survey_id)
     row = session.execute(_attributions().where(ResponseAttribution.response_id == response_id)).first()
     if row is None:
+        found = survey_id or _survey_on_host(host, response_id)
+        if found is not None:
+            refuse_if_anonymous(session, found)
         raise NotFound("response", f"no delivery of response {response_id!r} has arrived")
+    refuse_if_anonymous(session, row.survey_id)  # an attribution from before a switch would be erased already
     return Attribution(*row)
 
 
+def _survey_on_host(host: Any, response_id: str) -> str | None:
+    """The survey of a response as the host says, when a host that can tell is configured and answers."""
+    ask = getattr(host, "response_survey_id", None)
+    if not callable(ask):
+        return None
+    try:
+        survey_id = ask(response_id)
+    except AdapterError:
+        return None
+    return survey_id if isinstance(survey_id, str) else None
+
+
 def responses_of(session: DbSession, contact_host_id: str, survey_id: str | None = None) -> list[Attribution]:
-    """The responses a contact gave (through their links), oldest first, optionally of one survey."""
+    """The responses a contact gave (through their links), oldest first, optionally of one survey (Conflict when
+    that survey is anonymous)."""
+    if survey_id is not None:
+        refuse_if_anonymous(session, survey_id)
     contact = get_contact(session, contact_host_id)
     query = _attributions().where(ResponseAttribution.contact_id == contact.id)
     if survey_id is not None:

@@ -40,7 +40,9 @@ def funnel(session: DbSession, survey_id: str, now: datetime) -> Funnel:
         return func.count().filter(condition)
 
     row = session.execute(
-        select(func.count(), count(Link.first_opened_at.is_not(None)), count(Link.started_at.is_not(None)),
+        # an anonymous survey's link keeps no open time, only that it was opened (open_count 1)
+        select(func.count(), count(or_(Link.first_opened_at.is_not(None), Link.open_count > 0)),
+               count(Link.started_at.is_not(None)),
                count(or_(Link.completed_at.is_not(None), Link.use_count > 0)), count(state == "expired"),
                count(state == "revoked"))
         .where(Link.survey_id == survey_id)).one()
@@ -62,7 +64,7 @@ def daily_funnel(session: DbSession, survey_id: str, now: datetime) -> list[Day]
 
     A link counts once per step, on the day it first reached it (its first open, the start of its first
     response, its first completed response), so each series adds up to the funnel's count of that step.
-    No links: an empty list.
+    No links: an empty list. An anonymous survey keeps no open times: its opens series is all zeros.
     """
     first = session.scalar(select(func.min(Link.created_at)).where(Link.survey_id == survey_id))
     if first is None:

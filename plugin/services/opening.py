@@ -3,18 +3,23 @@
 This is the hottest path of the sidecar (a mailing to a large segment opens a burst of clicks), so it reads
 the link with one prepared statement instead of building ORM queries per click, and leaves the open's two
 writes (and its ``link.opened`` event, while a subscription wants it) to ``services.open_log`` (behind the
-click, in batches); the link's state is still decided by the one
-rule, ``links.state_of``.
+click, in batches); the link's state is still decided by the one rule, ``links.state_of``.
+
+An anonymous survey's link (the mode comes with the link's row, no extra read) takes another branch, written
+in the click's own transaction (the ticket must exist before the response arrives): it stores a new one-time
+ticket's hash, marks the link opened at least once (no time, no count), and writes no audit row and no event;
+the survey gets the ticket in the hidden field, never the token (docs/anonymity.md).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.engine import Connection
 
 from plugin import metrics
@@ -22,6 +27,7 @@ from plugin.logs import current_request_id
 from plugin.models import Link, Survey
 from plugin.services.links import state_of
 from plugin.services.open_log import Open, OpenLog, write_opens
+from plugin.tickets import Tickets
 from plugin.tokens import InvalidToken, LinkTokens
 
 _LINKS, _SURVEYS = Link.__table__, Survey.__table__
@@ -29,9 +35,15 @@ _LINKS, _SURVEYS = Link.__table__, Survey.__table__
 # result columns are matched by name again on every click.
 _READ = (select(_LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.revoked_at, _LINKS.c.use_count, _LINKS.c.max_uses,
                 _LINKS.c.expires_at, _LINKS.c.valid_from, _LINKS.c.purged_at, _LINKS.c.single_use_url,
-                _SURVEYS.c.public_url, _SURVEYS.c.language)
+                _SURVEYS.c.public_url, _SURVEYS.c.language, _SURVEYS.c.anonymous)
          .join_from(_LINKS, _SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id)
          .where(_LINKS.c.id == bindparam("link_id")))
+
+# Anonymous: opened at least once, nothing more (no time, no count that could be lined up with responses).
+_MARK_OPENED = text("UPDATE links SET open_count = 1 WHERE id = :link_id AND open_count = 0")
+_ADD_TICKET = text(
+    "INSERT INTO anonymous_tickets (hash, link_id, created_on) VALUES (:hash, :link_id, :day)"
+).bindparams(bindparam("day", type_=Date))
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +73,18 @@ def with_hidden_field(base: str, token: str, hidden_field: str) -> str:
 
 
 def open_link(connection: Connection, tokens: LinkTokens, token: str, now: datetime, hidden_field: str,
-              *, record: bool = True, opens: OpenLog | None = None) -> Opened:
+              *, tickets: Tickets, record: bool = True, opens: OpenLog | None = None) -> Opened:
     """What ``GET /c/<token>`` shows; a live link's open is recorded unless ``record`` is false (HEAD): queued in
     ``opens`` when given (written behind the click, ``services.open_log``), else on ``connection``."""
-    opened = _open(connection, tokens, token, now, hidden_field, record, opens)
+    opened = _open(connection, tokens, tickets, token, now, hidden_field, record, opens)
     log.debug("link opened: %s%s", opened.state, "" if record else " (not recorded)")  # never the token
     if record:
         metrics.link_opened(opened.state)
     return opened
 
 
-def _open(connection: Connection, tokens: LinkTokens, token: str, now: datetime, hidden_field: str,
-          record: bool, opens: OpenLog | None) -> Opened:
+def _open(connection: Connection, tokens: LinkTokens, tickets: Tickets, token: str, now: datetime,
+          hidden_field: str, record: bool, opens: OpenLog | None) -> Opened:
     try:
         link_id = tokens.peek(token)
     except InvalidToken:
@@ -90,6 +102,8 @@ def _open(connection: Connection, tokens: LinkTokens, token: str, now: datetime,
     state = state_of(row.revoked_at, row.use_count, row.max_uses, row.expires_at, row.valid_from, now)
     if state != "live":
         return Opened(state, expires_at=row.expires_at, valid_from=row.valid_from, language=language)
+    if row.anonymous:
+        return _open_anonymous(connection, tickets, link_id, row, now, hidden_field, record)
     if record:
         item = Open(link_id, row.survey_id, row.contact_id, now, current_request_id())
         if opens is not None:
@@ -98,3 +112,16 @@ def _open(connection: Connection, tokens: LinkTokens, token: str, now: datetime,
             write_opens(connection, (item,))
     return Opened("live", survey_target(row.public_url, row.single_use_url, token, hidden_field), row.expires_at,
                   language=language)
+
+
+def _open_anonymous(connection: Any, tickets: Tickets, link_id: int, row: Any, now: datetime, hidden_field: str,
+                    record: bool) -> Opened:
+    """A live link of an anonymous survey: a new ticket in the hidden field (HEAD: none, and nothing stored)."""
+    base = row.single_use_url or row.public_url
+    if not record:
+        return Opened("live", base, row.expires_at, language=row.language)
+    ticket = tickets.new()
+    connection.execute(_ADD_TICKET, {"hash": tickets.hash(ticket), "link_id": link_id,
+                                     "day": now.astimezone(UTC).date()})
+    connection.execute(_MARK_OPENED, {"link_id": link_id})
+    return Opened("live", with_hidden_field(base, ticket, hidden_field), row.expires_at, language=row.language)

@@ -135,3 +135,11 @@ def parse_issue_options(args: Mapping[str, str], now: datetime) -> IssueOptions:
                         parse_bool("renew", args.get("renew")), parse_bool("reissue", args.get("reissue")),
                         expiry_given=days is not None or bool(expires_on),
                         max_uses_given=bool(args.get("maxUses")))
+
+
+def parse_flag(body: Mapping[str, object], field: str) -> bool | None:
+    """A JSON body's true/false member, None when absent or null; InvalidInput for anything else."""
+    value = body.get(field)
+    if value is None or isinstance(value, bool):
+        return value
+    raise InvalidInput(field, "true or false")

@@ -1,8 +1,9 @@
 """Purging what has outlived its retention, in batches so neither database holds its write lock for long.
 
 A link expired longer ago than the token retention loses its token (``purged_at``: its URL then answers like
-an expired link); after the link retention its row goes too, except a revoked link its contact still holds
-(the revocation holds: the contact stays left out of downloads until an admin re-issues). Webhook deliveries
+an expired link; an anonymous survey's unused tickets of it go too); after the link retention its row goes too,
+except a revoked link its contact still holds (the revocation holds: the contact stays left out of downloads
+until an admin re-issues). Webhook deliveries
 that were applied or ignored go after the inbox retention (failed and dead ones stay for the retry job and the
 admin). Each batch is its own short transaction.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import case, delete, false, select, update
 from sqlalchemy.sql import ColumnElement
 
 from plugin.db import DbSession
-from plugin.models import Link
+from plugin.models import AnonymousTicket, Link
 from plugin.services.links import audit
 from webhooks.models import InboxDelivery
 
@@ -52,6 +53,9 @@ def purge(session: DbSession, now: datetime, *, token_days: int, link_days: int,
         lambda ids: session.execute(update(Link).where(Link.id.in_(ids)).values(
             purged_at=now, is_current=case((Link.revoked_at.is_not(None), Link.is_current), else_=false()))),
     )
+    session.execute(delete(AnonymousTicket).where(AnonymousTicket.link_id.in_(
+        select(Link.id).where(Link.purged_at.is_not(None)))))
+    session.commit()
     held = Link.revoked_at.is_not(None) & Link.is_current.is_(True)
     rows = _in_batches(
         session,

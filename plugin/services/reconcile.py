@@ -15,9 +15,11 @@ from sqlalchemy import or_, select
 
 from adapters.base import AdapterError, HostResponse, SurveyHost
 from plugin import metrics
+from plugin.clock import day_of
 from plugin.db import DbSession
 from plugin.jobs.models import ReconcilePoint
 from plugin.models import Link, ResponseAttribution
+from webhooks.anonymous import is_anonymous
 from webhooks.apply import Intake, apply_delivery
 from webhooks.payload import Delivery, ResponseRecord
 
@@ -75,6 +77,8 @@ def reconcile_survey(session: DbSession, host: SurveyHost, survey_id: str, now: 
             outcomes.append(outcome.status)
         applied += 1
     if newest is not None:
+        if is_anonymous(session, survey_id):  # the point would be the newest response's time: keep the day only
+            newest = day_of(newest)
         if point is None:
             session.add(ReconcilePoint(survey_id=survey_id, reconciled_until=newest, updated_at=now))
         else:

@@ -58,11 +58,13 @@ class BatchView:
         return found
 
 
-def _lock_survey(session: DbSession, survey_id: str) -> None:
+def _lock_survey(session: DbSession, survey_id: str) -> bool:
     """Take the survey's row lock (PostgreSQL; SQLite's first write below takes the database's): batches of one
-    survey are made one after the other, each seeing the claims of those before it."""
-    if session.scalar(select(Survey.id).where(Survey.id == survey_id).with_for_update()) is None:
+    survey are made one after the other, each seeing the claims of those before it. Whether it is anonymous."""
+    anonymous = session.scalar(select(Survey.anonymous).where(Survey.id == survey_id).with_for_update())
+    if anonymous is None:
         raise NotFound("survey", f"survey {survey_id!r} is not known to the sidecar")
+    return bool(anonymous)
 
 
 def _claim_statement(dialect: str, rows: Any) -> Any:
@@ -85,13 +87,13 @@ def create_batch(session: DbSession, survey_id: str, cadence: Cadence, now: date
     contacts_made.parse_channel("channel", channel)
     if segment_id is not None:
         segment_id = get_segment(session, segment_id).id
-    _lock_survey(session, survey_id)
+    anonymous = _lock_survey(session, survey_id)
     batch = ReminderBatch(survey_id=survey_id, status="open", channel=channel, cadence=cadence.as_json(),
                           actor=actor, created_at=now, expires_at=now + timeout)
     session.add(batch)
     session.flush()  # on SQLite the first write: the database's write lock is held from here to the commit
     at = literal(now, UTCDateTime)
-    rows = due(survey_id, now, cadence, segment_id).with_only_columns(
+    rows = due(survey_id, now, cadence, segment_id, anonymous=anonymous).with_only_columns(
         Link.survey_id, Link.contact_id, Link.id, literal("reminder"), literal(channel), at, literal("pending"),
         literal(batch.id), literal("batch"), literal(actor), at).limit(limit)
     session.execute(_claim_statement(session.connection().dialect.name, rows))

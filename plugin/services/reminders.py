@@ -72,10 +72,13 @@ def parse_cadence(values: Mapping[str, Any]) -> Cadence:
                    _flag("stopped", values.get("stopped")))
 
 
-def due(survey_id: str, now: datetime, cadence: Cadence, segment_id: str | None = None) -> Select[Any]:
+def due(survey_id: str, now: datetime, cadence: Cadence, segment_id: str | None = None, *,
+        anonymous: bool = False) -> Select[Any]:
     """The non-respondents the cadence lets be reminded at ``now`` and no open batch holds, in contact order,
-    with the columns of ``followup.NonRespondent``. Another rule (an opt-out) is one more ``where`` here."""
-    query = followup.non_respondents(survey_id, now, stopped_only=cadence.stopped, segment_id=segment_id)
+    with the columns of ``followup.NonRespondent`` (``anonymous``: the survey's mode, as ``non_respondents``
+    takes it). Another rule (an opt-out) is one more ``where`` here."""
+    query = followup.non_respondents(survey_id, now, stopped_only=cadence.stopped, segment_id=segment_id,
+                                     anonymous=anonymous)
     query = query.where(~contacts_made.claimed(Link.survey_id, Link.contact_id))
     if cadence.max_reminders is not None:
         query = query.where(contacts_made.reminders_sent(Link.survey_id, Link.contact_id) < cadence.max_reminders)

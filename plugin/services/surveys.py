@@ -84,6 +84,9 @@ def warnings_for(survey: Survey, hidden_field: str) -> list[str]:
     if hidden_field not in (survey.hidden_field_ids or []):
         found.append(f"the survey lacks the hidden field {hidden_field!r}: in the survey editor, open "
                      f"Settings > Hidden fields, turn them on and add {hidden_field!r}")
+    if survey.anonymous and survey.single_use:
+        found.append("single-use links let the host's admins tie responses to links: turn single-use off for an "
+                     "anonymous survey (docs/anonymity.md)")
     return found
 
 
@@ -91,4 +94,5 @@ def as_json(survey: Survey) -> dict[str, Any]:
     """A survey as the admin API shows it."""
     return {"id": survey.id, "name": survey.name, "publicUrl": survey.public_url, "type": survey.type,
             "status": survey.status, "hiddenFieldIds": survey.hidden_field_ids, "singleUse": survey.single_use,
-            "source": survey.source, "language": survey.language}
+            "source": survey.source, "language": survey.language, "anonymous": bool(survey.anonymous),
+            "anonymousSince": survey.anonymous_since.date().isoformat() if survey.anonymous_since else None}

@@ -63,6 +63,7 @@ def test_the_adapter_table_agrees_with_the_fake_table(major: str) -> None:
     assert ours.me_workspace == host.me_workspace
     assert ours.permissions_key in host.permission_lists
     assert ours.single_use_permission == host.single_use_permission
+    assert ours.response_update_merges == host.response_update_merges
 
 
 class Served:
@@ -151,3 +152,26 @@ def test_single_use_permission(served: Served) -> None:
     else:
         with pytest.raises(AdapterError, match="'write' permission"):
             adapter.single_use_ids("sv_1", 2)
+
+
+def test_response_update_merges(served: Served) -> None:
+    """The adapter's PUT overwrites one key of a response's data; the host keeps the other keys and its meta."""
+    response_id = served.state.add_response("sv_1", data={"q1": "yes", "plink": "t_secret"},
+                                            url="https://forms.example/s/sv_1?plink=t_secret")
+    adapter = served.adapter()
+    adapter.host_version()
+    adapter.update_response_data(response_id, {"plink": "anonymous"})
+    stored = next(r for r in served.state.responses if r["id"] == response_id)
+    assert stored["data"] == {"q1": "yes", "plink": "anonymous"}
+    assert stored["meta"] == {"url": "https://forms.example/s/sv_1?plink=t_secret"}  # not updatable on the host
+    assert served.state.response_updates == [{"id": response_id, "data": {"plink": "anonymous"}}]
+    assert f"PUT /api/v1/management/responses/{response_id}" in served.state.requests_seen
+
+
+def test_response_update_needs_a_write_key(served: Served) -> None:
+    """A read key is refused with 401, and the adapter's message names the write permission."""
+    response_id = served.state.add_response("sv_1", data={"plink": "t_secret"})
+    served.state.permission = "read"
+    with pytest.raises(AdapterError, match="'write' permission") as refused:
+        served.adapter().update_response_data(response_id, {"plink": "anonymous"})
+    assert refused.value.status == 401 and served.state.response_updates == []

@@ -13,7 +13,8 @@ message, details}`` and v2 ``{error: {code, message, details}}`` error shapes; t
 contacts, attributes and contact links when ``licensed=False``; a 429 without Retry-After after ``rate_limit``
 requests in a minute; the unwrapped ``/api/v1/management/me``; v1 contacts, attributes, attribute keys,
 surveys (limit/offset), singleUseIds, webhooks and responses; v2 webhooks (201 with ``secret``), responses
-(without meta unless ``state.responses_meta``) and contact-links per segment, which drops contacts in
+(without meta unless ``state.responses_meta``), one response's GET and its merging PUT (recorded in
+``state.response_updates``) and contact-links per segment, which drops contacts in
 ``state.link_failures`` and so returns short pages; ``/api/v2/me`` (the key's ``state.permission``, which the
 gate enforces: read for GET, write for POST/PUT, manage for DELETE, 401 when too weak) and ``/api/v2/health``.
 ``version`` "4" or "5" picks an entry of ``tests/fakes/formbricks_versions.py``, the one description of how
@@ -29,6 +30,7 @@ from typing import Any
 
 from flask import Flask
 
+from tests.fakes import formbricks_responses  # noqa: F401  (its routes join the blueprint)
 from tests.fakes.formbricks_routes import bp, error
 from tests.fakes.formbricks_state import FakeFormbricksState
 from tests.fakes.formbricks_versions import FAKE_VERSIONS

@@ -37,6 +37,7 @@ class FakeFormbricksState:
     organization_read: bool = True  # whether the key may read /api/v2/me (organisation read access)
     responses_meta: bool = False  # a real 5.4 instance answers response listings without meta
     requests_seen: list[str] = field(default_factory=list)
+    response_updates: list[dict[str, Any]] = field(default_factory=list)  # each PUT of a response: {id, data}
     clock: Callable[[], float] = time.monotonic
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 

@@ -18,6 +18,9 @@ V2_ME = "apps/web/modules/api/v2/me/route.ts"
 SINGLE_USE = "apps/web/app/api/v1/management/surveys/[surveyId]/singleUseIds/route.ts"
 V2_RESOLVER = "apps/web/modules/api/v2/management/lib/workspace-resolver.ts"
 WEBHOOK_MODEL = "packages/database/zod/webhooks.ts"
+RESPONSE_ROUTE = "apps/web/app/api/v1/management/responses/[responseId]/route.ts"
+RESPONSE_SERVICE = "apps/web/lib/response/service.ts"
+RESPONSE_TYPES = "packages/types/responses.ts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,10 @@ class FakeVersion:
     permission_lists: tuple[str, ...]  # the lists of permissions /api/v2/me gives
     single_use_permission: str  # singleUseIds checks the key for read (a GET) or write
     sources: Mapping[str, Source]  # the source of each field above
+    # PUT /api/v1/management/responses/{id} (write): ``data`` merged into the stored data, ``meta`` not updatable,
+    # and the update is sent on as responseUpdated (and responseFinished again when the response is finished)
+    response_update_merges: bool = True
+    response_update_takes: tuple[str, ...] = ("finished", "endingId", "data", "variables", "ttc", "language")
 
 
 V4 = FakeVersion(
@@ -49,6 +56,10 @@ V4 = FakeVersion(
         "me_workspace": Source(ME, "4.9.7", "buildEnvironmentResponse"),
         "permission_lists": Source(V2_ME, "4.9.7", "environmentPermissions: authentication.environmentPermissions"),
         "single_use_permission": Source(SINGLE_USE, "4.9.7", 'survey.environmentId, "GET"'),
+        "response_update_merges": Source(RESPONSE_SERVICE, "4.9.7", "...currentResponse.data,"),
+        "response_update_takes": Source(RESPONSE_TYPES, "4.9.7", "data: ZResponseData.optional(),"),
+        "response_update_path": Source(RESPONSE_ROUTE, "4.9.7", 'authentication, "PUT")'),
+        "response_update_echo": Source(RESPONSE_ROUTE, "4.9.7", "if (updated.finished) {"),
     },
 )
 
@@ -68,6 +79,11 @@ V5 = FakeVersion(
         "me_workspace": Source(ME, "5.4.0-rc.1", "buildWorkspaceResponse"),
         "permission_lists": Source(V2_ME, "5.4.0-rc.1", "const environmentPermissions"),
         "single_use_permission": Source(SINGLE_USE, "5.4.0-rc.1", 'survey.workspaceId, "POST"'),
+        # the response update as current main has it (read there, not only at the release candidate)
+        "response_update_merges": Source(RESPONSE_SERVICE, "main", "...currentResponse.data,"),
+        "response_update_takes": Source(RESPONSE_TYPES, "main", "data: ZResponseData.optional(),"),
+        "response_update_path": Source(RESPONSE_ROUTE, "main", 'authentication, "PUT")'),
+        "response_update_echo": Source(RESPONSE_ROUTE, "main", "if (updated.finished) {"),
     },
 )
 

@@ -165,7 +165,7 @@ def test_api_lists_runs_and_runs_a_job(app: Flask, client, api_headers) -> None:
 def test_scheduler_never_starts_in_tests_unless_asked(app: Flask, database_url: str) -> None:
     assert not should_run_in_process(app) and start_background(app) is None
     asked = create_app(base_config(database_url, TESTING=False, PURGE_INTERVAL_SECONDS=1, RETRY_INTERVAL_SECONDS=0,
-                                   RECONCILE_INTERVAL_SECONDS=0, SYNC_INTERVAL_SECONDS=0,
+                                   RECONCILE_INTERVAL_SECONDS=0, SYNC_INTERVAL_SECONDS=0, ERASURE_INTERVAL_SECONDS=0,
                                    REMINDER_RELEASE_INTERVAL_SECONDS=0, EVENTS_INTERVAL_SECONDS=0))
     assert should_run_in_process(asked)
     scheduler = start_background(asked)

@@ -98,3 +98,17 @@ def test_0006_makes_revocations_made_before_the_upgrade_hold(empty_url: str) -> 
         with db.engine.connect() as connection:
             assert [row[0] for row in connection.execute(sa.text(current))] == [3]
         db.engine.dispose()
+
+
+def test_0014_leaves_existing_surveys_attributed_and_their_attributions_in_place(empty_url: str) -> None:
+    app = create_app(base_config(empty_url))
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        upgrade_with_rows(directory, "0010", ROWS)
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT anonymous, anonymous_since FROM surveys")).one() == (False, None)
+            assert connection.execute(sa.text("SELECT count(*) FROM response_attributions")).scalar() == 1
+        downgrade(directory=directory, revision="0010")
+        with db.engine.connect() as connection:
+            assert "anonymous_tickets" not in sa.inspect(connection).get_table_names()
+        db.engine.dispose()
