@@ -25,7 +25,7 @@ from adapters.base import Segment as SourceSegment
 from adapters.base import SourceFormatError
 from plugin.db import DbSession
 from plugin.models import Contact, SegmentMember
-from plugin.services.driver_sql import bind_value, first_column, insert_many, select_in
+from plugin.services.driver_sql import bind_value, first_column, insert_keyed, insert_many, select_in
 
 BATCH = 5000
 PAGE = 20_000  # rows read at a time when looking for what the source did not give
@@ -192,7 +192,7 @@ def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally
             tally.unchanged += 1
         else:
             changed_rows.append({"id": old.id, "updated_at": now, "deleted_at": None, **_fields(contact)})
-    inserted = insert_many(session, table.name, CONTACT_COLUMNS, new_rows, returning="host_id, id")
+    inserted = insert_keyed(session, table.name, CONTACT_COLUMNS, new_rows)
     if changed_rows:
         session.execute(update(Contact), changed_rows)  # bulk UPDATE by primary key
     tally.added += len(new_rows)
