@@ -81,7 +81,7 @@ def insert_keyed(session: DbSession, table: str, columns: Sequence[str], values:
             insert_many(session, table, columns, chunk)
             last = cursor.execute("SELECT last_insert_rowid(), max(id) FROM " + table).fetchone()
             if last[0] != last[1]:
-                raise RuntimeError(f"{table}: ids given out of order")  # never below the largest possible id
+                raise RuntimeError(f"{table}: ids given at random")  # only once the largest possible id is taken
             found += zip((row[0] for row in chunk), range(last[0] - len(chunk) + 1, last[0] + 1), strict=True)
     finally:
         cursor.close()
