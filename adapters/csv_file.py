@@ -18,6 +18,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 from adapters.base import ConfigurationError, Contact, Segment, SourceFormatError
@@ -189,11 +190,11 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
     names = _header(reader)
     width = len(names)
     at = {name: index for index, name in enumerate(names)}
-    named = {key: at.get(key) for key in ("userId", "email", "firstName", "lastName", "segments")}
+    # the named fields of a row in one call; a column the file lacks reads the empty cell put after the last
+    fields = itemgetter(*(at.get(key, width) for key in ("id", "userId", "email", "firstName", "lastName", "segments")))
     others = [(index, name) for index, name in enumerate(names) if name not in ALIASES.values()]
-    id_at, segments_at = at["id"], named["segments"]
-    user_at, email_at, first_at, last_at = named["userId"], named["email"], named["firstName"], named["lastName"]
     titles: dict[str, tuple[Segment, ...]] = {}  # a cell's text -> its segments: most rows repeat a few
+    strip = str.strip
     try:
         for row in reader:
             line = reader.line_num
@@ -201,30 +202,22 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
                 if not any(cell.strip() for cell in row):
                     continue
                 raise SourceFormatError(f"{len(row)} cells where the header has {width}", line=line)
-            cells = [cell.strip() for cell in row]
-            host_id = cells[id_at]
+            cells = list(map(strip, row))
+            cells.append("")
+            host_id, custom_id, email, first_name, last_name, cell = fields(cells)
             if not host_id:
                 if not any(cells):
                     continue
                 raise SourceFormatError("empty id", line=line)
             if len(host_id) > MAX_ID_LENGTH:
                 raise SourceFormatError(f"id longer than {MAX_ID_LENGTH} characters", line=line)
-            cell = cells[segments_at] if segments_at is not None else ""
             segments = titles.get(cell)
             if segments is None:
                 parts = dict.fromkeys(t.strip() for t in cell.split(SEGMENT_SEPARATOR) if t.strip())
                 segments = tuple(_segment(found, title, line) for title in parts)
                 if len(titles) < 10_000:
                     titles[cell] = segments
-            yield Contact(
-                host_id=host_id,
-                custom_id=(cells[user_at] or None) if user_at is not None else None,
-                email=(cells[email_at] or None) if email_at is not None else None,
-                first_name=(cells[first_at] or None) if first_at is not None else None,
-                last_name=(cells[last_at] or None) if last_at is not None else None,
-                attributes={name: cells[index] for index, name in others if cells[index]},
-                segments=segments,
-                line=line,
-            )
+            yield Contact(host_id, custom_id or None, email or None, first_name or None, last_name or None,
+                          {name: cells[index] for index, name in others if cells[index]}, segments, line)
     except csv.Error as exc:
         raise SourceFormatError(f"malformed CSV: {exc}", line=reader.line_num) from None

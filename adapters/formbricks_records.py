@@ -15,6 +15,7 @@ from adapters.base import AdapterError, Contact, HostResponse, Segment, Survey, 
 
 # Attribute keys that are Contact fields; the rest stay attributes.
 CONTACT_FIELDS = {"userId": "custom_id", "email": "email", "firstName": "first_name", "lastName": "last_name"}
+_NONE = (None,) * len(CONTACT_FIELDS)
 
 
 def workspace_of(obj: Mapping[str, Any]) -> str | None:
@@ -70,28 +71,36 @@ def contacts_from_api(
     values: dict[str, dict[str, str]] = {}
     for row in attributes:  # hundreds of thousands of rows on a big workspace: kept lean
         key_id = row.get("attributeKeyId")
-        key = key_names.get(key_id if isinstance(key_id, str) else str(key_id))
+        key = key_names.get(key_id if type(key_id) is str else str(key_id))
         contact_id = row.get("contactId")
         if key is None or not contact_id:
             continue
         value = row.get("value")
-        if value is None or value == "":
-            value = row.get("valueNumber") if row.get("valueNumber") is not None else row.get("valueDate")
-            if value is None:
-                continue
-        contact_id = contact_id if isinstance(contact_id, str) else str(contact_id)
+        if type(value) is not str or not value:  # the common case is a string; the others are looked at here
+            if value is None or value == "":
+                value = row.get("valueNumber") if row.get("valueNumber") is not None else row.get("valueDate")
+                if value is None:
+                    continue
+            value = value if isinstance(value, str) else str(value)
+        if type(contact_id) is not str:
+            contact_id = str(contact_id)
         found = values.get(contact_id)
         if found is None:
             found = values[contact_id] = {}
-        found[key] = value if isinstance(value, str) else str(value)
+        found[key] = value
     result = []
     for item in contacts:
-        contact_id = str(_require(item, "id", "GET /api/v1/management/contacts"))
-        if workspace_id and workspace_of(item) not in (None, workspace_id):
-            continue
-        attrs = values.pop(contact_id, {})  # each contact's values handed over, not copied: memory for one set
-        custom_id, email, first, last = (attrs.pop(key, None) for key in CONTACT_FIELDS)
-        result.append(Contact(contact_id, custom_id, email, first, last, attributes=attrs))
+        contact_id = item.get("id") if type(item) is dict else None
+        if type(contact_id) is not str or not contact_id:
+            contact_id = str(_require(item, "id", "GET /api/v1/management/contacts"))
+        if workspace_id:
+            workspace = item.get("workspaceId") or item.get("environmentId")  # as workspace_of reads it
+            if workspace and str(workspace) != workspace_id:
+                continue
+        attrs = values.pop(contact_id, None) or {}  # each contact's values handed over, not copied: memory for one
+        # attrs.pop(key, None) for each key of CONTACT_FIELDS, in its order
+        custom_id, email, first_name, last_name = map(attrs.pop, CONTACT_FIELDS, _NONE)
+        result.append(Contact(contact_id, custom_id, email, first_name, last_name, attrs))
     return result
 
 

@@ -111,7 +111,7 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
     if batch:
         apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
     for segment_id in tally.named:
-        prune_members(session, segment_id, tally.claims)
+        prune_members(session, segment_id, tally)
     given = [segment for segment in segments if segment.id not in tally.named]
     for segment in given:
         ensure(segment)

@@ -17,8 +17,10 @@ surveys (limit/offset), singleUseIds, webhooks and responses; v2 webhooks (201 w
 ``state.response_updates``) and contact-links per segment, which drops contacts in
 ``state.link_failures`` and so returns short pages; ``/api/v2/me`` (the key's ``state.permission``, which the
 gate enforces: read for GET, write for POST/PUT, manage for DELETE, 401 when too weak) and ``/api/v2/health``.
-``version`` "4" or "5" picks an entry of ``tests/fakes/formbricks_versions.py``, the one description of how
-the two differ (id spellings, ``/me`` shape, permission lists, what singleUseIds checks).
+The two whole listings (contacts, attribute values) are serialised once per state they show (``warm_listings``
+does it ahead of a benchmark). ``version`` "4" or "5" picks an entry of ``tests/fakes/formbricks_versions.py``,
+the one description of how the two differ (id spellings, ``/me`` shape, permission lists, what singleUseIds
+checks).
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ from typing import Any
 from flask import Flask
 
 from tests.fakes import formbricks_responses  # noqa: F401  (its routes join the blueprint)
-from tests.fakes.formbricks_routes import bp, error
+from tests.fakes.formbricks_routes import bp, error, warm_listings
 from tests.fakes.formbricks_state import FakeFormbricksState
 from tests.fakes.formbricks_versions import FAKE_VERSIONS
 from tests.servers import serve_in_thread
 
-__all__ = ["FakeFormbricksState", "create_fake_formbricks", "run_fake_formbricks"]
+__all__ = ["FakeFormbricksState", "create_fake_formbricks", "run_fake_formbricks", "warm_listings"]
 
 
 def create_fake_formbricks(
@@ -53,7 +55,8 @@ def create_fake_formbricks(
     app.json.sort_keys = False  # type: ignore[attr-defined]  # as the host answers; and big listings stay cheap
     state = state or FakeFormbricksState()
     app.extensions["fake_formbricks"] = {"state": state, "version": FAKE_VERSIONS[version], "rate_limit": rate_limit,
-                                         "licensed": licensed, "window": deque()}
+                                         "licensed": licensed, "window": deque(),
+                                         "listings": {}}
     app.config["STATE"] = state
     app.register_blueprint(bp)
 
