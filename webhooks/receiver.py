@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from adapters.base import AdapterError
 from plugin import metrics
-from plugin.db import db
+from plugin.db import db, sqlite_write_turn
 from plugin.errors import ServiceError
 from plugin.openapi import error_responses
 from plugin.services.adapters import survey_host_provider
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 KEY = "personal_links_webhooks"
 PATH = "/webhooks/formbricks"
 WAIT_LIMIT_MS = 2000  # two waits of at most 2 s keep the answer inside the host's 5 s timeout
+TURN_LIMIT_S = 0.5  # and at most this long in the queue of this process's SQLite writers (plugin.db)
 
 
 class DeliveryRejected(ServiceError):
@@ -155,7 +156,8 @@ def receive() -> tuple[Response, int]:
 
 def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
     try:
-        return _store_and_apply_in_time(webhook_id, delivery, text)
+        with sqlite_write_turn(db.engine.dialect.name, TURN_LIMIT_S):
+            return _store_and_apply_in_time(webhook_id, delivery, text)
     finally:
         store.restore_waits(db.session)
 

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from plugin.db import UTCDateTime
+from plugin.db import UTCDateTime, sqlite_write_turn
 from plugin.services import events
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,9 @@ class OpenLog:
                 batch, self._queue = self._queue, []
             if not batch:
                 return 0
+            engine = self._engine()
             try:
-                with self._engine().begin() as connection:
+                with sqlite_write_turn(engine.dialect.name, 10.0), engine.begin() as connection:
                     write_opens(connection, batch)
             except SQLAlchemyError as exc:
                 log.warning("could not write %d opens, kept for the next try: %s", len(batch),
