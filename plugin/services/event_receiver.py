@@ -96,10 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(self.server.receive(self.headers, body))  # type: ignore[arg-type]
 
     def _answer(self, received: Received) -> None:
+        self.server.report(received)  # before the answer: whoever sent it can then read the line
         self.send_response(received.status)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        self.server.report(received)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
         """Quiet: the report is the one line per delivery."""
