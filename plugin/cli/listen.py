@@ -32,8 +32,7 @@ def listen(port: int, host: str, secrets: tuple[str, ...], count: int | None) ->
         receiver = EventReceiver(host, port, keys, _print)
     except (OSError, OverflowError) as exc:
         fail(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}")
-    bound_host, bound_port = receiver.server_address[:2]
-    click.echo(f"listening on http://{bound_host}:{bound_port}/ for signed events"
+    click.echo(f"listening on http://{host}:{receiver.server_port}/ for signed events"
                f"{f', until {count} verified' if count else ''} (Ctrl+C stops)", err=True)
     with receiver:
         try:

@@ -95,6 +95,13 @@ class _Handler(BaseHTTPRequestHandler):
             # an email.message.Message: its items() give every header, a repeated one twice (verify refuses it)
             self._answer(self.server.receive(self.headers, body))  # type: ignore[arg-type]
 
+    def do_GET(self) -> None:  # noqa: N802
+        """Not a delivery (a browser, a readiness check): 405, and nothing printed."""
+        self.send_response(405)
+        self.send_header("Allow", "POST")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _answer(self, received: Received) -> None:
         self.server.report(received)  # before the answer: whoever sent it can then read the line
         self.send_response(received.status)
