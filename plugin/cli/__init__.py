@@ -4,7 +4,7 @@ Every error is one line on stderr and a non-zero exit, never a traceback. Each m
 the one group in ``plugin.cli.base``.
 """
 
-from plugin.cli import directory, events, host, jobs, links, people, reminders, server  # noqa: F401  (they register their commands)
+from plugin.cli import directory, events, host, jobs, links, listen, people, reminders, server  # noqa: F401  (they register their commands)
 from plugin.cli.base import cli
 
 

@@ -27,10 +27,10 @@ KEY = re.compile(r"\b(plk_[A-Za-z0-9_-]+)")
 pytestmark = pytest.mark.servers
 
 
-def readme_block(title: str) -> str:
-    """The first ``sh`` block of the README section ``title``."""
+def readme_block(title: str, heading: str = "##") -> str:
+    """The first ``sh`` block of the README section ``title`` (a subsection with ``heading="###"``)."""
     text = (ROOT / "README.md").read_text()
-    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    section = text.split(f"\n{heading} {title}\n", 1)[1].split("\n## ", 1)[0]
     return section.split("```sh\n", 1)[1].split("```", 1)[0]
 
 
