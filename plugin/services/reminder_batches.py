@@ -17,10 +17,11 @@ from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
+from plugin.clock import iso
 from plugin.db import DbSession, UTCDateTime
 from plugin.errors import Conflict, InvalidInput, NotFound
 from plugin.models import Contact, ContactMade, Link, ReminderBatch, Survey
-from plugin.services import contacts_made
+from plugin.services import contacts_made, events
 from plugin.services.links import get_segment
 from plugin.services.reminders import Cadence, due
 
@@ -97,7 +98,11 @@ def create_batch(session: DbSession, survey_id: str, cadence: Cadence, now: date
         Link.survey_id, Link.contact_id, Link.id, literal("reminder"), literal(channel), at, literal("pending"),
         literal(batch.id), literal("batch"), literal(actor), at).limit(limit)
     session.execute(_claim_statement(session.connection().dialect.name, rows))
-    return view(session, batch)
+    made = view(session, batch)
+    events.record(session, "reminder.batch.created", survey_id=survey_id, contact_id=None, link_id=None, at=now,
+                  data={"batchId": batch.id, "contacts": len(made.contacts), "channel": channel,
+                        "expiresAt": iso(batch.expires_at)})
+    return made
 
 
 def get_batch(session: DbSession, batch_id: int, survey_id: str | None = None) -> ReminderBatch:

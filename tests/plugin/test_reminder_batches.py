@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from plugin.clock import FrozenClock, iso
 from plugin.db import db
+from plugin.event_models import OutboxEvent
 from plugin.jobs.tasks import JOBS
 from plugin.models import Contact, ContactMade, Link, Survey
+from plugin.services import subscriptions
 from plugin.services.links import issue_links
 from plugin.services.params import IssueOptions
 from tests.helpers import NOW
@@ -238,3 +240,16 @@ def test_the_cli_creates_confirms_and_releases_batches(run: Callable[..., Result
     assert refused.exit_code == 1 and "cannot be released" in refused.output
     assert run("reminders", "show", "12345").exit_code == 1
     assert run("reminders", "create", "--survey", "survey-1", "--max-reminders", "x").exit_code == 1
+
+
+def test_a_new_batch_is_an_event_in_its_own_transaction(client: FlaskClient, api_headers: dict[str, str],
+                                                        issued: dict[str, int]) -> None:
+    subscriptions.create_subscription(db.session, {"url": "https://hooks.example.com/x",
+                                                   "events": ["reminder.batch.created"]}, NOW)
+    db.session.commit()
+    batch = create(client, api_headers, limit=2, channel="sms")
+    db.session.expire_all()
+    (event,) = db.session.scalars(select(OutboxEvent)).all()
+    assert (event.kind, event.survey_id, event.contact_id, event.link_id) == ("reminder.batch.created", "survey-1",
+                                                                               None, None)
+    assert event.data == {"batchId": batch["id"], "contacts": 2, "channel": "sms", "expiresAt": batch["expiresAt"]}
