@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, manifest, openapi, public, text_guard
     from plugin.api import contact_links, errors, followup, host, inbox, jobs, links, local_segments, people, syncs
+    from plugin.api import suppressions as suppression_api
     from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, preview, share, surveys
     from plugin.pages import contacts as contact_pages
@@ -59,7 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     text_guard.init_app(app)
     receiver.init_app(app)
-    api = (contact_links, links, people, followup, jobs, inbox, local_segments, syncs, host)
+    api = (contact_links, links, people, followup, suppression_api, jobs, inbox, local_segments, syncs, host)
     pages = (auth, surveys, share, preview, contact_pages, host_page)
     for module in (public, health, monitoring, openapi, manifest, *api, *pages, receiver):
         app.register_blueprint(module.bp)

@@ -19,6 +19,7 @@ SOURCES = (
     "plugin.api.links",
     "plugin.api.people",
     "plugin.api.followup",
+    "plugin.api.suppressions",
     "plugin.api.jobs",
     "plugin.api.host",
     "plugin.api.inbox",

@@ -52,7 +52,8 @@ def funnel(session: DbSession, survey_id: str, now: datetime) -> Funnel:
     held = session.scalar(select(func.count()).select_from(Link).join(Contact, Contact.id == Link.contact_id)
                           .where(Link.survey_id == survey_id, Link.is_current.is_(True),
                                  suppressed(Link.contact_id, Contact.email)))
-    return Funnel(*(int(value or 0) for value in row), suppressed=int(held or 0))
+    issued, opened, started, completed, expired, revoked = (int(value or 0) for value in row)
+    return Funnel(issued, opened, started, completed, expired, revoked, int(held or 0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,6 +210,14 @@ class Listed:
     contact_host_id: str | None
 
 
+def listed(session: DbSession, rows: Sequence[Suppression]) -> list[Listed]:
+    """The rows with their contacts' host ids (one statement)."""
+    ids = {row.contact_id for row in rows if row.contact_id is not None}
+    hosts = dict(session.execute(select(Contact.id, Contact.host_id).where(Contact.id.in_(ids))).tuples().all()) \
+        if ids else {}
+    return [Listed(row, hosts.get(row.contact_id) if row.contact_id is not None else None) for row in rows]
+
+
 def list_suppressions(session: DbSession, *, host_id: str | None = None, email: str | None = None,
                       reason: str | None = None, removed: bool = False, limit: int = 100,
                       after: int | None = None) -> tuple[list[Listed], int | None]:
