@@ -3,7 +3,8 @@
 A contact's listing state is derived, like a link's: ``deleted`` when the contact source no longer has it,
 ``suppressed`` when a suppression in force names it or its address (``services.suppressions``), ``active``
 otherwise; ``CONTACT_STATES`` and ``contact_state`` are the one place a state is added. Pages are ordered by
-the host's contact id; ``after`` (keyset: the last id of the previous page) costs the same on page 1000 as on page 1, ``skip`` is there for clients that page by offset.
+the host's contact id; ``after`` (keyset: the last id of the previous page) costs the same on page 1000 as on
+page 1, ``skip`` is there for clients that page by offset.
 """
 
 from __future__ import annotations
