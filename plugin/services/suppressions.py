@@ -213,8 +213,10 @@ class Listed:
 def listed(session: DbSession, rows: Sequence[Suppression]) -> list[Listed]:
     """The rows with their contacts' host ids (one statement)."""
     ids = {row.contact_id for row in rows if row.contact_id is not None}
-    hosts = dict(session.execute(select(Contact.id, Contact.host_id).where(Contact.id.in_(ids))).tuples().all()) \
-        if ids else {}
+    hosts: dict[int, str] = {}
+    if ids:
+        hosts = {row[0]: row[1] for row in session.execute(select(Contact.id, Contact.host_id)
+                                                           .where(Contact.id.in_(ids)))}
     return [Listed(row, hosts.get(row.contact_id) if row.contact_id is not None else None) for row in rows]
 
 
