@@ -69,6 +69,8 @@ def test_the_contacts_page_shows_who_is_suppressed_and_why(page: Any, live_serve
     assert "bounce since 2026-11-20: mailbox full" in text and "opt-out since 2026-11-21" in text
     assert page.locator("#contacts").inner_text().count("suppressed") == 2  # the two badges
     assert no_horizontal_overflow(page)
+    table = page.locator("#contacts").evaluate("table => [table.scrollWidth, table.parentElement.clientWidth]")
+    assert table[0] <= table[1], table  # the reason is read without scrolling the table sideways
     screenshot(f"contacts-suppressed-{width}")
     page.get_by_label("State").select_option("suppressed")
     page.get_by_role("button", name="Show").click()
