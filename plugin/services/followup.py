@@ -16,7 +16,7 @@ from plugin.models import Contact, Link, ResponseAttribution
 from plugin.services.export import csv_chunks, neutralised
 from plugin.services.funnel import Funnel, funnel
 from plugin.services.links import get_contact, in_segment, iter_batches, state_expression
-from plugin.services.suppressions import reason_of, suppressed
+from plugin.services.suppressions import not_suppressed, reason_of
 
 FUNNEL = tuple(field.name for field in fields(Funnel))
 # A contact has answered when a finished response came through one of their links with a valid token.
@@ -72,7 +72,7 @@ def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False
              # a page reads its rows and stops, where ordering by contacts.id sorted every row first
              .order_by(Link.contact_id))
     if not include_suppressed:
-        query = query.where(~suppressed(Link.contact_id, Contact.email))
+        query = query.where(not_suppressed(Link.contact_id, Contact.email))
     if stopped_only:
         query = query.where(Link.started_at.is_not(None))
     if segment_id is not None:

@@ -24,7 +24,7 @@ from plugin.services import links
 from plugin.services.issue_report import IssueReport, build_report, current_states
 from plugin.services.params import IssueOptions, parse_issue_options
 from plugin.services.single_use import attach_single_use_urls
-from plugin.services.suppressions import suppressed
+from plugin.services.suppressions import not_suppressed, suppressed
 
 HostProvider = Callable[[], SurveyHost | None]
 
@@ -68,7 +68,7 @@ def _members(session: DbSession, segment: Segment, options: IssueOptions) -> tup
         return chosen, members, 0
     skipped = int(session.scalar(select(func.count()).select_from(
         chosen.where(suppressed(SegmentMember.contact_id, Contact.email)).subquery())) or 0)
-    return chosen.where(~suppressed(SegmentMember.contact_id, Contact.email)), members - skipped, skipped
+    return chosen.where(not_suppressed(SegmentMember.contact_id, Contact.email)), members - skipped, skipped
 
 
 def _refuse_revoked(survey: Survey, contact: Contact, link_id: int, revoked_at: datetime) -> Refused:
@@ -147,7 +147,7 @@ def issue_segment(session: DbSession, survey_id: str, segment_id: str, args: Map
     chosen, members, skipped = _members(session, segment, options)
     held = links.in_segment(segment.id, Link.contact_id)
     if skipped:
-        held = and_(held, ~suppressed(Link.contact_id))
+        held = and_(held, not_suppressed(Link.contact_id))
     report = _issue(session, survey, chosen, held, options, now, actor, host, skipped)
     return Issued(survey, segment, members, report, links.current_links(survey.id, held, now),
                   links.export_links(survey.id, held))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from plugin.db import DbSession
@@ -41,14 +41,8 @@ def _address(email: Any) -> Any:
     return func.lower(func.trim(email))
 
 
-def suppressed(contact_id: Any, email: Any = None) -> ColumnElement[bool]:
-    """Whether the contact is suppressed, as SQL: a suppression in force names its row or its address.
-
-    ``contact_id`` is the contact's row id column of the outer query (``Link.contact_id``, ``Contact.id``);
-    ``email`` its address column when the query has the contact at hand (``Contact.email``), else the address
-    is looked up by row id. Two correlated NOT-EXISTS-friendly probes, each one index lookup
-    (``ix_suppressions_contact``, ``ix_suppressions_email``): a million-link query pays two probes a row.
-    """
+def _probes(contact_id: Any, email: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The two EXISTS of ``suppressed``: a suppression in force names the contact's row; one names its address."""
     by_contact = exists().where(IN_FORCE, Suppression.contact_id == contact_id)
     if email is None:
         holder = aliased(Contact)
@@ -56,7 +50,30 @@ def suppressed(contact_id: Any, email: Any = None) -> ColumnElement[bool]:
                                   Suppression.email == _address(holder.email))
     else:
         by_email = exists().where(IN_FORCE, Suppression.email == _address(email))
-    return or_(by_contact, by_email)
+    return by_contact, by_email
+
+
+def suppressed(contact_id: Any, email: Any = None) -> ColumnElement[bool]:
+    """Whether the contact is suppressed, as SQL: a suppression in force names its row or its address.
+
+    ``contact_id`` is the contact's row id column of the outer query (``Link.contact_id``, ``Contact.id``);
+    ``email`` its address column when the query has the contact at hand (``Contact.email``), else the address
+    is looked up by row id. Two correlated EXISTS, each one lookup in a partial index
+    (``ix_suppressions_contact``, ``ix_suppressions_email``). To leave suppressed contacts out, use
+    ``not_suppressed`` (the same probes), not ``~suppressed(...)``.
+    """
+    return or_(*_probes(contact_id, email))
+
+
+def not_suppressed(contact_id: Any, email: Any = None) -> ColumnElement[bool]:
+    """The contact is not suppressed: ``NOT EXISTS ... AND NOT EXISTS ...``, the negation of ``suppressed``.
+
+    Written as two NOT EXISTS (not ``NOT (EXISTS OR EXISTS)``) so PostgreSQL plans them as anti-joins with real
+    row estimates: the OR form gets a guessed selectivity that doubles the estimated cost of a page of a million
+    links and, past the JIT thresholds, adds 400 ms of compilation to a 16 ms query.
+    """
+    by_contact, by_email = _probes(contact_id, email)
+    return and_(~by_contact, ~by_email)
 
 
 def reason_of(contact_id: Any, email: Any) -> Any:
