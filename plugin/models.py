@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import UTCDateTime, db
@@ -27,6 +27,9 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # the address as suppressions store it: the contacts a suppressed address names, without reading them all (0012)
+    __table_args__ = (Index("ix_contacts_email_address", func.lower(func.trim(text("email")))),)
 
 
 class Segment(db.Model):  # type: ignore[name-defined,misc]

@@ -178,3 +178,15 @@ def test_the_test_looks_up_the_address_when_the_query_has_no_contact() -> None:
     for sql in (str(suppressions.suppressed(Link.contact_id)), str(suppressions.not_suppressed(Link.contact_id))):
         assert "suppressions.contact_id = links.contact_id" in sql and "contacts_1.id = links.contact_id" in sql
     assert str(suppressions.not_suppressed(Link.contact_id)).count("NOT (EXISTS") == 2
+
+
+def test_the_funnel_counts_from_the_suppressions_side(issued: None) -> None:
+    """Its cost follows the suppressions, not the links: suppressions read, contacts probed by their address."""
+    query = select(Link.id).where(Link.contact_id.in_(suppressions.suppressed_contacts()))
+    plan = _plan(str(query.compile(db.engine, compile_kwargs={"literal_binds": True})))
+    if db.engine.dialect.name == "sqlite":
+        assert "SEARCH contacts USING INDEX ix_contacts_email_address" in plan, plan
+        assert "SCAN contacts" not in plan, plan
+    else:
+        assert "ix_contacts_email_address" in plan and "Seq Scan on contacts" not in plan, plan
+    db.session.rollback()

@@ -39,9 +39,12 @@ def upgrade():
                     sqlite_where=sa.text('removed_at IS NULL'), postgresql_where=sa.text('removed_at IS NULL'))
     op.create_index('ix_suppressions_email', 'suppressions', ['email'], unique=False,
                     sqlite_where=sa.text('removed_at IS NULL'), postgresql_where=sa.text('removed_at IS NULL'))
+    # the contacts a suppressed address names, found from the suppressions (the funnel's count)
+    op.create_index('ix_contacts_email_address', 'contacts', [sa.text('lower(trim(email))')], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_contacts_email_address', table_name='contacts')
     op.drop_index('ix_suppressions_email', table_name='suppressions')
     op.drop_index('ix_suppressions_contact', table_name='suppressions')
     op.drop_table('suppressions')
