@@ -190,3 +190,14 @@ def test_the_funnel_counts_from_the_suppressions_side(issued: None) -> None:
     else:
         assert "ix_contacts_email_address" in plan and "Seq Scan on contacts" not in plan, plan
     db.session.rollback()
+
+
+def test_the_cli_download_skips_suppressed_contacts_unless_asked(run: Any, client: FlaskClient,
+                                                                  api_headers: dict[str, str],
+                                                                  seeded: dict[str, Any]) -> None:
+    suppress(client, api_headers, contactId="c1", reason="complaint")
+    skipped = run("links", "issue", "--survey", "survey-1", "--segment", "beta")
+    assert skipped.exit_code == 0, skipped.output
+    assert "Wrote 1 link: 1 new, 1 skipped because suppressed" in skipped.output
+    included = run("links", "issue", "--survey", "survey-1", "--segment", "beta", "--include-suppressed")
+    assert included.exit_code == 0 and "Wrote 2 links: 1 new, 1 kept" in included.output
