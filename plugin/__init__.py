@@ -55,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from plugin.api import contacts_made as made_api
     from plugin.api import events as event_api
     from plugin.api import reminder_batches as batches_api
+    from plugin.api import suppressions as suppression_api
     from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, preview, share, surveys
     from plugin.pages import contacts as contact_pages
@@ -65,8 +66,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     text_guard.init_app(app)
     receiver.init_app(app)
-    api = (contact_links, links, people, followup, made_api, batches_api, jobs, inbox, local_segments, syncs,
-           host, event_api)
+    api = (contact_links, links, people, followup, made_api, batches_api, suppression_api, jobs, inbox,
+           local_segments, syncs, host, event_api)
     pages = (auth, surveys, share, preview, contact_pages, host_page, event_pages)
     for module in (public, health, monitoring, openapi, manifest, *api, *pages, receiver):
         app.register_blueprint(module.bp)

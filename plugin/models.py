@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import UTCDateTime, db
@@ -28,6 +28,9 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # the address as suppressions store it: the contacts a suppressed address names, without reading them all (0012)
+    __table_args__ = (Index("ix_contacts_email_address", func.lower(func.trim(text("email")))),)
 
 
 class Segment(db.Model):  # type: ignore[name-defined,misc]
@@ -316,3 +319,31 @@ class AnonymousTally(db.Model):  # type: ignore[name-defined,misc]
     rejected: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     unmatched: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     erased: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+class Suppression(db.Model):  # type: ignore[name-defined,misc]
+    """A contact or an address not to be reminded: a bounce, an opt-out or a complaint, since ``at``.
+
+    Recorded per contact (``contact_id``) and per address (``email``, lower-cased), so a contact synced again
+    under a new host id is still suppressed. Removing one keeps the row (``removed_at``, ``removed_by``): only
+    rows without ``removed_at`` suppress, and the partial indexes hold those only.
+    """
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("contacts.id", ondelete="SET NULL"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(16))  # bounce | opt-out | complaint
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it happened (the bounce, the opt-out)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(255))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        # "is this contact suppressed": one probe per row of a million-link query, by contact and by address
+        Index("ix_suppressions_contact", "contact_id", sqlite_where=text("removed_at IS NULL"),
+              postgresql_where=text("removed_at IS NULL")),
+        Index("ix_suppressions_email", "email", sqlite_where=text("removed_at IS NULL"),
+              postgresql_where=text("removed_at IS NULL")),
+    )

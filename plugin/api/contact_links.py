@@ -94,6 +94,9 @@ ISSUE_PARAMS = [
     param("reissue", schema={"type": "boolean"},
           description="give contacts whose link was revoked a new link (otherwise they are left out, and a single "
                       "contact is refused with 400)"),
+    param("skipSuppressed", schema={"type": "boolean", "default": True},
+          description="segments: leave suppressed contacts (bounced, opted out, complained) out, no link made and "
+                      "none listed; counted in meta.issued.suppressedSkipped (default true)"),
 ]
 _SURVEY = param("surveyId", "path")
 PATHS = {

@@ -38,9 +38,13 @@ def funnel_daily(survey_id: str) -> Response:
                               "completed": day.completed} for day in days]})
 
 
+def _include_suppressed() -> bool:
+    return parse_bool("includeSuppressed", request.args.get("includeSuppressed"))
+
+
 def _non_respondents(survey_id: str) -> Any:
-    """The non-respondents query of the request's survey, segment and cadence: with ``minGapHours`` or
-    ``maxReminders``, those due for a reminder now (``reminders.due``)."""
+    """The non-respondents query of the request's survey, segment, cadence and ``includeSuppressed``: with
+    ``minGapHours`` or ``maxReminders``, those due for a reminder now (``reminders.due``)."""
     survey = links.get_survey(db.session, survey_id)
     segment_id = request.args.get("segment")
     if segment_id:
@@ -50,7 +54,7 @@ def _non_respondents(survey_id: str) -> Any:
     if cadence.given:
         return reminders.due(survey.id, now, cadence, segment_id or None, anonymous=anonymous)
     return followup.non_respondents(survey.id, now, stopped_only=cadence.stopped, segment_id=segment_id or None,
-                                    anonymous=anonymous)
+                                    anonymous=anonymous, include_suppressed=_include_suppressed())
 
 
 def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
@@ -59,7 +63,8 @@ def non_respondent_json(row: followup.NonRespondent) -> dict[str, Any]:
             "lastName": row.last_name, "email": row.email, "linkId": row.link_id, "state": row.state,
             "surveyUrl": state().link_url(row.link_id, row.survey_id), "lastOpenedAt": iso(row.last_opened_at),
             "startedAt": iso(row.started_at), "expiresAt": iso(row.expires_at),
-            "remindersSent": row.reminders_sent, "lastContactedAt": iso(row.last_contacted_at)}
+            "remindersSent": row.reminders_sent, "lastContactedAt": iso(row.last_contacted_at),
+            "suppressed": row.suppressed}
 
 
 @bp.get("/surveys/<survey_id>/non-respondents")
@@ -83,7 +88,8 @@ def non_respondents(survey_id: str) -> Response:
 def non_respondents_csv(survey_id: str) -> Response:
     """The same contacts as CSV, streamed, for a reminder tool."""
     query = _non_respondents(survey_id)
-    body = followup.csv_lines(db.session, query, state().link_urls(survey_id), iso)
+    body = followup.csv_lines(db.session, query, state().link_urls(survey_id), iso,
+                              with_suppressed=_include_suppressed())
     filename = f"non-respondents-{survey_id}.csv".replace('"', "")
     return Response(stream_with_context(body), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -120,7 +126,10 @@ _FILTERS = [param("stopped", schema={"type": "boolean"}, description="only those
                   description="only those last contacted (invitation or reminder) at least this many hours ago; "
                               "with it or maxReminders: who is due for a reminder now (not in an open batch)"),
             param("maxReminders", schema={"type": "integer", "minimum": 0, "maximum": reminders.MAX_REMINDERS},
-                  description="only those sent fewer reminders than this")]
+                  description="only those sent fewer reminders than this"),
+            param("includeSuppressed", schema={"type": "boolean"},
+                  description="include suppressed contacts (bounced, opted out, complained), each with its "
+                              "reason in `suppressed` (the CSV: a last column Suppressed); default false")]
 _ATTRIBUTION = {"type": "object", "properties": {
     "responseId": {"type": "string"}, "surveyId": {"type": "string"},
     "status": {"enum": ["started", "attributed", "duplicate", "late", "unattributed", "rejected"]},
@@ -128,7 +137,8 @@ _ATTRIBUTION = {"type": "object", "properties": {
     "startedAt": {"type": ["string", "null"]}, "finishedAt": {"type": ["string", "null"]}}}
 PATHS = {
     "/api/personal-links/v1/surveys/{surveyId}/funnel": {"get": {
-        "summary": "A survey's funnel: links issued, opened, started, completed, expired, revoked",
+        "summary": "A survey's funnel: links issued, opened, started, completed, expired, revoked; and how many "
+                   "contacts holding a current link are suppressed",
         "parameters": [_SURVEY],
         "responses": {**json_response("counts", {"type": "object", "properties": {"data": {
             "type": "object", "properties": {name: {"type": "integer"} for name in followup.FUNNEL}}}}),
@@ -143,7 +153,8 @@ PATHS = {
                 "started": {"type": "integer"}, "completed": {"type": "integer"}}}}}}),
             **error_responses(401, 404)}}},
     "/api/personal-links/v1/surveys/{surveyId}/non-respondents": {"get": {
-        "summary": "Contacts holding a live link and no finished response, now",
+        "summary": "Contacts holding a live link and no finished response, now (suppressed ones left out unless "
+                   "includeSuppressed=true)",
         "description": "Page with `after` (the previous page's `meta.nextCursor`, null after the last page): the "
                        "millionth row costs what the first does; `skip` works too. `meta.total` is counted only "
                        "with `total=true` (a count reads every row). Each row carries `remindersSent` (confirmed "
@@ -153,14 +164,18 @@ PATHS = {
                        param("after", schema={"type": "string", "pattern": "^[0-9]+$"}),
                        param("total", schema={"type": "boolean"})],
         "responses": {**json_response("a page", {"type": "object", "properties": {
-            "data": {"type": "array", "items": {"type": "object"}}, "meta": {"type": "object", "properties": {
+            "data": {"type": "array", "items": {"type": "object", "properties": {
+                "suppressed": {"type": ["string", "null"], "enum": [None, "bounce", "opt-out", "complaint"],
+                               "description": "why the contact is suppressed (includeSuppressed=true); null"}}}},
+            "meta": {"type": "object", "properties": {
                 "limit": {"type": "integer"}, "offset": {"type": "integer"},
                 "nextCursor": {"type": ["string", "null"]}, "total": {"type": "integer"}}}}}),
             **error_responses(401, 404, 422)}}},
     "/api/personal-links/v1/surveys/{surveyId}/non-respondents.csv": {"get": {
         "summary": "The non-respondents as a streamed CSV for a reminder tool",
         "parameters": [_SURVEY, *_FILTERS],
-        "responses": {"200": {"description": "CSV: " + ",".join(followup.CSV_HEADER),
+        "responses": {"200": {"description": "CSV: " + ",".join(followup.CSV_HEADER) + " (and "
+                                             + followup.SUPPRESSED_COLUMN + " with includeSuppressed=true)",
                               "content": {"text/csv": {"schema": {"type": "string"}}}},
                       **error_responses(401, 404, 422)}}},
     "/api/personal-links/v1/responses/{responseId}/attribution": {"get": {

@@ -143,6 +143,7 @@ _REPORT_HEADERS = {name: {"description": text, "schema": {"type": "string"}} for
     ("X-Links-Kept-Without-Expiry", "kept links that never expire"),
     ("X-Links-Renewable", "kept links renew=true would give the chosen expiry"),
     ("X-Links-Revoked-Left-Out", "contacts left out because their link was revoked (reissue=true includes them)"),
+    ("X-Links-Suppressed-Skipped", "suppressed contacts left out (skipSuppressed=false includes them)"),
     ("X-Links-Summary", "the same as one ASCII sentence"))}
 PATHS = {
     "/api/personal-links/v1/surveys": {"get": {

@@ -21,7 +21,10 @@ def contact_json(row: people.ContactEntry) -> dict[str, Any]:
     return {"id": row.host_id, "userId": row.custom_id, "firstName": row.first_name, "lastName": row.last_name,
             "email": row.email, "attributes": row.attributes, "state": row.state,
             "segments": [{"id": segment_id, "title": title} for segment_id, title in row.segments],
-            "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at), "deletedAt": iso(row.deleted_at)}
+            "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at), "deletedAt": iso(row.deleted_at),
+            "suppression": None if row.suppression is None else {
+                "id": row.suppression.id, "reason": row.suppression.reason, "note": row.suppression.note,
+                "at": iso(row.suppression.at)}}
 
 
 def page_json(page: people.ContactPage) -> dict[str, Any]:
@@ -74,7 +77,10 @@ SCHEMAS = {"ContactEntry": {"type": "object", "properties": {
     "state": {"enum": list(people.CONTACT_STATES)},
     "segments": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "string"}, "title": {"type": "string"}}}},
-    "createdAt": {"type": "string"}, "updatedAt": {"type": "string"}, "deletedAt": {"type": ["string", "null"]}}}}
+    "createdAt": {"type": "string"}, "updatedAt": {"type": "string"}, "deletedAt": {"type": ["string", "null"]},
+    "suppression": {"type": ["object", "null"], "description": "why the contact is suppressed (null: it is not)",
+                    "properties": {"id": {"type": "integer"}, "reason": {"enum": ["bounce", "opt-out", "complaint"]},
+                                   "note": {"type": ["string", "null"]}, "at": {"type": "string"}}}}}}
 PATHS = {
     "/api/personal-links/v1/contacts": {"get": {
         "summary": "Contacts with their segments and state (read-only, paged, searchable)",

@@ -37,6 +37,8 @@ def links_group() -> None:
 @click.option("--rotate", is_flag=True, help="Revoke current links and issue new URLs.")
 @click.option("--renew", is_flag=True, help="Give existing unanswered links the chosen expiry (same URLs).")
 @click.option("--reissue", is_flag=True, help="Give contacts whose link was revoked a new link.")
+@click.option("--include-suppressed", is_flag=True,
+              help="Give a segment's suppressed contacts (bounced, opted out, complained) links too.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
               help="The CSV file; written in full or not at all (a temporary file renamed at the end).")
 @with_app
@@ -48,6 +50,8 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
     args = {name: str(kw[key]) for name, key in (("expiresOn", "expires_on"), ("expirationDays",
             "expiration_days"), ("validFrom", "valid_from"), ("maxUses", "max_uses")) if kw[key]}
     args.update({flag: "true" for flag in ("rotate", "renew", "reissue") if kw[flag]})
+    if kw["include_suppressed"]:
+        args["skipSuppressed"] = "false"
     host = survey_host_provider(app)
     with atomic_output(kw["output"]) as out:  # opened first: an unwritable path stops before any link is issued
         if contact_id:

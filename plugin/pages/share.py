@@ -42,7 +42,8 @@ def generate(survey_id: str) -> Response | tuple[str, int]:
     segment_id = request.form.get("segment", "")
     expires_on = request.form.get("expiresOn", "").strip()
     args = {"expiresOn": expires_on, "renew": request.form.get("renew", ""),
-            "reissue": request.form.get("reissue", "")}
+            "reissue": request.form.get("reissue", ""),
+            "skipSuppressed": "false" if request.form.get("includeSuppressed") else ""}
     try:
         issued = issuing.issue_segment(db.session, survey_id, segment_id, args, g.now, g.actor,
                                        survey_host_provider(current_app))

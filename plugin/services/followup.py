@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, true
+from sqlalchemy import exists, func, literal, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
@@ -20,12 +20,14 @@ from plugin.services.anonymity import refuse_if_anonymous
 from plugin.services.export import csv_chunks, neutralised
 from plugin.services.funnel import Funnel, funnel
 from plugin.services.links import get_contact, in_segment, iter_batches, state_expression
+from plugin.services.suppressions import not_suppressed, reason_of
 
 FUNNEL = tuple(field.name for field in fields(Funnel))
 # A contact has answered when a finished response came through one of their links with a valid token.
 ANSWERED = ("attributed", "late", "duplicate")
 CSV_HEADER = ("Contact ID", "Custom ID", "First Name", "Last Name", "Email", "Personal Link", "State",
               "Last Opened At", "Started At", "Expires At", "Reminders Sent", "Last Contacted At")
+SUPPRESSED_COLUMN = "Suppressed"  # the reason; a last column when suppressed contacts are included
 
 
 def funnel_counts(session: DbSession, survey_id: str, now: datetime) -> dict[str, int]:
@@ -51,14 +53,18 @@ class NonRespondent:
     reminders_sent: int  # confirmed reminders about this survey (``services.contacts_made``)
     last_contacted_at: datetime | None  # the last invitation or reminder sent, None: never
     cursor: int  # the contact's row id: a page continues after it (keyset paging)
+    suppressed: str | None = None  # the reason, when suppressed contacts are included and this is one
 
 
 def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False,
-                    segment_id: str | None = None, anonymous: bool = False) -> Select[Any]:
+                    segment_id: str | None = None, anonymous: bool = False,
+                    include_suppressed: bool = False) -> Select[Any]:
     """Contacts with a live current link and no finished response; ``stopped_only``: those who started.
 
     ``anonymous``: the survey keeps no attributions; a contact has answered when one of their links to it was
     completed (the anonymous intake marks a link completed on its finished response, late ones included).
+    Suppressed contacts (``services.suppressions``) are left out, unless ``include_suppressed``: then each row
+    says why in its last column (None for the others).
     """
     link_state = state_expression(now)
     if anonymous:
@@ -74,13 +80,17 @@ def non_respondents(survey_id: str, now: datetime, *, stopped_only: bool = False
     query = (select(Contact.host_id, Contact.custom_id, Contact.first_name, Contact.last_name, Contact.email,
                     Link.id, Link.survey_id, link_state, Link.last_opened_at, Link.started_at, Link.expires_at,
                     contacts_made.reminders_sent(Link.survey_id, Link.contact_id),
-                    contacts_made.last_contacted(Link.survey_id, Link.contact_id), Contact.id)
+                    contacts_made.last_contacted(Link.survey_id, Link.contact_id), Contact.id,
+                    reason_of(Link.contact_id, Contact.email) if include_suppressed
+                    else literal(None).label("suppressed"))
              .join(Contact, Contact.id == Link.contact_id)
              .where(Link.survey_id == survey_id, Link.is_current == true(), Contact.deleted_at.is_(None),
                     link_state == "live", ~answered)
              # the contact's id as the link holds it: the index (survey, contact) gives the rows in this order, so
              # a page reads its rows and stops, where ordering by contacts.id sorted every row first
              .order_by(Link.contact_id))
+    if not include_suppressed:
+        query = query.where(not_suppressed(Link.contact_id, Contact.email))
     if stopped_only:
         query = query.where(Link.started_at.is_not(None))
     if segment_id is not None:
@@ -113,19 +123,24 @@ def page(session: DbSession, query: Select[Any], limit: int, skip: int = 0, afte
 
 
 def csv_lines(session: DbSession, query: Select[Any], url_of: Callable[[int], str],
-              iso: Callable[[datetime | None], str | None], batch: int = 5000) -> Iterator[str]:
+              iso: Callable[[datetime | None], str | None], batch: int = 5000,
+              with_suppressed: bool = False) -> Iterator[str]:
     """The CSV header, then the rows of ``non_respondents`` streamed in chunks, cells neutralised against formulas;
-    ``url_of`` is a link id's personal link (``PluginState.link_urls`` of the survey)."""
+    ``url_of`` is a link id's personal link (``PluginState.link_urls`` of the survey); ``with_suppressed`` adds
+    the ``Suppressed`` column (the query's ``include_suppressed``)."""
     def cells(row: Sequence[Any]) -> list[Any]:
         # the columns of ``non_respondents``: host id, custom id, first, last, e-mail, link id, survey, state, ...
         line: list[Any] = neutralised(row[:5])
         line += (url_of(row[5]), row[7], iso(row[8]) or "", iso(row[9]) or "", iso(row[10]) or "", row[11],
                  iso(row[12]) or "")
+        if with_suppressed:
+            line.append(row[14] or "")
         return line
 
     # ``iter_batches`` runs the query on the first batch the response asks for, not when the view builds the body:
     # on PostgreSQL it reads through a server-side cursor, which must be opened where it is read.
-    return csv_chunks(CSV_HEADER, iter_batches(session, query, batch), cells)
+    header = (*CSV_HEADER, SUPPRESSED_COLUMN) if with_suppressed else CSV_HEADER
+    return csv_chunks(header, iter_batches(session, query, batch), cells)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,13 @@ from plugin.db import DbSession
 from plugin.models import Contact, Link
 from plugin.services.links import state_expression
 from plugin.services.people import matches
+from plugin.services.suppressions import suppressed_contacts
 
 
 @dataclass(frozen=True, slots=True)
 class Funnel:
-    """How far a survey's links got: issued, opened, started, completed; and how many expired or were revoked."""
+    """How far a survey's links got: issued, opened, started, completed; how many expired or were revoked; and
+    how many contacts holding a current link are suppressed (``services.suppressions``: not to be reminded)."""
 
     issued: int
     opened: int
@@ -25,11 +27,13 @@ class Funnel:
     completed: int
     expired: int
     revoked: int
+    suppressed: int = 0
 
     def steps(self) -> list[tuple[str, int]]:
         """The counts in display order, with their labels."""
         return [("Issued", self.issued), ("Opened", self.opened), ("Started", self.started),
-                ("Completed", self.completed), ("Expired", self.expired), ("Revoked", self.revoked)]
+                ("Completed", self.completed), ("Expired", self.expired), ("Revoked", self.revoked),
+                ("Suppressed", self.suppressed)]
 
 
 def funnel(session: DbSession, survey_id: str, now: datetime) -> Funnel:
@@ -46,7 +50,11 @@ def funnel(session: DbSession, survey_id: str, now: datetime) -> Funnel:
                count(or_(Link.completed_at.is_not(None), Link.use_count > 0)), count(state == "expired"),
                count(state == "revoked"))
         .where(Link.survey_id == survey_id)).one()
-    return Funnel(*(int(value or 0) for value in row))
+    # a second statement, from the suppressions' side: its cost follows their number, not the survey's links
+    held = session.scalar(select(func.count()).select_from(Link).where(
+        Link.survey_id == survey_id, Link.is_current.is_(True), Link.contact_id.in_(suppressed_contacts())))
+    issued, opened, started, completed, expired, revoked = (int(value or 0) for value in row)
+    return Funnel(issued, opened, started, completed, expired, revoked, int(held or 0))
 
 
 @dataclass(frozen=True, slots=True)

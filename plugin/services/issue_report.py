@@ -49,7 +49,8 @@ class IssueReport:
     ``renewed``: existing unanswered links given the chosen expiry (same URL); ``kept``: existing links left as they
     were, with their expiry range (``kept_without_expiry`` never end); ``renewable``: how many of the kept ones
     ``renew`` would change; ``revoked_left_out``: contacts whose link was revoked, left out of the download until
-    an admin re-issues on purpose.
+    an admin re-issues on purpose; ``suppressed_skipped``: a segment's suppressed contacts left out (no link
+    made, none downloaded; ``skipSuppressed=false`` includes them), counted over the whole segment.
     """
 
     new: int = 0
@@ -62,6 +63,7 @@ class IssueReport:
     renewable: int = 0
     revoked_left_out: int = 0
     expires_at: datetime | None = None
+    suppressed_skipped: int = 0
 
     @property
     def downloaded(self) -> int:
@@ -74,7 +76,8 @@ class IssueReport:
                 "kept": self.kept, "keptExpiresFirst": iso(self.kept_first_expiry),
                 "keptExpiresLast": iso(self.kept_last_expiry), "keptWithoutExpiry": self.kept_without_expiry,
                 "renewable": self.renewable, "revokedLeftOut": self.revoked_left_out,
-                "expiresAt": iso(self.expires_at), "summary": self.summary()}
+                "expiresAt": iso(self.expires_at), "suppressedSkipped": self.suppressed_skipped,
+                "summary": self.summary()}
 
     def headers(self) -> dict[str, str]:
         """The report as response headers of a streamed CSV (documented in the README)."""
@@ -84,7 +87,7 @@ class IssueReport:
                 "X-Links-Kept-Expires-Last": iso(self.kept_last_expiry) or "",
                 "X-Links-Kept-Without-Expiry": str(self.kept_without_expiry),
                 "X-Links-Renewable": str(self.renewable), "X-Links-Revoked-Left-Out": str(self.revoked_left_out),
-                "X-Links-Summary": self.summary()}
+                "X-Links-Suppressed-Skipped": str(self.suppressed_skipped), "X-Links-Summary": self.summary()}
 
     def summary(self) -> str:
         """One ASCII line: "2 new, 1 kept their existing link (valid through 2026-12-31), ..."."""
@@ -98,6 +101,8 @@ class IssueReport:
         if self.revoked_left_out:
             parts.append(f"{self.revoked_left_out} left out because {'its' if self.revoked_left_out == 1 else 'their'}"
                          " link was revoked (re-issue to include)")
+        if self.suppressed_skipped:
+            parts.append(f"{self.suppressed_skipped} skipped because suppressed (bounce, opt-out or complaint)")
         return ", ".join(parts)
 
     def sentence(self) -> str:

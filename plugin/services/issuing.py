@@ -13,17 +13,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from adapters.base import SurveyHost
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, NotFound, Refused
-from plugin.models import Contact, Link, Segment, Survey
+from plugin.models import Contact, Link, Segment, SegmentMember, Survey
 from plugin.services import links
 from plugin.services.issue_report import IssueReport, build_report, current_states
 from plugin.services.params import IssueOptions, parse_issue_options
 from plugin.services.single_use import attach_single_use_urls
+from plugin.services.suppressions import not_suppressed, suppressed
 
 HostProvider = Callable[[], SurveyHost | None]
 
@@ -49,12 +50,25 @@ def _link_survey(session: DbSession, survey_id: str) -> Survey:
 
 
 def _issue(session: DbSession, survey: Survey, chosen: Select[Any], held: ColumnElement[bool],
-           options: IssueOptions, now: datetime, actor: str, host: HostProvider) -> IssueReport:
+           options: IssueOptions, now: datetime, actor: str, host: HostProvider,
+           skipped: int = 0) -> IssueReport:
     before = current_states(session, survey.id, held, now)
     batch = links.issue_links(session, survey, chosen, options, now, actor, held)
     if batch.count:
         attach_single_use_urls(session, survey, batch.id, host)
-    return build_report(before, options, batch.count, batch.renewed)
+    return replace(build_report(before, options, batch.count, batch.renewed), suppressed_skipped=skipped)
+
+
+def _members(session: DbSession, segment: Segment, options: IssueOptions) -> tuple[Select[Any], int, int]:
+    """The segment's contacts to issue for (without the suppressed ones when ``skip_suppressed``), how many, and
+    how many suppressed ones were left out; Refused when the segment has no live contact at all."""
+    members = links.require_members(session, segment)
+    chosen = links.segment_contacts(segment.id)
+    if not options.skip_suppressed:
+        return chosen, members, 0
+    skipped = int(session.scalar(select(func.count()).select_from(
+        chosen.where(suppressed(SegmentMember.contact_id, Contact.email)).subquery())) or 0)
+    return chosen.where(not_suppressed(SegmentMember.contact_id, Contact.email)), members - skipped, skipped
 
 
 def _refuse_revoked(survey: Survey, contact: Contact, link_id: int, revoked_at: datetime) -> Refused:
@@ -123,29 +137,32 @@ def reissue_link(session: DbSession, link_id: int, args: Mapping[str, str], now:
 def issue_segment(session: DbSession, survey_id: str, segment_id: str, args: Mapping[str, str], now: datetime,
                   actor: str, host: HostProvider) -> Issued:
     """Every member of a segment gets a current link (the download of the host's Personal Links tab); members
-    whose link was revoked are left out (and counted) unless ``reissue``."""
+    whose link was revoked are left out (and counted) unless ``reissue``, suppressed ones (and counted) unless
+    ``skipSuppressed=false``: they get no link, and one they hold is not downloaded."""
     options = parse_issue_options(args, now)
     survey = _link_survey(session, survey_id)
     if not segment_id:
         raise InvalidInput("segment", "choose a segment")
     segment = links.get_segment(session, segment_id)
-    members = links.require_members(session, segment)
-    chosen = links.segment_contacts(segment.id)
+    chosen, members, skipped = _members(session, segment, options)
     held = links.in_segment(segment.id, Link.contact_id)
-    report = _issue(session, survey, chosen, held, options, now, actor, host)
+    if skipped:
+        held = and_(held, not_suppressed(Link.contact_id))
+    report = _issue(session, survey, chosen, held, options, now, actor, host, skipped)
     return Issued(survey, segment, members, report, links.current_links(survey.id, held, now),
                   links.export_links(survey.id, held))
 
 
 def issue_segment_page(session: DbSession, survey_id: str, segment_id: str, args: Mapping[str, str], limit: int,
                        skip: int, now: datetime, actor: str, host: HostProvider) -> Issued:
-    """One page of a segment, newest contact first, as the host's contact-links segment endpoint pages."""
+    """One page of a segment, newest contact first, as the host's contact-links segment endpoint pages; the pages
+    leave suppressed members out unless ``skipSuppressed=false`` (``members``: those the pages hold)."""
     options = parse_issue_options(args, now)
     survey = _link_survey(session, survey_id)
     segment = links.get_segment(session, segment_id)
-    members = links.require_members(session, segment)
-    page = links.segment_contacts(segment.id).order_by(Contact.id.desc()).limit(limit).offset(skip)
+    chosen, members, skipped = _members(session, segment, options)
+    page = chosen.order_by(Contact.id.desc()).limit(limit).offset(skip)
     held = links.among(page)
-    report = _issue(session, survey, page, held, options, now, actor, host)
+    report = _issue(session, survey, page, held, options, now, actor, host, skipped)
     return Issued(survey, segment, members, report, links.current_links(survey.id, held, now),
                   links.export_links(survey.id, held))

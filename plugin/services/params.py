@@ -20,7 +20,8 @@ MIN_YEAR, MAX_YEAR = 2000, 9000  # far from datetime's limits, so arithmetic on 
 class IssueOptions:
     """How new links are made: when they open, when they end, how many responses they take; and what happens
     to links the contacts already hold: ``rotate`` replaces them all, ``renew`` gives the unanswered ones the new
-    expiry (same URLs), ``reissue`` gives contacts whose link was revoked a new one."""
+    expiry (same URLs), ``reissue`` gives contacts whose link was revoked a new one; ``skip_suppressed`` (on by
+    default) leaves a segment's suppressed contacts out."""
 
     valid_from: datetime | None = None
     expires_at: datetime | None = None
@@ -30,6 +31,7 @@ class IssueOptions:
     reissue: bool = False
     expiry_given: bool = False
     max_uses_given: bool = False
+    skip_suppressed: bool = True  # a segment's suppressed contacts get no link and are left out of the download
 
 
 def end_of_day(day: date) -> datetime:
@@ -131,10 +133,12 @@ def parse_issue_options(args: Mapping[str, str], now: datetime) -> IssueOptions:
     if valid_from is not None and expires_at is not None and valid_from >= expires_at:
         raise InvalidInput("validFrom", "must be before the expiry")
     max_uses = parse_int("maxUses", args.get("maxUses"), 1, MAX_USES, default=1)
+    skip = args.get("skipSuppressed")
     return IssueOptions(valid_from, expires_at, max_uses, parse_bool("rotate", args.get("rotate")),
                         parse_bool("renew", args.get("renew")), parse_bool("reissue", args.get("reissue")),
                         expiry_given=days is not None or bool(expires_on),
-                        max_uses_given=bool(args.get("maxUses")))
+                        max_uses_given=bool(args.get("maxUses")),
+                        skip_suppressed=True if skip is None or skip == "" else parse_bool("skipSuppressed", skip))
 
 
 def parse_flag(body: Mapping[str, object], field: str) -> bool | None:

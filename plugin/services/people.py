@@ -1,9 +1,10 @@
 """Whom the sidecar holds: read-only, paged, searchable listings of contacts and of a segment's members.
 
 A contact's listing state is derived, like a link's: ``deleted`` when the contact source no longer has it,
-``active`` otherwise. ``CONTACT_STATES`` and ``contact_state`` are the one place a later state (suppressed)
-is added. Pages are ordered by the host's contact id; ``after`` (keyset: the last id of the previous page)
-costs the same on page 1000 as on page 1, ``skip`` is there for clients that page by offset.
+``suppressed`` when a suppression in force names it or its address (``services.suppressions``), ``active``
+otherwise; ``CONTACT_STATES`` and ``contact_state`` are the one place a state is added. Pages are ordered by
+the host's contact id; ``after`` (keyset: the last id of the previous page) costs the same on page 1000 as on
+page 1, ``skip`` is there for clients that page by offset.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from sqlalchemy.sql import ColumnElement
 
 from plugin.db import DbSession
 from plugin.errors import InvalidInput
-from plugin.models import Contact, Segment, SegmentMember
+from plugin.models import Contact, Segment, SegmentMember, Suppression
 from plugin.services.links import get_segment
 from plugin.services.params import parse_choice, parse_page
+from plugin.services.suppressions import of_contacts, suppressed
 
-CONTACT_STATES = ("active", "deleted")
+CONTACT_STATES = ("active", "suppressed", "deleted")
 MAX_SEARCH = 200
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 50
 
 
 def contact_state() -> Any:
-    """A contact's state as SQL: deleted, else active."""
-    return case((Contact.deleted_at.is_not(None), "deleted"), else_="active")
+    """A contact's state as SQL: deleted, else suppressed (``services.suppressions``), else active."""
+    return case((Contact.deleted_at.is_not(None), "deleted"),
+                (suppressed(Contact.id, Contact.email), "suppressed"), else_="active")
 
 
 def matches(needle: str, *columns: Any) -> ColumnElement[bool]:
@@ -78,6 +81,7 @@ class ContactEntry:
     updated_at: datetime
     deleted_at: datetime | None
     segments: tuple[tuple[str, str], ...]
+    suppression: Suppression | None = None  # the oldest suppression in force: why, since when
 
     @property
     def name(self) -> str:
@@ -118,8 +122,10 @@ def list_contacts(session: DbSession, listing: Listing, segment_id: str | None =
     rows = session.execute(query.order_by(Contact.host_id).limit(listing.limit + 1).offset(listing.skip)).all()
     more, rows = len(rows) > listing.limit, rows[:listing.limit]
     segments = _segments_of(session, [row[0] for row in rows])
+    held = of_contacts(session, [(row[0], row.email) for row in rows])
     entries = [ContactEntry(row.host_id, row.custom_id, row.first_name, row.last_name, row.email, row.attributes,
-                            row[7], row.created_at, row.updated_at, row.deleted_at, segments.get(row.id, ()))
+                            row[7], row.created_at, row.updated_at, row.deleted_at, segments.get(row.id, ()),
+                            held.get(row[0]))
                for row in rows]
     return ContactPage(total, entries, listing, entries[-1].host_id if more and entries else None)
 

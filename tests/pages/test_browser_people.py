@@ -4,6 +4,8 @@ Share page's download report with its "apply the new expiry" offer and a revocat
 from __future__ import annotations
 
 import csv
+import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -46,6 +48,36 @@ def test_contacts_and_segment_members_pages(page: Any, live_server: LiveServer, 
     assert "3 active members" in members and "Thea Three" in members and "+Eve" not in members
     assert no_horizontal_overflow(page)
     screenshot(f"8-segment-members-{width}")
+
+
+@pytest.mark.parametrize(("width", "height"), WIDTHS)
+def test_the_contacts_page_shows_who_is_suppressed_and_why(page: Any, live_server: LiveServer, screenshot: Any,
+                                                           width: int, height: int) -> None:
+    key = live_server.reset()
+    body = json.dumps({"suppressions": [
+        {"contactId": "c2", "reason": "bounce", "note": "mailbox full", "at": "2026-11-20T10:00:00Z"},
+        {"email": "THREE@example.com", "reason": "opt-out", "at": "2026-11-21"}]}).encode()
+    request = urllib.request.Request(f"{live_server.url}/api/personal-links/v1/suppressions", data=body,
+                                     method="POST", headers={"x-api-key": key, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 201
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, live_server, key)
+    response = page.goto(f"{live_server.url}/admin/contacts")
+    assert response.status == 200 and response.headers["content-type"].startswith("text/html")
+    text = page.locator("main").inner_text()
+    assert "bounce since 2026-11-20: mailbox full" in text and "opt-out since 2026-11-21" in text
+    assert page.locator("#contacts").inner_text().count("suppressed") == 2  # the two badges
+    assert no_horizontal_overflow(page)
+    table = page.locator("#contacts").evaluate("table => [table.scrollWidth, table.parentElement.clientWidth]")
+    assert table[0] <= table[1], table  # the reason is read without scrolling the table sideways
+    screenshot(f"contacts-suppressed-{width}")
+    page.get_by_label("State").select_option("suppressed")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_text("2 of 2 contacts").wait_for()
+    shown = page.locator("main").inner_text()
+    assert "Tom Two" in shown and "Thea Three" in shown and "Ona One" not in shown
+    assert no_horizontal_overflow(page)
 
 
 def test_a_second_download_reports_kept_links_offers_renew_and_leaves_revoked_out(page: Any,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from plugin.db import db
 from plugin.models import Contact
+from plugin.services import suppressions
 from tests.helpers import NOW
 
 
@@ -34,7 +35,7 @@ def test_segment_members_page_and_paging(admin: FlaskClient, seeded: None) -> No
 
 def test_bad_input_and_unknown_segments_are_pages_with_the_reason(admin: FlaskClient, seeded: None) -> None:
     bad = admin.get("/admin/contacts?state=gone")
-    assert bad.status_code == 422 and "state: must be one of active, deleted" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "state: must be one of active, deleted, suppressed" in bad.get_data(as_text=True)
     missing = admin.get("/admin/segments/nope/members")
     assert missing.status_code == 404 and "segment &#39;nope&#39; not found" in missing.get_data(as_text=True)
     assert admin.get("/admin/contacts?segment=nope").status_code == 404
@@ -43,3 +44,16 @@ def test_bad_input_and_unknown_segments_are_pages_with_the_reason(admin: FlaskCl
 def test_the_pages_need_a_sign_in(client: FlaskClient, seeded: None) -> None:
     response = client.get("/admin/contacts")
     assert response.status_code == 302 and "/admin/sign-in" in response.headers["Location"]
+
+
+def test_the_contacts_page_says_who_is_suppressed_and_why(admin: FlaskClient, seeded: None) -> None:
+    at = NOW.replace(day=20)
+    for contact_id, reason, note in (("c2", "bounce", "mailbox full"), ("c3", "opt-out", None)):
+        row = db.session.scalar(select(Contact).where(Contact.host_id == contact_id))
+        suppressions.add(db.session, suppressions.Entry(row.id, row.email, reason, note, at), NOW, "test")
+    db.session.commit()
+    html = admin.get("/admin/contacts").get_data(as_text=True)
+    assert '<span class="badge contact-suppressed">suppressed</span>' in html
+    assert "bounce since 2026-11-20: mailbox full" in html and "opt-out since 2026-11-20</span>" in html
+    only = admin.get("/admin/contacts?state=suppressed").get_data(as_text=True)
+    assert "2 of 2 contacts" in only and "Tom Two" in only and "Ona One" not in only

@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from plugin.db import db
-from plugin.models import Link, Segment
+from plugin.models import Contact, Link, Segment
+from plugin.services import suppressions
 from plugin.services.export import HEADER
 from plugin.services.surveys import save_survey
 from tests.helpers import NOW, PUBLIC_URL, SURVEY_ID
@@ -237,3 +238,19 @@ def test_the_form_can_renew_the_kept_links_expiry(admin: FlaskClient, seeded: No
                                                       "expiresOn": "2026-12-31", "renew": "true"})
     assert response.headers["X-Links-Renewed"] == "2"
     assert {e.isoformat() for e in db.session.scalars(select(Link.expires_at))} == {"2027-01-01T00:00:00+00:00"}
+
+
+def test_the_form_leaves_suppressed_contacts_out_unless_ticked(admin: FlaskClient, seeded: None) -> None:
+    c2 = db.session.scalar(select(Contact).where(Contact.host_id == "c2"))
+    suppressions.add(db.session, suppressions.Entry(c2.id, c2.email, "bounce", None, NOW), NOW, "test")
+    db.session.commit()
+    assert "Include suppressed contacts" in admin.get(SHARE).get_data(as_text=True)
+    status, body, headers = generate(admin, "alpha")
+    assert status == 200 and [line.split(",")[0] for line in body.splitlines()[1:]] == ["c3", "c1"]
+    assert headers["X-Links-Suppressed-Skipped"] == "1"
+    assert headers["X-Links-Summary"].endswith("1 skipped because suppressed (bounce, opt-out or complaint)")
+    token = csrf_of(admin.get(SHARE).get_data(as_text=True))
+    ticked = admin.post(f"{SHARE}/links.csv", data={"csrf_token": token, "segment": "alpha",
+                                                    "includeSuppressed": "true"})
+    assert ticked.headers["X-Link-Count"] == "3" and ticked.headers["X-Links-Suppressed-Skipped"] == "0"
+    assert ticked.get_data(as_text=True).count("\n") == 4

@@ -123,7 +123,7 @@ def test_funnel(client: FlaskClient, api_headers: dict[str, str], issued: dict[s
     clock.advance(days=3)
     answer = client.get(f"{API}/surveys/survey-1/funnel", headers=api_headers)
     assert answer.json["data"] == {"issued": 4, "opened": 1, "started": 2, "completed": 1, "expired": 2,
-                                   "revoked": 1}
+                                   "revoked": 1, "suppressed": 0}
 
 
 def test_attribution_lookups(client: FlaskClient, api_headers: dict[str, str], issued: dict[str, int]) -> None:

@@ -99,5 +99,5 @@ def test_the_command_line_lists_contacts_and_segment_members(run, seeded) -> Non
     assert [line.split("\t")[0] for line in members.stdout.splitlines()] == ["c1", "c4"]
     assert "2 of 2 members of 'Beta'" in members.stderr
     bad = run("contacts", "list", "--state", "gone")
-    assert bad.exit_code == 1 and bad.output.strip() == "Error: state: must be one of active, deleted"
+    assert bad.exit_code == 1 and bad.output.strip() == "Error: state: must be one of active, deleted, suppressed"
     assert run("segments", "members", "nope").output.strip() == "Error: segment 'nope' not found"

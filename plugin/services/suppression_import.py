@@ -1,0 +1,119 @@
+"""Suppressions from a CSV file (a bounce or unsubscribe export): one row a suppression, read as a stream.
+
+Columns (header names matched without regard to case, spaces, dashes or underscores; others are ignored):
+``contactId`` (or ``id``, ``Formbricks Contact ID``) and/or ``email`` (``e-mail``, ``address``), ``reason``
+(bounce, opt-out, complaint), ``at`` (``date``, ``suppressedAt``: ISO-8601; empty: now) and ``note``.
+
+Rows are checked and stored one at a time in the caller's transaction, so memory stays flat however long the
+file. Every bad row is reported by its line (the first ``MAX_REPORTED`` of them) and then nothing is stored:
+the caller rolls back on ``BadRows``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from plugin.db import DbSession
+from plugin.errors import InvalidInput, ServiceError
+from plugin.services import suppressions
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_REPORTED = 100  # bad rows named in the error's details
+IN_MESSAGE = 5  # of those, named in its one-line message
+ALIASES = {"contactid": "contactId", "id": "contactId", "formbrickscontactid": "contactId",
+           "email": "email", "emailaddress": "email", "address": "email",
+           "reason": "reason", "at": "at", "date": "at", "suppressedat": "at", "note": "note"}
+
+
+class BadRows(InvalidInput):
+    """Raised when rows of the file are bad: ``details`` name each by its line; nothing was stored."""
+
+    def __init__(self, bad: list[tuple[int, str]], total: int) -> None:
+        shown = "; ".join(f"line {line}: {issue}" for line, issue in bad[:IN_MESSAGE])
+        more = f"; and {total - IN_MESSAGE} more" if total > IN_MESSAGE else ""
+        super().__init__("file", f"{total} bad row{'' if total == 1 else 's'}, nothing stored: {shown}{more}")
+        self.message = f"file: {total} bad row{'' if total == 1 else 's'}, nothing stored: {shown}{more}"
+        self.details = [{"field": f"line {line}", "issue": issue} for line, issue in bad]
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What an import stored: new suppressions, and rows already covered by one in force."""
+
+    added: int
+    already: int
+
+
+def decoded_lines(chunks: Iterable[bytes], limit: int = MAX_FILE_BYTES) -> Iterator[str]:
+    """The lines of a UTF-8 file as text (a byte-order mark allowed); InvalidInput naming the line when one is not
+    UTF-8 or holds a NUL, or when the file is larger than ``limit`` bytes."""
+    read = 0
+    for number, raw in enumerate(chunks, start=1):
+        read += len(raw)
+        if read > limit:
+            raise InvalidInput("file", f"larger than {limit // (1024 * 1024)} MiB")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput("file", f"line {number}: not UTF-8 text (save it as CSV UTF-8)") from None
+        if "\x00" in line:
+            raise InvalidInput("file", f"line {number}: holds a NUL byte: not a CSV text file")
+        yield line.removeprefix("\ufeff") if number == 1 else line
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = ALIASES.get(re.sub(r"[\s_\-]", "", name).lower())
+        if key is None:
+            continue
+        if key in found:
+            raise InvalidInput("file", f"line 1: two columns mean {key!r}")
+        found[key] = index
+    if "reason" not in found:
+        raise InvalidInput("file", f"line 1: no 'reason' column; the header is {header[:20]!r}")
+    if "contactId" not in found and "email" not in found:
+        raise InvalidInput("file", "line 1: no 'contactId' or 'email' column")
+    return found
+
+
+def import_csv(session: DbSession, lines: Iterable[str], now: datetime, actor: str) -> Imported:
+    """Record the file's suppressions (``suppressions.add`` each); BadRows when any row is bad."""
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput("file", "empty: it needs a header row with reason and contactId or email") from None
+    except csv.Error as exc:
+        raise InvalidInput("file", f"line 1: malformed CSV: {exc}") from None
+    columns = _columns(header)
+    added = already = total_bad = 0
+    bad: list[tuple[int, str]] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InvalidInput("file", f"line {reader.line_num}: malformed CSV: {exc}") from None
+        if not any(cell.strip() for cell in row):
+            continue
+        given = {key: row[index].strip() if index < len(row) else "" for key, index in columns.items()}
+        try:
+            item = suppressions.entry(session, given, now)
+            if total_bad:  # once a row is bad nothing is stored: the rest are only checked
+                continue
+            _, new = suppressions.add(session, item, now, actor)
+        except ServiceError as exc:
+            total_bad += 1
+            if len(bad) < MAX_REPORTED:
+                bad.append((reader.line_num, exc.message))
+            continue
+        added, already = added + new, already + (not new)
+    if total_bad:
+        raise BadRows(bad, total_bad)
+    return Imported(added, already)
