@@ -147,7 +147,8 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
         literal(options.expires_at, UTCDateTime), literal(options.max_uses), literal(0), literal(0),
         true(), literal(batch),
     ).where(~exists().where(Link.survey_id == survey.id, Link.is_current == true(),
-                            Link.contact_id == source.c[0]))
+                            Link.contact_id == source.c[0])
+            ).order_by(source.c[0])  # link ids in contact order, whatever plan the database picks for the source
     columns = ["survey_id", "contact_id", "created_at", "valid_from", "expires_at", "max_uses", "use_count",
                "open_count", "is_current", "batch_id"]
     for attempt in (1, 2):

@@ -169,7 +169,8 @@ def test_fifty_anonymous_responses_leave_nothing_that_joins_a_response_to_a_cont
 
     # follow-up works as for an attributed survey
     funnel = client.get(f"/api/personal-links/v1/surveys/{SURVEY}/funnel", headers=api_headers).json["data"]
-    assert funnel == {"issued": 55, "opened": 53, "started": 53, "completed": 50, "expired": 0, "revoked": 0}
+    assert funnel == {"issued": 55, "opened": 53, "started": 53, "completed": 50, "expired": 0, "revoked": 0,
+                      "suppressed": 0}
     waiting = client.get(f"/api/personal-links/v1/surveys/{SURVEY}/non-respondents?total=true",
                          headers=api_headers).json
     assert waiting["meta"]["total"] == STOPPING + SILENT
