@@ -17,6 +17,7 @@ from sqlalchemy.sql import Select
 from plugin.errors import InvalidInput
 from plugin.models import Link
 from plugin.services import contacts_made, followup
+from plugin.services.params import parse_bool
 
 MAX_GAP_HOURS = 24 * 366
 MAX_REMINDERS = 100
@@ -58,10 +59,11 @@ def _number(field: str, value: Any, high: int) -> int | None:
 
 
 def _flag(field: str, value: Any) -> bool:
-    if value is None or value == "" or isinstance(value, bool):
+    """A yes/no from a query string (``params.parse_bool``) or a JSON boolean; absent is false."""
+    if value is None or isinstance(value, bool):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(value, str):
+        return parse_bool(field, value)
     raise InvalidInput(field, "must be true or false")
 
 
