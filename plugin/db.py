@@ -64,6 +64,23 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+BUSY_TIMEOUT_CHANGED = "personal_links_busy_timeout_changed"  # in a pooled connection's info: give it back
+
+
+def change_busy_timeout(connection: Any, milliseconds: int) -> None:
+    """Set a SQLite connection's busy timeout for as long as it is checked out; the pool gives it back the
+    usual one (``SQLITE_BUSY_TIMEOUT_MS``) when it is checked in. ``connection``: a pooled connection
+    (``Connection.connection``)."""
+    connection.cursor().execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+    connection.info[BUSY_TIMEOUT_CHANGED] = True
+
+
+@event.listens_for(Engine, "checkin")
+def _usual_busy_timeout(dbapi_connection: Any, connection_record: Any) -> None:
+    if connection_record.info.pop(BUSY_TIMEOUT_CHANGED, False) and dbapi_connection is not None:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+
 # What services take: a plain session (jobs, tests) or Flask-SQLAlchemy's scoped one (views, CLI).
 DbSession = Session | scoped_session[Any]
 

@@ -28,9 +28,10 @@ def no_referrer(response: Response) -> Response:
 def open_personal_link(token: str) -> Response:
     """Open a personal link; HEAD answers the same and changes nothing (mail scanners probe links)."""
     plugin = state()
-    with db.engine.begin() as connection:  # a connection, not the session: a click needs no ORM state
+    with db.engine.connect() as connection:  # a connection, not the session: a click needs no ORM state
         outcome = open_link(connection, plugin.tokens, token, plugin.clock.now(), plugin.hidden_field,
                             tickets=plugin.tickets, record=request.method == "GET", opens=plugin.opens)
+        connection.commit()  # what it wrote, if anything (an anonymous link's ticket; opens not queued)
     if outcome.state == "live" and outcome.target:
         response = redirect(outcome.target, code=302)
     else:

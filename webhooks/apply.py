@@ -12,16 +12,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import JSON, bindparam, insert, or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from plugin import metrics
 from plugin.clock import iso
-from plugin.db import DbSession, UTCDateTime
+from plugin.db import DbSession
 from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Link, ResponseAttribution, Survey
+from plugin.prepared import Driver, Prepared
 from plugin.services import events
 from plugin.tickets import PLACEHOLDER, Tickets, is_ticket
 from plugin.tokens import InvalidToken, LinkTokens
@@ -67,27 +68,51 @@ class Applied:
     anonymous: bool = False
 
 
-# Built once (intake is a hot path): Core statements on the tables, run on the session's connection.
+# Built once and run on the driver's cursor (``plugin.prepared``): intake is a hot path, and SQLAlchemy's work
+# around a short statement costs more than the database's.
 _LINKS, _ATTRIBUTIONS = Link.__table__, ResponseAttribution.__table__
 _SURVEYS = Survey.__table__
-_READ_LINK = select(_LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at, _LINKS.c.revoked_at,
-                    _SURVEYS.c.anonymous).join(_SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id).where(
-    _LINKS.c.id == bindparam("p_link"))
-_START = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
-    started_at=store.earliest(_LINKS.c.started_at, "p_started"))
-_CLAIM_FINISH = update(_ATTRIBUTIONS).where(
+_READ_LINK = Prepared(select(
+    _LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at, _LINKS.c.revoked_at,
+    _SURVEYS.c.anonymous).join(_SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id).where(_LINKS.c.id == bindparam("p_link")))
+_START = Prepared(update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
+    started_at=store.earliest(_LINKS.c.started_at, "p_started")))
+# the first delivery of a finished response claims its finish with its row; a later finish claims it by the
+# ``finished_at IS NULL`` of _CLAIM_FINISH
+_ATTRIBUTE = Prepared(lambda dialect: store.insert_ignoring(dialect, _ATTRIBUTIONS, "response_id").values(
+    response_id=bindparam("p_response"), survey_id=bindparam("p_survey"), status=bindparam("p_status"),
+    link_id=bindparam("p_link"), contact_id=bindparam("p_contact"), started_at=store.at_param("p_started"),
+    finished_at=store.at_param("p_finished"), created_at=store.at_param("p_now"),
+    updated_at=store.at_param("p_now")))
+_CLAIM_FINISH = Prepared(update(_ATTRIBUTIONS).where(
     _ATTRIBUTIONS.c.response_id == bindparam("p_response"), _ATTRIBUTIONS.c.finished_at.is_(None)).values(
-    finished_at=bindparam("p_finished", type_=UTCDateTime), updated_at=bindparam("p_now", type_=UTCDateTime))
-_CURRENT = select(_ATTRIBUTIONS.c.status, _ATTRIBUTIONS.c.link_id).where(
-    _ATTRIBUTIONS.c.response_id == bindparam("p_response"))
-_SET_STATUS = update(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.response_id == bindparam("p_response")).values(
-    status=bindparam("p_status"), updated_at=bindparam("p_now", type_=UTCDateTime))
-_COUNT_USE = update(_LINKS).where(_LINKS.c.id == bindparam("p_link"), _LINKS.c.use_count < _LINKS.c.max_uses).values(
-    use_count=_LINKS.c.use_count + 1, completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
-_AUDIT = insert(AuditEvent.__table__)
+    finished_at=store.at_param("p_finished"), updated_at=store.at_param("p_now")))
+_CURRENT = Prepared(select(_ATTRIBUTIONS.c.status, _ATTRIBUTIONS.c.link_id).where(
+    _ATTRIBUTIONS.c.response_id == bindparam("p_response")))
+_SET_STATUS = Prepared(update(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.response_id == bindparam("p_response")).values(
+    status=bindparam("p_status"), updated_at=store.at_param("p_now")))
+# a use counted marks the link started too (one statement); when no use is left, _START alone
+_START_AND_COUNT_USE = Prepared(update(_LINKS).where(
+    _LINKS.c.id == bindparam("p_link"), _LINKS.c.use_count < _LINKS.c.max_uses).values(
+    use_count=_LINKS.c.use_count + 1, started_at=store.earliest(_LINKS.c.started_at, "p_started"),
+    completed_at=store.earliest(_LINKS.c.completed_at, "p_finished")))
+_AUDIT = Prepared(insert(AuditEvent.__table__).values(
+    at=store.at_param("p_now"), action=bindparam("p_action"), actor=ACTOR, link_id=bindparam("p_link"),
+    survey_id=bindparam("p_survey"), contact_id=bindparam("p_contact"), detail=bindparam("p_detail", type_=JSON),
+    request_id=bindparam("p_request")))
 
 
-def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, token: str | None) -> tuple[Any, str]:
+class _LinkRow(NamedTuple):
+    id: int
+    survey_id: str
+    contact_id: int
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    anonymous: bool
+
+
+def _link_of(sql: Driver, tokens: LinkTokens, response: ResponseRecord, token: str | None
+             ) -> tuple[_LinkRow | None, str]:
     """The link row a response came through, or None and why: unattributed (no or forged token), rejected."""
     if token is None:
         return None, "unattributed"
@@ -95,9 +120,10 @@ def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, t
         link_id = tokens.peek(token)
     except InvalidToken:
         return None, "unattributed"
-    link = session.connection().execute(_READ_LINK, {"p_link": link_id}).first()
-    if link is None:
+    found = sql.first(_READ_LINK, {"p_link": link_id})
+    if found is None:
         return None, "unattributed"
+    link = _LinkRow(*found)
     try:
         tokens.verify(token, response.survey_id)
     except InvalidToken:
@@ -109,48 +135,58 @@ def _link_of(session: DbSession, tokens: LinkTokens, response: ResponseRecord, t
     return link, "started"
 
 
-def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake: Intake) -> Applied:
-    """Apply one response event in the caller's transaction; safe to repeat, in any order."""
+def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake: Intake,
+                   sql: Driver | None = None) -> Applied:
+    """Apply one response event in the caller's transaction; safe to repeat, in any order.
+
+    ``sql``: the session's connection, when the caller has found it already (the intake).
+    """
     response = delivery.response
     value = extract_token(response, intake.hidden_field)
     if value == PLACEHOLDER:  # the host's echo of our own erasure: nothing in it to apply
         return Applied(response.id, "ignored", None, False, anonymous=True)
     if is_ticket(value):
         return _anonymous(session, response, value, None, now, intake)
-    link, status = _link_of(session, intake.tokens, response, value)
+    sql = sql or Driver(session)
+    link, status = _link_of(sql, intake.tokens, response, value)
     if link is not None and link.anonymous:
         return _anonymous(session, response, str(value), link.id, now, intake)
     if link is None and is_anonymous(session, response.survey_id):
         if value is None:  # through the survey's public URL: nothing to tie, nothing to erase
             return Applied(response.id, "unmatched", None, False, anonymous=True)
         return _anonymous(session, response, value, None, now, intake)
-    first = store.insert_once(session, ResponseAttribution, {
-        "response_id": response.id, "survey_id": response.survey_id, "status": status,
-        "link_id": None if link is None else link.id, "contact_id": None if link is None else link.contact_id,
-        "started_at": response.created_at, "created_at": now, "updated_at": now}, "response_id")
-    connection = session.connection()
-    if link is not None:
-        connection.execute(_START, {"p_link": link.id, "p_started": response.created_at})
-        if first is not None:  # the first delivery of this response: it started, through this link
-            events.record(session, "response.started", survey_id=link.survey_id, contact_id=link.contact_id,
-                          link_id=link.id, at=now, data={"responseId": response.id})
-    finished_at = response.updated_at
+    finished_at = response.updated_at if response.finished else None
     keys = {"p_response": response.id, "p_now": now}
-    claimed = response.finished and connection.execute(
-        _CLAIM_FINISH, {**keys, "p_finished": finished_at}).rowcount == 1
+    first = sql.first(_ATTRIBUTE, {
+        **keys, "p_survey": response.survey_id, "p_status": status, "p_link": None if link is None else link.id,
+        "p_contact": None if link is None else link.contact_id, "p_started": response.created_at,
+        "p_finished": finished_at}) is not None
+    if first and link is not None:  # the first delivery of this response: it started, through this link
+        _record(sql, "response.started", link, now, {"responseId": response.id})
+    claimed = finished_at is not None and (first or sql.rowcount(_CLAIM_FINISH, {**keys, "p_finished": finished_at}))
     if not claimed or link is None:
-        current = connection.execute(_CURRENT, keys).one()
-        return Applied(response.id, current.status, current.link_id, claimed)
-    status = _finish(session, link, response, finished_at, now, intake.late_counts)
-    connection.execute(_SET_STATUS, {**keys, "p_status": status})
+        if link is not None:
+            sql.run(_START, {"p_link": link.id, "p_started": response.created_at})
+        if first:  # the row this delivery made says it all
+            return Applied(response.id, status, None if link is None else link.id, bool(claimed))
+        current = sql.first(_CURRENT, keys)
+        assert current is not None  # noqa: S101 - made above or before, never deleted in a transaction
+        return Applied(response.id, current[0], current[1], bool(claimed))
+    assert finished_at is not None  # noqa: S101 - claimed implies finished
+    status = _finish(sql, link, response, finished_at, intake.late_counts)
+    sql.run(_SET_STATUS, {**keys, "p_status": status})
     kind = {"attributed": "response.completed", "duplicate": "response.duplicate"}.get(status)
     if kind is not None:
-        events.record(session, kind, survey_id=link.survey_id, contact_id=link.contact_id, link_id=link.id, at=now,
-                      data={"responseId": response.id, "status": status, "finishedAt": iso(finished_at)})
-    connection.execute(_AUDIT, {"at": now, "action": "used" if status == "attributed" else status, "actor": ACTOR,
-                                "link_id": link.id, "survey_id": link.survey_id, "contact_id": link.contact_id,
-                                "detail": {"responseId": response.id}, "request_id": current_request_id()})
+        _record(sql, kind, link, now, {"responseId": response.id, "status": status, "finishedAt": iso(finished_at)})
+    sql.run(_AUDIT, {"p_now": now, "p_action": "used" if status == "attributed" else status, "p_link": link.id,
+                     "p_survey": link.survey_id, "p_contact": link.contact_id,
+                     "p_detail": {"responseId": response.id}, "p_request": current_request_id()})
     return Applied(response.id, status, link.id, True)
+
+
+def _record(sql: Driver, kind: str, link: _LinkRow, now: datetime, data: dict[str, Any]) -> None:
+    events.record(sql.connection, kind, survey_id=link.survey_id, contact_id=link.contact_id, link_id=link.id,
+                  at=now, data=data)
 
 
 def _anonymous(session: DbSession, response: ResponseRecord, value: str, link_id: int | None, now: datetime,
@@ -159,16 +195,20 @@ def _anonymous(session: DbSession, response: ResponseRecord, value: str, link_id
     return Applied(response.id, status, None, status not in ("started", "repeat"), anonymous=True)
 
 
-def _finish(session: DbSession, link: Any, response: ResponseRecord, finished_at: datetime, now: datetime,
-            late_counts: bool) -> str:
-    """The status of a newly finished response: count the link's use once, if a use is left."""
+def _finish(sql: Driver, link: _LinkRow, response: ResponseRecord, finished_at: datetime, late_counts: bool) -> str:
+    """The status of a newly finished response: count the link's use once, if a use is left; the link started."""
+    started = {"p_link": link.id, "p_started": response.created_at}
     if link.revoked_at is not None and link.revoked_at <= finished_at:
+        sql.run(_START, started)
         return "rejected"
     late = link.expires_at is not None and finished_at >= link.expires_at
     if late and not late_counts:
+        sql.run(_START, started)
         return "late"
-    counted = session.connection().execute(_COUNT_USE, {"p_link": link.id, "p_finished": finished_at}).rowcount == 1
-    return "attributed" if counted else "duplicate"
+    if sql.rowcount(_START_AND_COUNT_USE, {**started, "p_finished": finished_at}) == 1:
+        return "attributed"
+    sql.run(_START, started)
+    return "duplicate"
 
 
 def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: datetime,
@@ -194,34 +234,49 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
     return applied
 
 
-def apply_claimed(session: DbSession, inbox_id: int, delivery: Delivery, now: datetime,
-                  intake: Intake) -> Applied | None:
-    """Apply a delivery claimed in the caller's open transaction, and commit claim and effect together.
+def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
+                    intake: Intake, wait_limit_ms: int) -> tuple[bool, Applied | None]:
+    """Store a delivery as applied and apply it, in one transaction and one commit; whether this call stored
+    it, and the outcome.
 
-    The effect runs in a savepoint: when it fails, only the effect is undone, the delivery is marked failed and
-    still committed with its claim (kept for the retry job), and None is returned. One commit per delivery
-    instead of two, with the same guarantee: nothing accepted is lost.
+    (False, None): this webhook id was stored before (nothing done). (True, None): applying failed; the whole
+    transaction was undone and the delivery stored again in one of its own, as failed, for the retry job (an
+    error there raises: the delivery is not stored, and the host, answered 503, sends it again). Statements
+    wait on locks at most ``wait_limit_ms``.
     """
-    savepoint = session.begin_nested()
+    sql = Driver(session)
+    store.limit_waits(sql, wait_limit_ms)
+    inbox_id = None
     try:
-        applied = apply_delivery(session, delivery, now, intake)
-        savepoint.commit()
+        inbox_id = store.claim(session, webhook_id, delivery.event, body, now, status="applied", attempts=1, sql=sql)
+        applied = None if inbox_id is None else apply_delivery(session, delivery, now, intake, sql)
+        if inbox_id is not None and applied is not None and applied.anonymous:
+            store.forget_body(sql, inbox_id, now)
     except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
-        savepoint.rollback()
-        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
-        log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", inbox_id, type(exc).__name__,
-                    reason, exc_info=not isinstance(exc, SQLAlchemyError))
-        store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {reason}")
-        if isinstance(exc, DataError):  # a value the database refuses will be refused again: flag it at once
-            session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id).values(status="dead"))
-            metrics.delivery_dead("unstorable")
-        session.commit()
-        return None
-    store.mark_applied(session, inbox_id, now, forget_body=applied.anonymous)
+        session.rollback()
+        if inbox_id is None:
+            raise  # not stored: the host is answered 503 and sends it again
+        _store_failed(session, webhook_id, delivery, body, now, exc)
+        return True, None
     session.commit()
+    if applied is None:
+        return False, None
     if applied.decided:
         metrics.response_applied(applied.status)
-    return applied
+    return True, applied
+
+
+def _store_failed(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
+                  exc: Exception) -> None:
+    reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
+    log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", webhook_id, type(exc).__name__,
+                reason, exc_info=not isinstance(exc, SQLAlchemyError))
+    dead = isinstance(exc, DataError)  # a value the database refuses will be refused again: flag it at once
+    store.claim(session, webhook_id, delivery.event, body, now, status="dead" if dead else "failed",
+                error=f"{type(exc).__name__}: {reason}"[:2000], attempts=1)
+    session.commit()
+    if dead:
+        metrics.delivery_dead("unstorable")
 
 
 def backoff(attempts: int) -> timedelta:

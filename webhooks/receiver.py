@@ -23,10 +23,11 @@ from plugin import metrics
 from plugin.db import db, sqlite_write_turn
 from plugin.errors import ServiceError
 from plugin.openapi import error_responses
+from plugin.prepared import Driver
 from plugin.services.adapters import survey_host_provider
 from plugin.state import state
 from webhooks import host_cleanup, store
-from webhooks.apply import Intake, apply_claimed, apply_stored
+from webhooks.apply import Intake, apply_stored, claim_and_apply
 from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
 from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
 
@@ -154,35 +155,29 @@ def receive() -> tuple[Response, int]:
     return _store_and_apply(webhook_id, parsed, text)
 
 
+def _intake() -> Intake:
+    plugin, config = state(), current_app.config
+    return Intake(plugin.tokens, plugin.hidden_field, config["LATE_RESPONSES_COUNT"], plugin.tickets,
+                  timedelta(seconds=config["ERASURE_DELAY_SECONDS"]))
+
+
 def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
-    try:
-        with sqlite_write_turn(db.engine.dialect.name, TURN_LIMIT_S):
-            return _store_and_apply_in_time(webhook_id, delivery, text)
-    finally:
-        store.restore_waits(db.session)
-
-
-def _store_and_apply_in_time(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
-    now = state().clock.now()
-    config = current_app.config
-    intake = Intake(state().tokens, state().hidden_field, config["LATE_RESPONSES_COUNT"], state().tickets,
-                    timedelta(seconds=config["ERASURE_DELAY_SECONDS"]))
-    store.limit_waits(db.session, WAIT_LIMIT_MS)
-    inbox_id = store.claim(db.session, webhook_id, delivery.event, text, now)
-    if inbox_id is not None:
-        applied = apply_claimed(db.session, inbox_id, delivery, now, intake)  # one commit: claim and effect
-    else:
-        db.session.commit()
-        row = store.find(db.session, webhook_id)
-        if row is None or row.status in ("applied", "ignored"):
-            return _answer("duplicate", webhookId=webhook_id)
-        store.limit_waits(db.session, WAIT_LIMIT_MS)
-        applied = apply_stored(db.session, row.id, delivery, now, intake)  # a repeat of a failed delivery
+    hooks: WebhookState = current_app.extensions[KEY]
+    with sqlite_write_turn(db.engine.dialect.name, TURN_LIMIT_S):
+        now = state().clock.now()
+        stored, applied = claim_and_apply(db.session, webhook_id, delivery, text, now, _intake(), WAIT_LIMIT_MS)
+        if not stored:  # stored before: applied, ignored, or failed and waiting for the retry job
+            row = store.find(db.session, webhook_id)
+            db.session.commit()
+            if row is None or row.status in ("applied", "ignored"):
+                return _answer("duplicate", webhookId=webhook_id)
+            store.limit_waits(Driver(db.session), WAIT_LIMIT_MS)
+            applied = apply_stored(db.session, row.id, delivery, now, _intake())  # a repeat of a failure
     if applied is None:
         return _answer("stored", 202, webhookId=webhook_id)
     if applied.decided and applied.status == "duplicate" and current_app.config["DELETE_DUPLICATES_ON_HOST"]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        current_app.extensions[KEY].background(partial(_delete_on_host, app, applied.response_id))
+        hooks.background(partial(_delete_on_host, app, applied.response_id))
     return _answer("applied", webhookId=webhook_id, responseId=applied.response_id, outcome=applied.status)
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 
 from plugin.clock import day_of
-from plugin.db import SQLITE_BUSY_TIMEOUT_MS, DbSession, UTCDateTime
+from plugin.db import DbSession, UTCDateTime, change_busy_timeout
+from plugin.prepared import Driver, Prepared
 from webhooks.models import InboxDelivery, WebhookRegistration
 from webhooks.signature import parse_secret
 
@@ -20,6 +21,13 @@ log = logging.getLogger(__name__)
 
 _INSERTS: dict[tuple[str, str, str], Insert] = {}
 _INBOX = InboxDelivery.__table__
+
+
+def at_param(name: str) -> Any:
+    """A parameter for a UTC timestamp column."""
+    return bindparam(name, type_=UTCDateTime)
+
+
 # Built once: webhook intake is a hot path, and building a statement costs more than running it.
 _FIND = select(_INBOX.c.id, _INBOX.c.status).where(_INBOX.c.webhook_id == bindparam("p_webhook"))
 _APPLIED = update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
@@ -31,14 +39,26 @@ _APPLIED_FORGETTING = _APPLIED.values(body=FORGOTTEN, event="response",
                                       applied_at=bindparam("p_day", type_=UTCDateTime))
 
 
+def insert_ignoring(dialect: str, table: Any, key: str) -> Insert:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING`` the primary key, in the dialect's construct."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING says whether this call made the row (PostgreSQL's rowcount is -1 under RETURNING)
+    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*table.primary_key.columns)
+
+_FORGET = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
+    body=FORGOTTEN, event="response", received_at=at_param("p_day"), applied_at=at_param("p_day")))
+
+
+_CLAIM = Prepared(lambda dialect: insert_ignoring(dialect, _INBOX, "webhook_id").values(
+    webhook_id=bindparam("p_webhook"), received_at=at_param("p_received"), event=bindparam("p_event"),
+    body=bindparam("p_body"), status=bindparam("p_status"), attempts=bindparam("p_attempts"),
+    last_error=bindparam("p_error"), applied_at=at_param("p_applied")))
+
+
 def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
     cached = _INSERTS.get((dialect, model.__tablename__, key))
     if cached is None:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = model.__table__
-        # RETURNING says whether this call made the row (PostgreSQL's rowcount is -1 under RETURNING)
-        cached = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*table.primary_key.columns)
-        _INSERTS[(dialect, model.__tablename__, key)] = cached
+        cached = _INSERTS[(dialect, model.__tablename__, key)] = insert_ignoring(dialect, model.__table__, key)
     return cached
 
 
@@ -56,42 +76,44 @@ def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str
     return None if row is None else row[0]
 
 
-def limit_waits(session: DbSession, milliseconds: int) -> None:
+def limit_waits(sql: Driver, milliseconds: int) -> None:
     """Bound how long this transaction's statements may wait on locks, so the host gets an answer in time.
 
     PostgreSQL: ``SET LOCAL`` lock and statement timeouts (they end with the transaction). SQLite: the
-    connection's busy timeout (``plugin.db`` sets 10 s on every new connection; ``restore_waits`` puts it
-    back). A wait past the limit raises OperationalError: 503 before the delivery is stored, a stored
-    delivery kept for the retry job after.
+    connection's busy timeout, until the connection goes back to the pool (``plugin.db.change_busy_timeout``).
+    A wait past the limit raises OperationalError: 503 before the delivery is stored, a stored delivery kept
+    for the retry job after.
     """
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SELECT set_config('lock_timeout', '{int(milliseconds)}', true), "
-                                   f"set_config('statement_timeout', '{int(milliseconds)}', true)")
+    if sql.dialect.name == "postgresql":
+        sql.connection.exec_driver_sql(f"SELECT set_config('lock_timeout', '{int(milliseconds)}', true), "
+                                       f"set_config('statement_timeout', '{int(milliseconds)}', true)")
     else:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(milliseconds)}")
-
-
-def restore_waits(session: DbSession) -> None:
-    """Give a SQLite connection its usual busy timeout back (PostgreSQL's ended with the transaction)."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        change_busy_timeout(sql.connection.connection, milliseconds)
 
 
 def claim(session: DbSession, webhook_id: str, event: str, body: str, now: datetime,
-          status: str = "pending", error: str | None = None) -> int | None:
-    """Store a delivery under its webhook id: the new row's id, or None when that id was stored before."""
-    made = insert_once(session, InboxDelivery, {
-        "webhook_id": webhook_id, "received_at": now, "event": event[:64].replace("\x00", "\ufffd"), "body": body,
-        "status": status,
-        "attempts": 0, "last_error": error}, "webhook_id")
-    return None if made is None else int(made)
+          status: str = "pending", error: str | None = None, attempts: int = 0, sql: Driver | None = None
+          ) -> int | None:
+    """Store a delivery under its webhook id: the new row's id, or None when that id was stored before.
+
+    ``status="applied"`` stores it as applied now, by the caller's transaction (which applies it); ``attempts``
+    counts the attempts made (one, applied or failed, by the receiver).
+    """
+    made = (sql or Driver(session)).first(_CLAIM, {
+        "p_webhook": webhook_id, "p_received": now, "p_event": event[:64].replace("\x00", "\ufffd"), "p_body": body,
+        "p_status": status, "p_attempts": attempts, "p_error": error,
+        "p_applied": now if status == "applied" else None})
+    return None if made is None else int(made[0])
 
 
 def find(session: DbSession, webhook_id: str) -> Row[Any] | None:
     """The id and status of the stored delivery with this webhook id."""
     return session.connection().execute(_FIND, {"p_webhook": webhook_id}).first()
+
+
+def forget_body(sql: Driver, delivery_id: int, now: datetime) -> None:
+    """Empty an applied delivery's body and event and keep its times as days (an anonymous survey's delivery)."""
+    sql.run(_FORGET, {"p_id": delivery_id, "p_day": day_of(now)})
 
 
 def mark_applied(session: DbSession, delivery_id: int, now: datetime, *, forget_body: bool = False) -> None:

@@ -1,0 +1,127 @@
+"""Core statements compiled once per dialect and run on the driver's own cursor: the hot paths' SQL.
+
+SQLAlchemy spends far more time around a short statement than the database spends running it (the cache
+lookup, parameter processing, a ``Result`` and ``Row`` objects, the session finding its connection): on the
+webhook intake that is most of a delivery's cost. A ``Prepared`` statement keeps its definition in Core, where
+the rest of the code can read and test it, and does that work once: the SQL string in the driver's parameter
+style, the order of its parameters, the literal values it carries, and the type conversions of its parameters
+and its result columns. Running it is one ``cursor.execute`` and a conversion per value.
+
+Only plain parameters are supported (no ``expanding`` IN lists); use it on a connection inside the caller's
+transaction (``Driver``), the same transaction as everything else the caller runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+from plugin.db import DbSession
+
+Processor = Callable[[Any], Any] | None
+Statement = Executable | Callable[[str], Executable]  # a statement, or one built for a dialect's name
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the parameters in the driver's order (positional styles) or all of them (named)
+    defaults: Mapping[str, Any]  # literal values compiled into the statement as parameters
+    binds: tuple[tuple[str, Processor], ...]  # parameters whose value the dialect converts
+    results: tuple[Processor, ...]  # one per result column; empty when none converts
+    positional: bool
+
+
+class Prepared:
+    """One Core statement, compiled at first use for each dialect; ``run`` executes it on a DBAPI cursor.
+
+    ``statement`` may be a function of the dialect's name, for the constructs that differ (``ON CONFLICT``).
+    """
+
+    __slots__ = ("statement", "_compiled")
+
+    def __init__(self, statement: Statement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            statement = self.statement if isinstance(self.statement, Executable) else self.statement(dialect.name)
+            compiled = self._compiled[dialect.name] = _compile(statement, dialect)
+        return compiled
+
+    def run(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> Any:
+        """Execute with ``params`` (by bind name); the cursor, for ``rowcount`` or ``fetch``."""
+        compiled = self._for(dialect)
+        values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
+        for name, process in compiled.binds:
+            value = values[name]
+            if value is not None:
+                values[name] = process(value)  # type: ignore[misc]
+        arguments = tuple([values[name] for name in compiled.names]) if compiled.positional else values
+        try:
+            cursor.execute(compiled.sql, arguments)
+        except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it: OperationalError, IntegrityError...
+            raise DBAPIError.instance(compiled.sql, arguments, exc, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from exc
+        return cursor
+
+    def first(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first result row (converted as SQLAlchemy would), or None."""
+        row = self.run(cursor, dialect, params).fetchone()
+        results = self._for(dialect).results
+        if row is None or not results:
+            return row
+        return tuple(value if process is None or value is None else process(value)
+                     for process, value in zip(results, row, strict=True))
+
+    def rowcount(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> int:
+        """How many rows the statement changed."""
+        return int(self.run(cursor, dialect, params).rowcount)
+
+
+def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    binds = {name: bind for bind, name in compiled.bind_names.items()}
+    positional = compiled.positiontup is not None
+    names = tuple(compiled.positiontup) if positional else tuple(binds)
+    defaults = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
+    processors = []
+    for name in dict.fromkeys(names):
+        process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((name, process))
+    columns = getattr(statement, "exported_columns", ())
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    return _Compiled(compiled.string, names, defaults, tuple(processors),
+                     results if any(results) else (), positional)
+
+
+class Driver:
+    """A session's connection, found once, and a cursor of its driver connection: prepared statements run in the
+    session's transaction without the session looking its connection up again for each of them."""
+
+    __slots__ = ("connection", "cursor", "dialect")
+
+    def __init__(self, session: DbSession) -> None:
+        self.connection: Connection = session.connection()
+        self.cursor = self.connection.connection.cursor()
+        self.dialect = self.connection.dialect
+
+    def run(self, prepared: Prepared, params: Mapping[str, Any]) -> Any:
+        """Execute; the cursor."""
+        return prepared.run(self.cursor, self.dialect, params)
+
+    def first(self, prepared: Prepared, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first result row, converted, or None."""
+        return prepared.first(self.cursor, self.dialect, params)
+
+    def rowcount(self, prepared: Prepared, params: Mapping[str, Any]) -> int:
+        """How many rows the statement changed."""
+        return prepared.rowcount(self.cursor, self.dialect, params)
