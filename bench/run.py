@@ -23,6 +23,10 @@ def _ratio(ours: float, baseline: float) -> str:
     return f"{ours / baseline:.2f}" if baseline else "—"
 
 
+def _rates(load: http_paths.Load) -> str:
+    return ", ".join(f"{rate:,}" for rate in load.rates or [round(load.rate)])
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
@@ -35,7 +39,7 @@ def main() -> None:
     started = time.perf_counter()
     rows: list[tuple[str, str, str, str, str, str]] = []  # path, target, ours, baseline, ratio, verdict
     clicks = http_paths.click("sqlite", 500 if args.quick else 2000)
-    hooks = [http_paths.webhook(backend, 2000 if args.quick else 15000) for backend in ("sqlite", "postgres")]
+    hooks = [http_paths.webhook(backend, 4000 if args.quick else 40000) for backend in ("sqlite", "postgres")]
     for result, target, rate_target in ((clicks, 0.5, "≥ 0.5 of a hello-world 302; p99 < 20 ms at half rate"),
                                         (hooks[0], 0.3, "≥ 0.3 of a hello-world POST; p99 < 50 ms at half rate"),
                                         (hooks[1], 0.2, "≥ 0.2 of a hello-world POST; p99 < 50 ms at half rate")):
@@ -43,10 +47,11 @@ def main() -> None:
         ratio = result.ours.rate / result.baseline.rate
         lost = result.answered - result.recorded
         rows.append((result.name, rate_target,
-                     f"{result.ours.rate:,.0f} req/s, p50 {result.ours.p50_ms:.1f} ms, p99 {result.ours.p99_ms:.0f} ms;"
+                     f"{result.ours.rate:,.0f} req/s (runs: {_rates(result.ours)}), p50 {result.ours.p50_ms:.1f} ms,"
+                     f" p99 {result.ours.p99_ms:.0f} ms;"
                      f" at half rate ({result.half.rate:,.0f} req/s) p99 {result.half.p99_ms:.1f} ms;"
                      f" {result.answered:,} answered, {result.recorded:,} recorded",
-                     f"{result.baseline.rate:,.0f} req/s", f"{ratio:.2f}",
+                     f"{result.baseline.rate:,.0f} req/s (runs: {_rates(result.baseline)})", f"{ratio:.2f}",
                      _verdict(ratio >= target and result.half.p99_ms < limit and lost <= 0)))
     bulk, first_page = bulk_paths.all_bulk((10_000, 50_000) if args.quick else (100_000, 1_000_000))
     for compared in bulk:
@@ -91,7 +96,9 @@ def write(rows: list[tuple[str, str, str, str, str, str]], elapsed: float, quick
         "",
         "Written by `make bench` (`bench/run.py`); every figure is compared with a baseline measured in the same",
         "run on the same machine: a hello-world Flask app on the same gunicorn settings (`plugin/gunicorn_conf.py`, 2",
-        "workers) for the HTTP paths, driven by wrk (`-t2 -c16 -d5s`; the half-rate run paces 4 connections);",
+        "workers) for the HTTP paths, driven by wrk (`-t2 -c16 -d5s`, the best of 3 runs on each side, since",
+        "gunicorn spreads wrk's connections over its workers differently each run; the half-rate run paces 4",
+        "connections);",
         "plain Python loops for the bulk paths. Read the ratios; absolute numbers are this machine's.",
         "",
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick run: small sizes, not a measurement)' if quick else ''}",

@@ -31,6 +31,7 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # What a log record may carry besides the standard fields, and the names JSON lines give them.
 _EXTRA = (("route", "route"), ("method", "method"), ("status", "status"), ("duration_ms", "durationMs"))
 access_log = logging.getLogger("plugin.access")
+_ROUTES: dict[str, str] = {}  # a rule's template, worked out once
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,12 @@ def configure(log_format: str, level: str) -> None:
 def route_of() -> str:
     """The request's route template (``/c/<token>``), or ``<unmatched>``: never the path itself."""
     rule = request.url_rule
-    return _CONVERTER.sub(r"<\1>", rule.rule) if rule is not None else "<unmatched>"
+    if rule is None:
+        return "<unmatched>"
+    route = _ROUTES.get(rule.rule)
+    if route is None:
+        route = _ROUTES[rule.rule] = _CONVERTER.sub(r"<\1>", rule.rule)  # one per rule: a bounded cache
+    return route
 
 
 def init_app(app: Flask) -> None:
@@ -145,6 +151,8 @@ def init_app(app: Flask) -> None:
             response.headers[HEADER] = request_id
             elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
             g.request_seconds = elapsed
+            if not access_log.isEnabledFor(logging.INFO):
+                return response
             route, milliseconds = route_of(), round(elapsed * 1000, 1)
             access_log.info("%s %s %s %.1f ms", request.method, route, response.status_code, milliseconds,
                             extra={"route": route, "method": request.method, "status": response.status_code,

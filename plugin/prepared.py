@@ -72,6 +72,10 @@ class Prepared:
                                       dialect=dialect) from exc
         return cursor
 
+    def sql(self, dialect: Dialect) -> str:
+        """The statement's SQL in the dialect's parameter style."""
+        return self._for(dialect).sql
+
     def first(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first result row (converted as SQLAlchemy would), or None."""
         row = self.run(cursor, dialect, params).fetchone()
@@ -81,9 +85,6 @@ class Prepared:
         return tuple(value if process is None or value is None else process(value)
                      for process, value in zip(results, row, strict=True))
 
-    def rowcount(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> int:
-        """How many rows the statement changed."""
-        return int(self.run(cursor, dialect, params).rowcount)
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
@@ -104,24 +105,39 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
 
 
 class Driver:
-    """A session's connection, found once, and a cursor of its driver connection: prepared statements run in the
-    session's transaction without the session looking its connection up again for each of them."""
+    """A connection (a session's, found once) and a cursor of its driver connection: prepared statements run in
+    its transaction without the session looking its connection up again for each of them.
+
+    The engine's ``before_cursor_execute`` listeners still hear each statement (with no execution context), so
+    what counts or traces SQL sees these too; with no listener, that costs one check.
+    """
 
     __slots__ = ("connection", "cursor", "dialect")
 
-    def __init__(self, session: DbSession) -> None:
-        self.connection: Connection = session.connection()
-        self.cursor = self.connection.connection.cursor()
-        self.dialect = self.connection.dialect
+    def __init__(self, session_or_connection: DbSession | Connection) -> None:
+        connection = session_or_connection
+        if not isinstance(connection, Connection):
+            connection = connection.connection()
+        self.connection: Connection = connection
+        self.cursor = connection.connection.cursor()
+        self.dialect = connection.dialect
 
     def run(self, prepared: Prepared, params: Mapping[str, Any]) -> Any:
         """Execute; the cursor."""
+        if self.connection._has_events or self.connection.engine._has_events:
+            self._tell(prepared, params)
         return prepared.run(self.cursor, self.dialect, params)
 
     def first(self, prepared: Prepared, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first result row, converted, or None."""
+        if self.connection._has_events or self.connection.engine._has_events:
+            self._tell(prepared, params)
         return prepared.first(self.cursor, self.dialect, params)
 
     def rowcount(self, prepared: Prepared, params: Mapping[str, Any]) -> int:
         """How many rows the statement changed."""
-        return prepared.rowcount(self.cursor, self.dialect, params)
+        return int(self.run(prepared, params).rowcount)
+
+    def _tell(self, prepared: Prepared, params: Mapping[str, Any]) -> None:
+        self.connection.dispatch.before_cursor_execute(self.connection, self.cursor, prepared.sql(self.dialect),
+                                                       dict(params), None, False)

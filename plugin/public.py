@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_from_directory
+from flask import Blueprint, current_app, jsonify, render_template, request, send_from_directory
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
 from plugin import demo
@@ -33,11 +34,18 @@ def open_personal_link(token: str) -> Response:
                             tickets=plugin.tickets, record=request.method == "GET", opens=plugin.opens)
         connection.commit()  # what it wrote, if anything (an anonymous link's ticket; opens not queued)
     if outcome.state == "live" and outcome.target:
-        response = redirect(outcome.target, code=302)
-    else:
-        response = page(outcome)
+        return _found(outcome.target)
+    response = page(outcome)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _found(target: str) -> Response:
+    """The 302 to a survey: what ``redirect`` answers, without its HTML body (no browser shows it), and with the
+    URL escaped only when it is not printable ASCII already (the survey URL is stored as given, its query
+    encoded)."""
+    location = target if target.isascii() and target.isprintable() else iri_to_uri(target)
+    return Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
 def page(outcome: Opened) -> Response:

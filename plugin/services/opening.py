@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from plugin import metrics
 from plugin.logs import current_request_id
 from plugin.models import Link, Survey
-from plugin.prepared import Prepared
+from plugin.prepared import Driver, Prepared
 from plugin.services.links import state_of
 from plugin.services.open_log import Open, OpenLog, write_opens
 from plugin.tickets import Tickets
@@ -106,7 +106,7 @@ def _open(connection: Connection, tokens: LinkTokens, tickets: Tickets, token: s
         link_id = tokens.peek(token)
     except InvalidToken:
         return Opened("invalid")
-    found = _READ.first(connection.connection.cursor(), connection.dialect, {"link_id": link_id})
+    found = Driver(connection).first(_READ, {"link_id": link_id})
     if found is None:
         return Opened("invalid")
     row = _Row(*found)
