@@ -138,7 +138,7 @@ def click(backend: str = "sqlite", links_count: int = 2000) -> PathResult:
                       recorded)
 
 
-def webhook(backend: str = "sqlite", links_count: int = 40000) -> PathResult:
+def webhook(backend: str = "sqlite", links_count: int = 60000) -> PathResult:
     """A signed ``responseFinished`` delivery per request against the hello-world POST.
 
     Each run sends deliveries of its own (a repeat would be a cheaper duplicate): ``links_count`` is split into

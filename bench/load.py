@@ -113,7 +113,7 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNIT[match.group(2)]
 
 
-ROUNDS = 3  # maximum-rate runs per server; the best one counts (see best)
+ROUNDS = 5  # maximum-rate runs per server; the best one counts (see best)
 
 
 def best(runs: list[Load]) -> Load:

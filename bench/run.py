@@ -39,7 +39,7 @@ def main() -> None:
     started = time.perf_counter()
     rows: list[tuple[str, str, str, str, str, str]] = []  # path, target, ours, baseline, ratio, verdict
     clicks = http_paths.click("sqlite", 500 if args.quick else 2000)
-    hooks = [http_paths.webhook(backend, 4000 if args.quick else 40000) for backend in ("sqlite", "postgres")]
+    hooks = [http_paths.webhook(backend, 6000 if args.quick else 60000) for backend in ("sqlite", "postgres")]
     for result, target, rate_target in ((clicks, 0.5, "≥ 0.5 of a hello-world 302; p99 < 20 ms at half rate"),
                                         (hooks[0], 0.3, "≥ 0.3 of a hello-world POST; p99 < 50 ms at half rate"),
                                         (hooks[1], 0.2, "≥ 0.2 of a hello-world POST; p99 < 50 ms at half rate")):
@@ -96,7 +96,7 @@ def write(rows: list[tuple[str, str, str, str, str, str]], elapsed: float, quick
         "",
         "Written by `make bench` (`bench/run.py`); every figure is compared with a baseline measured in the same",
         "run on the same machine: a hello-world Flask app on the same gunicorn settings (`plugin/gunicorn_conf.py`, 2",
-        "workers) for the HTTP paths, driven by wrk (`-t2 -c16 -d5s`, the best of 3 runs on each side, since",
+        "workers) for the HTTP paths, driven by wrk (`-t2 -c16 -d5s`, the best of 5 runs on each side, since",
         "gunicorn spreads wrk's connections over its workers differently each run; the half-rate run paces 4",
         "connections);",
         "plain Python loops for the bulk paths. Read the ratios; absolute numbers are this machine's.",

@@ -18,7 +18,21 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
 class SidecarFlask(Flask):
-    """Flask, except that an unhandled error is logged with the route template, not the path (paths hold tokens)."""
+    """Flask, except that an unhandled error is logged with the route template, not the path (paths hold tokens),
+    and that whether a view or hook is ``async`` is asked once per function, not on every request (a click runs
+    seven of them)."""
+
+    _sync: dict[Any, Any]
+
+    def ensure_sync(self, func: Any) -> Any:
+        """``Flask.ensure_sync``, remembered per function."""
+        known = self.__dict__.setdefault("_sync", {})
+        found = known.get(func)
+        if found is None:
+            found = super().ensure_sync(func)
+            if len(known) < 1000:  # views and hooks; not every per-request callback (after_this_request)
+                known[func] = found
+        return found
 
     def log_exception(self, exc_info: Any) -> None:
         """Log the error as Flask does, naming the route."""

@@ -49,9 +49,11 @@ def request_id_from(sent: str | None) -> str:
     """The client's request id when it is 1-64 characters of ``A-Z a-z 0-9 . _ : -``; a new one otherwise."""
     if sent is not None and _SAFE_ID.fullmatch(sent):
         return sent
-    # 128 random bits from the random module, not the OS: the id names a request, it guards nothing, and asking
-    # the kernel costs a click more than the rest of its bookkeeping (the module reseeds in a forked worker)
-    return f"{random.getrandbits(128):032x}"
+    # 32 hex digits, time first (milliseconds, then 80 random bits, as a UUIDv7 orders them): the audit rows' index
+    # of request ids then grows at its end instead of touching a page at random for every open written. The
+    # random module, not the OS: the id names a request, it guards nothing, and asking the kernel costs a click
+    # more than the rest of its bookkeeping (the module reseeds in a forked worker).
+    return f"{time.time_ns() // 1_000_000:012x}{random.getrandbits(80):020x}"
 
 
 def current_request_id() -> str | None:

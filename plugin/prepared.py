@@ -13,7 +13,7 @@ transaction (``Driver``), the same transaction as everything else the caller run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,22 @@ class Prepared:
                                       dialect=dialect) from exc
         return cursor
 
+    def run_many(self, cursor: Any, dialect: Dialect, many: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per parameter set, in one ``executemany``."""
+        compiled = self._for(dialect)
+        rows = []
+        for params in many:
+            values = {**compiled.defaults, **params}
+            for name, process in compiled.binds:
+                value = values[name]
+                if value is not None:
+                    values[name] = process(value)  # type: ignore[misc]
+            rows.append(tuple([values[name] for name in compiled.names]) if compiled.positional else values)
+        try:
+            cursor.executemany(compiled.sql, rows)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(compiled.sql, rows, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+
     def sql(self, dialect: Dialect) -> str:
         """The statement's SQL in the dialect's parameter style."""
         return self._for(dialect).sql
@@ -118,6 +134,8 @@ class Driver:
         connection = session_or_connection
         if not isinstance(connection, Connection):
             connection = connection.connection()
+        elif not connection.in_transaction():
+            connection.begin()  # what the statements write is committed with the connection's own commit()
         self.connection: Connection = connection
         self.cursor = connection.connection.cursor()
         self.dialect = connection.dialect
@@ -137,6 +155,12 @@ class Driver:
     def rowcount(self, prepared: Prepared, params: Mapping[str, Any]) -> int:
         """How many rows the statement changed."""
         return int(self.run(prepared, params).rowcount)
+
+    def run_many(self, prepared: Prepared, many: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per parameter set, in one ``executemany``."""
+        if many and (self.connection._has_events or self.connection.engine._has_events):
+            self._tell(prepared, many[0])
+        prepared.run_many(self.cursor, self.dialect, many)
 
     def _tell(self, prepared: Prepared, params: Mapping[str, Any]) -> None:
         self.connection.dispatch.before_cursor_execute(self.connection, self.cursor, prepared.sql(self.dialect),

@@ -20,23 +20,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.db import UTCDateTime, sqlite_write_turn
+from plugin.models import AuditEvent, Link
+from plugin.prepared import Driver, Prepared
 from plugin.services import events
 
 log = logging.getLogger(__name__)
 
-_COUNT = text(
-    "UPDATE links SET open_count = open_count + 1, last_opened_at = :now,"
-    " first_opened_at = COALESCE(first_opened_at, :now) WHERE id = :link_id"
-).bindparams(bindparam("now", type_=UTCDateTime))
-_AUDIT = text(
-    "INSERT INTO audit_events (at, action, actor, link_id, survey_id, contact_id, request_id)"
-    " VALUES (:now, 'opened', 'respondent', :link_id, :survey_id, :contact_id, :request_id)"
-).bindparams(bindparam("now", type_=UTCDateTime))
+_LINKS, _AUDITS = Link.__table__, AuditEvent.__table__
+# Run on the driver's cursor (``plugin.prepared``), every open of a batch in one executemany each.
+_COUNT = Prepared(update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(
+    open_count=_LINKS.c.open_count + 1, last_opened_at=bindparam("now", type_=UTCDateTime),
+    first_opened_at=func.coalesce(_LINKS.c.first_opened_at, bindparam("now", type_=UTCDateTime))))
+_AUDIT = Prepared(insert(_AUDITS).values(
+    at=bindparam("now", type_=UTCDateTime), action="opened", actor="respondent", link_id=bindparam("link_id"),
+    survey_id=bindparam("survey_id"), contact_id=bindparam("contact_id"), request_id=bindparam("request_id")))
 MAX_QUEUED = 1_000_000  # opens kept while the database refuses them; past this the oldest are dropped (logged)
 
 
@@ -57,9 +59,10 @@ def write_opens(connection: Connection, opens: Sequence[Open]) -> None:
     last one's time."""
     if not opens:
         return
-    connection.execute(_COUNT, [{"now": item.at, "link_id": item.link_id} for item in opens])
-    connection.execute(_AUDIT, [{"now": item.at, "link_id": item.link_id, "survey_id": item.survey_id,
-                                 "contact_id": item.contact_id, "request_id": item.request_id} for item in opens])
+    sql = Driver(connection)
+    sql.run_many(_COUNT, [{"now": item.at, "link_id": item.link_id} for item in opens])
+    sql.run_many(_AUDIT, [{"now": item.at, "link_id": item.link_id, "survey_id": item.survey_id,
+                           "contact_id": item.contact_id, "request_id": item.request_id} for item in opens])
     events.record_each(connection, "link.opened",
                        [(item.survey_id, item.contact_id, item.link_id, item.at) for item in opens])
 

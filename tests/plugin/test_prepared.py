@@ -68,3 +68,10 @@ def test_a_changed_busy_timeout_is_given_back_when_the_connection_returns_to_the
     raw = connection.dbapi_connection
     db.session.commit()  # the connection goes back to the pool
     assert raw.execute("PRAGMA busy_timeout").fetchone()[0] == SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_on_a_plain_connection_what_it_writes_is_committed_by_the_connection(app: Flask) -> None:
+    with db.engine.connect() as connection:  # as the click uses it: no transaction begun by SQLAlchemy
+        Driver(connection).run(_INSERT, {"p_at": AT, "p_action": "opened", "p_link": 9, "p_detail": None})
+        connection.commit()
+    assert db.session.scalar(select(func.count()).select_from(_AUDIT).where(_AUDIT.c.link_id == 9)) == 1
