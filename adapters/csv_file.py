@@ -63,6 +63,12 @@ class CsvContactSource:
         with self._lines() as lines:
             _header(csv.reader(lines, strict=True))
 
+    @property
+    def text_checked(self) -> bool:
+        """Whether every text it gives is storable as it is: read from a file, each line strictly decoded from
+        UTF-8 (so no lone surrogate) and refused with a NUL. (Its lengths are the importer's to check.)"""
+        return self._path is not None
+
     @classmethod
     def from_config(cls, config: dict[str, object]) -> CsvContactSource:
         """The source named by ``CONTACTS_CSV``."""
@@ -193,6 +199,7 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
     # the named fields of a row in one call; a column the file lacks reads the empty cell put after the last
     fields = itemgetter(*(at.get(key, width) for key in ("id", "userId", "email", "firstName", "lastName", "segments")))
     others = [(index, name) for index, name in enumerate(names) if name not in ALIASES.values()]
+    (one_index, one_name), = others if len(others) == 1 else [(-1, "")]  # the common case: one more column
     titles: dict[str, tuple[Segment, ...]] = {}  # a cell's text -> its segments: most rows repeat a few
     strip = str.strip
     try:
@@ -217,7 +224,11 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
                 segments = tuple(_segment(found, title, line) for title in parts)
                 if len(titles) < 10_000:
                     titles[cell] = segments
+            if one_index >= 0:
+                attributes = {one_name: cells[one_index]} if cells[one_index] else {}
+            else:
+                attributes = {name: cells[index] for index, name in others if cells[index]}
             yield Contact(host_id, custom_id or None, email or None, first_name or None, last_name or None,
-                          {name: cells[index] for index, name in others if cells[index]}, segments, line)
+                          attributes, segments, line)
     except csv.Error as exc:
         raise SourceFormatError(f"malformed CSV: {exc}", line=reader.line_num) from None

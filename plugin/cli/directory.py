@@ -71,7 +71,7 @@ def contacts_import(app: Flask, file: Path, replace: bool) -> None:
     with click.progressbar(source.contacts(), length=source.line_count(), label="importing contacts",
                            file=sys.stderr, hidden=not sys.stderr.isatty()) as contacts:  # errors stay one line
         result = import_contacts(db.session, contacts, source.segments(), state().clock.now(), ACTOR,
-                                 replace=replace)
+                                 replace=replace, text_checked=source.text_checked)
     db.session.commit()
     click.echo(f"contacts: {result.added} added, {result.changed} changed, {result.unchanged} unchanged, "
                f"{result.removed} removed; {result.segments} segments")

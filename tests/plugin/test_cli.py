@@ -50,6 +50,19 @@ def test_errors_are_one_line(run, tmp_path: Path) -> None:
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
 
+def test_a_file_import_still_checks_what_its_decoding_does_not(run, tmp_path: Path) -> None:
+    """A file's text is storable once decoded (``text_checked``), but its lengths are still the importer's."""
+    long_email = tmp_path / "long.csv"
+    long_email.write_text(f"id,email\nk1,a@x.org\nk2,{'e' * 315}@x.org\n")  # 321 characters
+    result = run("contacts", "import", str(long_email))
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: email: contact 'k2': longer than 320 characters"
+    nul = tmp_path / "nul.csv"
+    nul.write_bytes(b"id,firstName\nk1,An\x00n\n")
+    assert "NUL" in run("contacts", "import", str(nul)).output
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
 def test_bad_dates_are_refused(run, tmp_path: Path) -> None:
     contacts = tmp_path / "c.csv"
     contacts.write_text("id,segments\nk1,All\n")
