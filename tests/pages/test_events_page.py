@@ -80,6 +80,11 @@ def test_the_events_page_in_a_browser(page: Any, live_server: LiveServer, screen
     listed = check(page, page.goto(f"{live_server.url}/admin/events"), 200, [HOOK, "active"], screenshot,
                    f"admin-events-listed-{width}")
     assert secret not in listed
+    panel = page.locator(".scroll").bounding_box()  # the whole row fits its panel, a phone's too: no scrolling
+    for cell in ("active", "Delete"):
+        box = page.locator("#subscriptions tbody").get_by_text(cell, exact=True).bounding_box()
+        assert panel is not None and box is not None and box["x"] + box["width"] <= panel["x"] + panel["width"], (
+            cell, box, panel)
     with page.expect_response(lambda answer: answer.request.method == "POST"):
         page.get_by_role("button", name="Delete subscription 1").click()
     page.get_by_text("Subscription 1 is removed").wait_for()
