@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from plugin.jobs.runner import interval_of, run_job
 from plugin.jobs.tasks import JOBS
+
+if TYPE_CHECKING:  # APScheduler is imported when jobs are scheduled: every other command starts without it
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger(__name__)
 EXTENSION = "personal_links.scheduler"
@@ -25,6 +26,8 @@ EXTENSION = "personal_links.scheduler"
 
 def add_jobs(scheduler: BaseScheduler, app: Flask) -> list[str]:
     """Schedule every job whose interval is above zero; return their names."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
     names = []
     for job in JOBS.values():
         interval = interval_of(app, job)
@@ -48,6 +51,8 @@ def start_background(app: Flask) -> BackgroundScheduler | None:
     """Start the jobs in this process, once per app; None when this process should not run them."""
     if not should_run_in_process(app) or EXTENSION in app.extensions:
         return app.extensions.get(EXTENSION)
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     scheduler = BackgroundScheduler(daemon=True, timezone="UTC")
     names = add_jobs(scheduler, app)
     scheduler.start()
@@ -58,6 +63,8 @@ def start_background(app: Flask) -> BackgroundScheduler | None:
 
 def run_blocking(app: Flask) -> None:
     """Run the jobs in this process until it is stopped (the dedicated scheduler process)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     scheduler = BlockingScheduler(timezone="UTC")
     names = add_jobs(scheduler, app)
     log.info("scheduler process running: %s", ", ".join(names) or "no jobs")
