@@ -102,7 +102,6 @@ class Prepared:
                      for process, value in zip(results, row, strict=True))
 
 
-
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
     binds = {name: bind for bind, name in compiled.bind_names.items()}
