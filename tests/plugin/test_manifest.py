@@ -68,6 +68,9 @@ def test_declarations_match_the_code() -> None:
     assert data["hiddenField"]["setting"] == f"{PREFIX}_HIDDEN_FIELD"
     names = [setting["name"].removeprefix(f"{PREFIX}_") for setting in data["settings"]]
     assert [name for name in names if name not in SETTINGS] == []
+    assert len(names) == len(set(names)), "a setting is declared twice"
+    routes = [(route["path"], tuple(route["methods"])) for route in data["routes"]]
+    assert len(routes) == len(set(routes)), "a route is declared twice"
     secret = {s["name"] for s in data["settings"] if s["secret"]}
     assert {f"{PREFIX}_SECRET_KEY", f"{PREFIX}_FORMBRICKS_API_KEY"} <= secret
 
