@@ -66,7 +66,8 @@ class CsvContactSource:
     @property
     def text_checked(self) -> bool:
         """Whether every text it gives is storable as it is: read from a file, each line strictly decoded from
-        UTF-8 (so no lone surrogate) and refused with a NUL. (Its lengths are the importer's to check.)"""
+        UTF-8 (so no lone surrogate) and refused with a NUL; every attribute a string. (Its lengths are the
+        importer's to check.)"""
         return self._path is not None
 
     @classmethod
@@ -199,7 +200,7 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
     # the named fields of a row in one call; a column the file lacks reads the empty cell put after the last
     fields = itemgetter(*(at.get(key, width) for key in ("id", "userId", "email", "firstName", "lastName", "segments")))
     others = [(index, name) for index, name in enumerate(names) if name not in ALIASES.values()]
-    (one_index, one_name), = others if len(others) == 1 else [(-1, "")]  # the common case: one more column
+    one_index, one_name = others[0] if len(others) == 1 else (-1, "")  # the common case: one more column
     titles: dict[str, tuple[Segment, ...]] = {}  # a cell's text -> its segments: most rows repeat a few
     strip = str.strip
     try:

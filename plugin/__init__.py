@@ -22,16 +22,17 @@ class SidecarFlask(Flask):
     and that whether a view or hook is ``async`` is asked once per function, not on every request (a click runs
     seven of them)."""
 
-    _sync: dict[Any, Any]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
 
     def ensure_sync(self, func: Any) -> Any:
         """``Flask.ensure_sync``, remembered per function."""
-        known = self.__dict__.setdefault("_sync", {})
-        found = known.get(func)
+        found = self._sync.get(func)
         if found is None:
             found = super().ensure_sync(func)
-            if len(known) < 1000:  # views and hooks; not every per-request callback (after_this_request)
-                known[func] = found
+            if len(self._sync) < 1000:  # views and hooks; not every per-request callback (after_this_request)
+                self._sync[func] = found
         return found
 
     def log_exception(self, exc_info: Any) -> None:

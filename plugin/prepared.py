@@ -13,6 +13,7 @@ transaction (``Driver``), the same transaction as everything else the caller run
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,17 @@ class _Compiled:
     defaults: Mapping[str, Any]  # literal values compiled into the statement as parameters
     binds: tuple[tuple[str, Processor], ...]  # parameters whose value the dialect converts
     results: tuple[Processor, ...]  # one per result column; empty when none converts
+    row: Any  # a named tuple of the result columns (``row.survey_id``), None without results
     positional: bool
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        """``params`` (by bind name) as the driver takes them: literals added, values converted, in order."""
+        values = {**self.defaults, **params}
+        for name, process in self.binds:
+            value = values[name]
+            if value is not None:
+                values[name] = process(value)  # type: ignore[misc]
+        return tuple([values[name] for name in self.names]) if self.positional else values
 
 
 class Prepared:
@@ -59,47 +70,35 @@ class Prepared:
     def run(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> Any:
         """Execute with ``params`` (by bind name); the cursor, for ``rowcount`` or ``fetch``."""
         compiled = self._for(dialect)
-        values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
-        for name, process in compiled.binds:
-            value = values[name]
-            if value is not None:
-                values[name] = process(value)  # type: ignore[misc]
-        arguments = tuple([values[name] for name in compiled.names]) if compiled.positional else values
-        try:
-            cursor.execute(compiled.sql, arguments)
-        except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it: OperationalError, IntegrityError...
-            raise DBAPIError.instance(compiled.sql, arguments, exc, dialect.loaded_dbapi.Error,
-                                      dialect=dialect) from exc
+        _execute(cursor.execute, dialect, compiled.sql, compiled.arguments(params))
         return cursor
 
     def run_many(self, cursor: Any, dialect: Dialect, many: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per parameter set, in one ``executemany``."""
         compiled = self._for(dialect)
-        rows = []
-        for params in many:
-            values = {**compiled.defaults, **params}
-            for name, process in compiled.binds:
-                value = values[name]
-                if value is not None:
-                    values[name] = process(value)  # type: ignore[misc]
-            rows.append(tuple([values[name] for name in compiled.names]) if compiled.positional else values)
-        try:
-            cursor.executemany(compiled.sql, rows)
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(compiled.sql, rows, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+        _execute(cursor.executemany, dialect, compiled.sql, [compiled.arguments(params) for params in many])
 
     def sql(self, dialect: Dialect) -> str:
         """The statement's SQL in the dialect's parameter style."""
         return self._for(dialect).sql
 
-    def first(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The first result row (converted as SQLAlchemy would), or None."""
+    def first(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> Any:
+        """The first result row, converted as SQLAlchemy would, as a named tuple of the result columns; or None."""
         row = self.run(cursor, dialect, params).fetchone()
-        results = self._for(dialect).results
-        if row is None or not results:
-            return row
-        return tuple(value if process is None or value is None else process(value)
-                     for process, value in zip(results, row, strict=True))
+        if row is None:
+            return None
+        compiled = self._for(dialect)
+        if not compiled.results:
+            return compiled.row._make(row)
+        return compiled.row._make(value if process is None or value is None else process(value)
+                                  for process, value in zip(compiled.results, row, strict=True))
+
+
+def _execute(execute: Callable[[str, Any], Any], dialect: Dialect, sql: str, arguments: Any) -> None:
+    try:
+        execute(sql, arguments)
+    except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it: OperationalError, IntegrityError...
+        raise DBAPIError.instance(sql, arguments, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
@@ -113,10 +112,11 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors.append((name, process))
-    columns = getattr(statement, "exported_columns", ())
+    columns = list(getattr(statement, "exported_columns", ()))
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    row = namedtuple("Row", [column.key for column in columns], rename=True) if columns else None  # noqa: PYI024
     return _Compiled(compiled.string, names, defaults, tuple(processors),
-                     results if any(results) else (), positional)
+                     results if any(results) else (), row, positional)
 
 
 class Driver:
@@ -141,14 +141,12 @@ class Driver:
 
     def run(self, prepared: Prepared, params: Mapping[str, Any]) -> Any:
         """Execute; the cursor."""
-        if self.connection._has_events or self.connection.engine._has_events:
-            self._tell(prepared, params)
+        self._tell(prepared, params)
         return prepared.run(self.cursor, self.dialect, params)
 
-    def first(self, prepared: Prepared, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The first result row, converted, or None."""
-        if self.connection._has_events or self.connection.engine._has_events:
-            self._tell(prepared, params)
+    def first(self, prepared: Prepared, params: Mapping[str, Any]) -> Any:
+        """The first result row (named, converted), or None."""
+        self._tell(prepared, params)
         return prepared.first(self.cursor, self.dialect, params)
 
     def rowcount(self, prepared: Prepared, params: Mapping[str, Any]) -> int:
@@ -157,10 +155,12 @@ class Driver:
 
     def run_many(self, prepared: Prepared, many: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per parameter set, in one ``executemany``."""
-        if many and (self.connection._has_events or self.connection.engine._has_events):
+        if many:
             self._tell(prepared, many[0])
         prepared.run_many(self.cursor, self.dialect, many)
 
     def _tell(self, prepared: Prepared, params: Mapping[str, Any]) -> None:
+        if not (self.connection._has_events or self.connection.engine._has_events):
+            return
         self.connection.dispatch.before_cursor_execute(self.connection, self.cursor, prepared.sql(self.dialect),
                                                        dict(params), None, False)

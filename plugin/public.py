@@ -41,10 +41,9 @@ def open_personal_link(token: str) -> Response:
 
 
 def _found(target: str) -> Response:
-    """The 302 to a survey: what ``redirect`` answers, without its HTML body (no browser shows it), and with the
-    URL escaped only when it is not printable ASCII already (the survey URL is stored as given, its query
-    encoded)."""
-    location = target if target.isascii() and target.isprintable() else iri_to_uri(target)
+    """The 302 to a survey: what ``redirect`` answers, without its HTML body (no browser shows it). werkzeug
+    escapes the Location as it sends it; a control character, which the header would refuse, is escaped here."""
+    location = target if target.isprintable() else iri_to_uri(target)
     return Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import JSON, bindparam, insert, or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
@@ -102,17 +102,8 @@ _AUDIT = Prepared(insert(AuditEvent.__table__).values(
     request_id=bindparam("p_request")))
 
 
-class _LinkRow(NamedTuple):
-    id: int
-    survey_id: str
-    contact_id: int
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    anonymous: bool
-
-
 def _link_of(sql: Driver, tokens: LinkTokens, response: ResponseRecord, token: str | None
-             ) -> tuple[_LinkRow | None, str]:
+             ) -> tuple[Any, str]:
     """The link row a response came through, or None and why: unattributed (no or forged token), rejected."""
     if token is None:
         return None, "unattributed"
@@ -120,10 +111,9 @@ def _link_of(sql: Driver, tokens: LinkTokens, response: ResponseRecord, token: s
         link_id = tokens.peek(token)
     except InvalidToken:
         return None, "unattributed"
-    found = sql.first(_READ_LINK, {"p_link": link_id})
-    if found is None:
+    link = sql.first(_READ_LINK, {"p_link": link_id})
+    if link is None:
         return None, "unattributed"
-    link = _LinkRow(*found)
     try:
         tokens.verify(token, response.survey_id)
     except InvalidToken:
@@ -171,7 +161,7 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
             return Applied(response.id, status, None if link is None else link.id, bool(claimed))
         current = sql.first(_CURRENT, keys)
         assert current is not None  # noqa: S101 - made above or before, never deleted in a transaction
-        return Applied(response.id, current[0], current[1], bool(claimed))
+        return Applied(response.id, current.status, current.link_id, bool(claimed))
     assert finished_at is not None  # noqa: S101 - claimed implies finished
     status = _finish(sql, link, response, finished_at, intake.late_counts)
     sql.run(_SET_STATUS, {**keys, "p_status": status})
@@ -184,7 +174,7 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
     return Applied(response.id, status, link.id, True)
 
 
-def _record(sql: Driver, kind: str, link: _LinkRow, now: datetime, data: dict[str, Any]) -> None:
+def _record(sql: Driver, kind: str, link: Any, now: datetime, data: dict[str, Any]) -> None:
     events.record(sql.connection, kind, survey_id=link.survey_id, contact_id=link.contact_id, link_id=link.id,
                   at=now, data=data)
 
@@ -195,7 +185,7 @@ def _anonymous(session: DbSession, response: ResponseRecord, value: str, link_id
     return Applied(response.id, status, None, status not in ("started", "repeat"), anonymous=True)
 
 
-def _finish(sql: Driver, link: _LinkRow, response: ResponseRecord, finished_at: datetime, late_counts: bool) -> str:
+def _finish(sql: Driver, link: Any, response: ResponseRecord, finished_at: datetime, late_counts: bool) -> str:
     """The status of a newly finished response: count the link's use once, if a use is left; the link started."""
     started = {"p_link": link.id, "p_started": response.created_at}
     if link.revoked_at is not None and link.revoked_at <= finished_at:
@@ -216,7 +206,7 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
     """Apply a stored delivery and mark it applied, committing; on a database error mark it failed, None."""
     try:
         applied = apply_delivery(session, delivery, now, intake)
-        store.mark_applied(session, inbox_id, now, forget_body=applied.anonymous)
+        store.mark_applied(session, inbox_id, now, forget=applied.anonymous)
         session.commit()
         if applied.decided:
             metrics.response_applied(applied.status)
@@ -246,34 +236,34 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
     """
     sql = Driver(session)
     store.limit_waits(sql, wait_limit_ms)
-    inbox_id = None
+    inbox_id = store.claim(session, webhook_id, delivery.event, body, now, status="applied", attempts=1, sql=sql)
+    if inbox_id is None:  # an error above is raised: not stored, the host is answered 503 and sends it again
+        session.commit()
+        return False, None
     try:
-        inbox_id = store.claim(session, webhook_id, delivery.event, body, now, status="applied", attempts=1, sql=sql)
-        applied = None if inbox_id is None else apply_delivery(session, delivery, now, intake, sql)
-        if inbox_id is not None and applied is not None and applied.anonymous:
+        applied = apply_delivery(session, delivery, now, intake, sql)
+        if applied.anonymous:
             store.forget_body(sql, inbox_id, now)
     except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
         session.rollback()
-        if inbox_id is None:
-            raise  # not stored: the host is answered 503 and sends it again
-        _store_failed(session, webhook_id, delivery, body, now, exc)
+        _store_failed(session, webhook_id, delivery, body, now, exc, wait_limit_ms)
         return True, None
     session.commit()
-    if applied is None:
-        return False, None
     if applied.decided:
         metrics.response_applied(applied.status)
     return True, applied
 
 
 def _store_failed(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
-                  exc: Exception) -> None:
+                  exc: Exception, wait_limit_ms: int) -> None:
     reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
     log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", webhook_id, type(exc).__name__,
                 reason, exc_info=not isinstance(exc, SQLAlchemyError))
     dead = isinstance(exc, DataError)  # a value the database refuses will be refused again: flag it at once
+    sql = Driver(session)  # a transaction of its own, with the same bound on its waits
+    store.limit_waits(sql, wait_limit_ms)
     store.claim(session, webhook_id, delivery.event, body, now, status="dead" if dead else "failed",
-                error=f"{type(exc).__name__}: {reason}"[:2000], attempts=1)
+                error=f"{type(exc).__name__}: {reason}"[:2000], attempts=1, sql=sql)
     session.commit()
     if dead:
         metrics.delivery_dead("unstorable")

@@ -30,13 +30,9 @@ def at_param(name: str) -> Any:
 
 # Built once: webhook intake is a hot path, and building a statement costs more than running it.
 _FIND = select(_INBOX.c.id, _INBOX.c.status).where(_INBOX.c.webhook_id == bindparam("p_webhook"))
-_APPLIED = update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
-    status="applied", applied_at=bindparam("p_now", type_=UTCDateTime), attempts=_INBOX.c.attempts + 1, last_error=None)
+_APPLIED = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
+    status="applied", applied_at=at_param("p_now"), attempts=_INBOX.c.attempts + 1, last_error=None))
 FORGOTTEN = ""  # the body of an applied delivery of an anonymous survey: nothing of the response is kept
-# ... and its times only as days, so the row cannot be lined up with the response's own times on the host
-_APPLIED_FORGETTING = _APPLIED.values(body=FORGOTTEN, event="response",
-                                      received_at=bindparam("p_day", type_=UTCDateTime),
-                                      applied_at=bindparam("p_day", type_=UTCDateTime))
 
 
 def insert_ignoring(dialect: str, table: Any, key: str) -> Insert:
@@ -45,10 +41,11 @@ def insert_ignoring(dialect: str, table: Any, key: str) -> Insert:
     # RETURNING says whether this call made the row (PostgreSQL's rowcount is -1 under RETURNING)
     return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*table.primary_key.columns)
 
+
+# An applied delivery of an anonymous survey: its body and event emptied, its times kept only as days, so the
+# row cannot be lined up with the response's own times on the host.
 _FORGET = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
     body=FORGOTTEN, event="response", received_at=at_param("p_day"), applied_at=at_param("p_day")))
-
-
 _CLAIM = Prepared(lambda dialect: insert_ignoring(dialect, _INBOX, "webhook_id").values(
     webhook_id=bindparam("p_webhook"), received_at=at_param("p_received"), event=bindparam("p_event"),
     body=bindparam("p_body"), status=bindparam("p_status"), attempts=bindparam("p_attempts"),
@@ -116,13 +113,13 @@ def forget_body(sql: Driver, delivery_id: int, now: datetime) -> None:
     sql.run(_FORGET, {"p_id": delivery_id, "p_day": day_of(now)})
 
 
-def mark_applied(session: DbSession, delivery_id: int, now: datetime, *, forget_body: bool = False) -> None:
-    """Record a successful application (one more attempt); ``forget_body`` empties the stored body and event and
-    keeps its times as days (an anonymous survey's delivery: the retry job needs it no more)."""
-    if forget_body:
-        session.connection().execute(_APPLIED_FORGETTING, {"p_id": delivery_id, "p_now": now, "p_day": day_of(now)})
-    else:
-        session.connection().execute(_APPLIED, {"p_id": delivery_id, "p_now": now})
+def mark_applied(session: DbSession, delivery_id: int, now: datetime, *, forget: bool = False) -> None:
+    """Record a successful application (one more attempt); ``forget``: then ``forget_body`` (the retry job needs
+    the body of an anonymous survey's delivery no more)."""
+    sql = Driver(session)
+    sql.run(_APPLIED, {"p_id": delivery_id, "p_now": now})
+    if forget:
+        forget_body(sql, delivery_id, now)
 
 
 def mark_failed(session: DbSession, delivery_id: int, error: str) -> None:

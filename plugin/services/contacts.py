@@ -79,15 +79,13 @@ def _fast_check(contact: SourceContact) -> bool:
     text = "".join(values)
     if "\x00" in text or not (text.isascii() or problem(text) is None):
         return False
-    return len(contact.host_id) <= 255 and len(contact.custom_id or "") <= 255 and len(contact.email or "") <= 320 \
-        and len(contact.first_name or "") <= 255 and len(contact.last_name or "") <= 255
+    return _lengths_fit(contact)
 
 
 def _lengths_fit(contact: SourceContact) -> bool:
-    """Whether a contact whose text is known storable fits its columns (and its attributes are all text)."""
+    """Whether the named fields fit their columns (``LIMITS``, spelled out: this runs once per contact)."""
     return len(contact.host_id) <= 255 and len(contact.custom_id or "") <= 255 and len(contact.email or "") <= 320 \
-        and len(contact.first_name or "") <= 255 and len(contact.last_name or "") <= 255 \
-        and all(type(value) is str for value in contact.attributes.values())
+        and len(contact.first_name or "") <= 255 and len(contact.last_name or "") <= 255
 
 
 def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segments: Iterable[SourceSegment],
@@ -99,8 +97,8 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
     members the source gives: those of the contacts that name it, or else its ``member_ids``. ``segments``
     is read after the contacts. Contacts deleted this way lose their live links (revoked, audited). Runs in
     the caller's transaction: an error anywhere (a duplicate id far down a file too) leaves everything as it was.
-    ``text_checked``: the source's text is known storable (``CsvContactSource.text_checked``); only the lengths
-    and the attributes' types are checked then.
+    ``text_checked``: the source's text, attributes included, is known to be storable strings
+    (``CsvContactSource.text_checked``); only the lengths are checked then.
     """
     cache_size = open_scratch(session)
     tally = Tally()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Date, bindparam, select, text
@@ -41,20 +41,6 @@ _READ = Prepared(
     .join_from(_LINKS, _SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id)
     .where(_LINKS.c.id == bindparam("link_id")))
 
-
-class _Row(NamedTuple):
-    survey_id: str
-    contact_id: int
-    revoked_at: datetime | None
-    use_count: int
-    max_uses: int
-    expires_at: datetime | None
-    valid_from: datetime | None
-    purged_at: datetime | None
-    single_use_url: str | None
-    public_url: str
-    language: str | None
-    anonymous: bool
 
 # Anonymous: opened at least once, nothing more (no time, no count that could be lined up with responses).
 _MARK_OPENED = text("UPDATE links SET open_count = 1 WHERE id = :link_id AND open_count = 0")
@@ -106,10 +92,9 @@ def _open(connection: Connection, tokens: LinkTokens, tickets: Tickets, token: s
         link_id = tokens.peek(token)
     except InvalidToken:
         return Opened("invalid")
-    found = Driver(connection).first(_READ, {"link_id": link_id})
-    if found is None:
+    row = Driver(connection).first(_READ, {"link_id": link_id})
+    if row is None:
         return Opened("invalid")
-    row = _Row(*found)
     try:
         tokens.verify(token, row.survey_id)
     except InvalidToken:

@@ -34,7 +34,9 @@ def test_what_a_prepared_insert_stores_reads_back_as_the_orm_reads_it(app: Flask
     stored = db.session.get(AuditEvent, made[0])
     assert (stored.at, stored.action, stored.actor, stored.link_id, stored.detail) == (
         AT, "used", "prepared-test", 7, {"responseId": "r-1"})  # the literal actor came with the statement
-    assert Driver(db.session).first(_READ, {"p_id": made[0]}) == (AT, "used", "prepared-test", {"responseId": "r-1"})
+    row = Driver(db.session).first(_READ, {"p_id": made[0]})
+    assert row == (AT, "used", "prepared-test", {"responseId": "r-1"})
+    assert (row.at, row.action) == (AT, "used")  # named by the statement's columns
 
 
 def test_a_prepared_update_counts_its_rows_and_compares_times_as_stored(app: Flask) -> None:
