@@ -16,6 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
+from plugin import sqlite_checkpoints
+
 # Named constraints so that migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,7 +56,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """WAL and a busy timeout let several server processes share one SQLite file; enforce foreign keys."""
+    """WAL and a busy timeout let several server processes share one SQLite file; enforce foreign keys; leave
+    checkpoints to a thread (``plugin.sqlite_checkpoints``)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -62,6 +65,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        sqlite_checkpoints.take_over(dbapi_connection)
 
 
 BUSY_TIMEOUT_CHANGED = "personal_links_busy_timeout_changed"  # in a pooled connection's info: give it back
