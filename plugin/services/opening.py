@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.engine import Connection
@@ -69,9 +70,16 @@ def survey_target(public_url: str, single_use_url: str | None, token: str, hidde
 
 def with_hidden_field(base: str, token: str, hidden_field: str) -> str:
     """``base`` with ``hidden_field=token`` in its query (replacing any value there)."""
+    return _up_to_value(base, hidden_field) + quote_plus(token)
+
+
+@lru_cache(maxsize=4096)
+def _up_to_value(base: str, hidden_field: str) -> str:
+    """``base`` with ``hidden_field=`` last in its query, the value left to add: what urlencode would write before
+    it. Remembered per survey URL, so a click only quotes its token (a few surveys, many clicks)."""
     parts = urlsplit(base)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != hidden_field]
-    query.append((hidden_field, token))
+    query.append((hidden_field, ""))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 

@@ -136,3 +136,16 @@ def test_revoke_with_an_id_beyond_the_range_is_404(client, seeded, api_headers) 
     assert client.post(f"/api/personal-links/v1/links/{huge}/revoke", headers=api_headers).status_code == 404
     assert client.post("/api/personal-links/v1/links/2147483648/revoke", headers=api_headers).status_code == 404
     assert client.post("/api/personal-links/v1/links/2147483647/revoke", headers=api_headers).status_code == 404
+
+
+@pytest.mark.parametrize(("base", "expected"), [
+    ("https://forms.example.com/s/abc", "https://forms.example.com/s/abc?plink=TOKEN"),
+    ("https://forms.example.com/s/abc?lang=de&plink=old#top", "https://forms.example.com/s/abc?lang=de&plink=TOKEN"),
+    ("https://forms.example.com/s/abc?q=a%20b&e=", "https://forms.example.com/s/abc?q=a+b&e=&plink=TOKEN"),
+    ("https://forms.example.com/s/ä?x=ü", "https://forms.example.com/s/ä?x=%C3%BC&plink=TOKEN"),
+])
+def test_the_target_puts_the_token_last_in_the_hidden_field(base: str, expected: str) -> None:
+    from plugin.services.opening import with_hidden_field
+    for token in ("a1.b2-c3_d4", "e5.f6"):  # a survey URL's part is remembered; each click's token is its own
+        assert with_hidden_field(base, token, "plink") == expected.replace("TOKEN", token)
+    assert with_hidden_field(base, "a b&c", "plink").endswith("plink=a+b%26c")
