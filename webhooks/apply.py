@@ -10,6 +10,8 @@ takes ``webhooks.anonymous`` instead; the host's own update that overwrote a tic
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -225,30 +227,33 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
 
 
 def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
-                    intake: Intake, wait_limit_ms: int) -> tuple[bool, Applied | None]:
+                    intake: Intake, wait_limit_ms: int, turn: Callable[[], AbstractContextManager[Any]] = nullcontext
+                    ) -> tuple[bool, Applied | None]:
     """Store a delivery as applied and apply it, in one transaction and one commit; whether this call stored
     it, and the outcome.
 
     (False, None): this webhook id was stored before (nothing done). (True, None): applying failed; the whole
     transaction was undone and the delivery stored again in one of its own, as failed, for the retry job (an
     error there raises: the delivery is not stored, and the host, answered 503, sends it again). Statements
-    wait on locks at most ``wait_limit_ms``.
+    wait on locks at most ``wait_limit_ms``. ``turn``: held from the first write to the commit (and around
+    the failed delivery's own store), not while the connection is found (``plugin.db.sqlite_write_turn``).
     """
     sql = Driver(session)
     store.limit_waits(sql, wait_limit_ms)
-    inbox_id = store.claim(session, webhook_id, delivery.event, body, now, status="applied", attempts=1, sql=sql)
-    if inbox_id is None:  # an error above is raised: not stored, the host is answered 503 and sends it again
+    with turn():
+        inbox_id = store.claim(session, webhook_id, delivery.event, body, now, status="applied", attempts=1, sql=sql)
+        if inbox_id is None:  # an error above is raised: not stored, the host is answered 503 and sends it again
+            session.commit()
+            return False, None
+        try:
+            applied = apply_delivery(session, delivery, now, intake, sql)
+            if applied.anonymous:
+                store.forget_body(sql, inbox_id, now)
+        except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
+            session.rollback()
+            _store_failed(session, webhook_id, delivery, body, now, exc, wait_limit_ms)
+            return True, None
         session.commit()
-        return False, None
-    try:
-        applied = apply_delivery(session, delivery, now, intake, sql)
-        if applied.anonymous:
-            store.forget_body(sql, inbox_id, now)
-    except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
-        session.rollback()
-        _store_failed(session, webhook_id, delivery, body, now, exc, wait_limit_ms)
-        return True, None
-    session.commit()
     if applied.decided:
         metrics.response_applied(applied.status)
     return True, applied

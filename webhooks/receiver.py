@@ -163,16 +163,17 @@ def _intake() -> Intake:
 
 def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
     hooks: WebhookState = current_app.extensions[KEY]
-    with sqlite_write_turn(db.engine.dialect.name, TURN_LIMIT_S):
-        now = state().clock.now()
-        stored, applied = claim_and_apply(db.session, webhook_id, delivery, text, now, _intake(), WAIT_LIMIT_MS)
-        if not stored:  # stored before: applied, ignored, or failed and waiting for the retry job
-            row = store.find(db.session, webhook_id)
-            db.session.commit()
-            if row is None or row.status in ("applied", "ignored"):
-                return _answer("duplicate", webhookId=webhook_id)
-            store.limit_waits(Driver(db.session), WAIT_LIMIT_MS)
-            applied = apply_stored(db.session, row.id, delivery, now, _intake())  # a repeat of a failure
+    turn = partial(sqlite_write_turn, db.engine.dialect.name, TURN_LIMIT_S)
+    stored, applied = claim_and_apply(db.session, webhook_id, delivery, text, state().clock.now(), _intake(),
+                                      WAIT_LIMIT_MS, turn)
+    if not stored:  # stored before: applied, ignored, or failed and waiting for the retry job
+        row = store.find(db.session, webhook_id)
+        db.session.commit()
+        if row is None or row.status in ("applied", "ignored"):
+            return _answer("duplicate", webhookId=webhook_id)  # a read: no turn to write taken
+        store.limit_waits(Driver(db.session), WAIT_LIMIT_MS)
+        with turn():
+            applied = apply_stored(db.session, row.id, delivery, state().clock.now(), _intake())  # a repeat
     if applied is None:
         return _answer("stored", 202, webhookId=webhook_id)
     if applied.decided and applied.status == "duplicate" and current_app.config["DELETE_DUPLICATES_ON_HOST"]:
