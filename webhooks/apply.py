@@ -149,8 +149,11 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
         return _anonymous(session, response, value, None, now, intake)
     finished_at = response.updated_at if response.finished else None
     keys = {"p_response": response.id, "p_now": now}
+    # a finished response's first delivery writes the status its finish should give (no other transaction sees
+    # the row before the commit); a second statement only when the use count says otherwise
+    expected = status if finished_at is None or link is None else _finish_rule(link, finished_at, intake.late_counts)
     first = sql.first(_ATTRIBUTE, {
-        **keys, "p_survey": response.survey_id, "p_status": status, "p_link": None if link is None else link.id,
+        **keys, "p_survey": response.survey_id, "p_status": expected, "p_link": None if link is None else link.id,
         "p_contact": None if link is None else link.contact_id, "p_started": response.created_at,
         "p_finished": finished_at}) is not None
     if first and link is not None:  # the first delivery of this response: it started, through this link
@@ -166,7 +169,8 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
         return Applied(response.id, current.status, current.link_id, bool(claimed))
     assert finished_at is not None  # noqa: S101 - claimed implies finished
     status = _finish(sql, link, response, finished_at, intake.late_counts)
-    sql.run(_SET_STATUS, {**keys, "p_status": status})
+    if not first or status != expected:
+        sql.run(_SET_STATUS, {**keys, "p_status": status})
     kind = {"attributed": "response.completed", "duplicate": "response.duplicate"}.get(status)
     if kind is not None:
         _record(sql, kind, link, now, {"responseId": response.id, "status": status, "finishedAt": iso(finished_at)})
@@ -187,20 +191,25 @@ def _anonymous(session: DbSession, response: ResponseRecord, value: str, link_id
     return Applied(response.id, status, None, status not in ("started", "repeat"), anonymous=True)
 
 
-def _finish(sql: Driver, link: Any, response: ResponseRecord, finished_at: datetime, late_counts: bool) -> str:
-    """The status of a newly finished response: count the link's use once, if a use is left; the link started."""
-    started = {"p_link": link.id, "p_started": response.created_at}
+def _finish_rule(link: Any, finished_at: datetime, late_counts: bool) -> str:
+    """What finishing through ``link`` at ``finished_at`` gives, if a use is left: rejected (revoked by then),
+    late (past its end, unless late responses count) or attributed."""
     if link.revoked_at is not None and link.revoked_at <= finished_at:
-        sql.run(_START, started)
         return "rejected"
-    late = link.expires_at is not None and finished_at >= link.expires_at
-    if late and not late_counts:
-        sql.run(_START, started)
+    if link.expires_at is not None and finished_at >= link.expires_at and not late_counts:
         return "late"
-    if sql.rowcount(_START_AND_COUNT_USE, {**started, "p_finished": finished_at}) == 1:
+    return "attributed"
+
+
+def _finish(sql: Driver, link: Any, response: ResponseRecord, finished_at: datetime, late_counts: bool) -> str:
+    """The status of a newly finished response: count the link's use once, if a use is left (attributed, else
+    duplicate); the link started."""
+    started = {"p_link": link.id, "p_started": response.created_at}
+    status = _finish_rule(link, finished_at, late_counts)
+    if status == "attributed" and sql.rowcount(_START_AND_COUNT_USE, {**started, "p_finished": finished_at}) == 1:
         return "attributed"
     sql.run(_START, started)
-    return "duplicate"
+    return "duplicate" if status == "attributed" else status
 
 
 def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: datetime,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from plugin.db import db
 from plugin.models import Link, ResponseAttribution
@@ -113,6 +113,35 @@ def test_a_link_with_two_uses_takes_two_responses(client: FlaskClient, links: di
     token = token_of(links["c1"])
     outcomes = [deliver(client, "responseFinished", f"r{n}", token, finished=True)["outcome"] for n in range(3)]
     assert outcomes == ["attributed", "attributed", "duplicate"]
+
+
+
+def _writes_of(client: FlaskClient, response_id: str, token: str) -> list[str]:
+    """The first words of each write a finished delivery runs (the reads and the commit left out)."""
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE"):
+            seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        deliver(client, "responseFinished", response_id, token, finished=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_first_finished_delivery_writes_its_status_with_its_row_and_corrects_it_only_for_a_duplicate(
+        client: FlaskClient, links: dict[str, int]) -> None:
+    token = token_of(links["c1"])
+    attributed = _writes_of(client, "r1", token)
+    assert attributed == ["INSERT INTO webhook_inbox", "INSERT INTO response_attributions", "UPDATE links SET",
+                          "INSERT INTO audit_events"]
+    assert attribution("r1")[0] == "attributed"
+    duplicate = _writes_of(client, "r2", token)  # no use left: the expected status is set right
+    assert "UPDATE response_attributions SET" in duplicate
+    assert attribution("r2")[0] == "duplicate"
 
 
 class FakeHost:
