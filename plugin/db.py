@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +9,6 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
@@ -87,27 +83,3 @@ def _usual_busy_timeout(dbapi_connection: Any, connection_record: Any) -> None:
 
 # What services take: a plain session (jobs, tests) or Flask-SQLAlchemy's scoped one (views, CLI).
 DbSession = Session | scoped_session[Any]
-
-
-_SQLITE_WRITER = threading.Lock()
-
-
-@contextmanager
-def sqlite_write_turn(dialect: str, timeout_seconds: float) -> Iterator[None]:
-    """On SQLite, this process's turn to write: one writing thread at a time, the others queued on a lock.
-
-    SQLite lets one connection write at a time; threads that collide in the database wait in its busy handler,
-    which sleeps 1 to 100 ms between tries, so under a burst most of a request's time is spent asleep. Queued
-    here they are woken the moment the writer commits. (Other processes still meet in the busy handler.) No
-    turn is taken on PostgreSQL, whose row locks let writers run side by side. OperationalError after
-    ``timeout_seconds`` without a turn, as SQLite raises when it is busy for too long.
-    """
-    if dialect != "sqlite":
-        yield
-        return
-    if not _SQLITE_WRITER.acquire(timeout=timeout_seconds):
-        raise OperationalError("waiting for a turn to write", {}, TimeoutError("database is busy"))
-    try:
-        yield
-    finally:
-        _SQLITE_WRITER.release()

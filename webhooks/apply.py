@@ -245,7 +245,7 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
     transaction was undone and the delivery stored again in one of its own, as failed, for the retry job (an
     error there raises: the delivery is not stored, and the host, answered 503, sends it again). Statements
     wait on locks at most ``wait_limit_ms``. ``turn``: held from the first write to the commit (and around
-    the failed delivery's own store), not while the connection is found (``plugin.db.sqlite_write_turn``).
+    the failed delivery's own store), not while the connection is found (``plugin.write_turn``).
     """
     sql = Driver(session)
     store.limit_waits(sql, wait_limit_ms)

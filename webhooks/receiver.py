@@ -20,12 +20,13 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from adapters.base import AdapterError
 from plugin import metrics
-from plugin.db import db, sqlite_write_turn
+from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.openapi import error_responses
 from plugin.prepared import Driver
 from plugin.services.adapters import survey_host_provider
 from plugin.state import state
+from plugin.write_turn import sqlite_write_turn
 from webhooks import host_cleanup, store
 from webhooks.apply import Intake, apply_stored, claim_and_apply
 from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 KEY = "personal_links_webhooks"
 PATH = "/webhooks/formbricks"
 WAIT_LIMIT_MS = 2000  # two waits of at most 2 s keep the answer inside the host's 5 s timeout
-TURN_LIMIT_S = 0.5  # and at most this long in the queue of this process's SQLite writers (plugin.db)
+TURN_LIMIT_S = 0.5  # and at most this long in the queue of SQLite's writers (plugin.write_turn)
 
 
 class DeliveryRejected(ServiceError):
@@ -163,7 +164,7 @@ def _intake() -> Intake:
 
 def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
     hooks: WebhookState = current_app.extensions[KEY]
-    turn = partial(sqlite_write_turn, db.engine.dialect.name, TURN_LIMIT_S)
+    turn = partial(sqlite_write_turn, db.engine.dialect.name, TURN_LIMIT_S, db.engine.url.database)
     stored, applied = claim_and_apply(db.session, webhook_id, delivery, text, state().clock.now(), _intake(),
                                       WAIT_LIMIT_MS, turn)
     if not stored:  # stored before: applied, ignored, or failed and waiting for the retry job

@@ -24,10 +24,11 @@ from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from plugin.db import UTCDateTime, sqlite_write_turn
+from plugin.db import UTCDateTime
 from plugin.models import AuditEvent, Link
 from plugin.prepared import Driver, Prepared
 from plugin.services import events
+from plugin.write_turn import sqlite_write_turn
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class OpenLog:
                 return 0
             engine = self._engine()
             try:
-                with sqlite_write_turn(engine.dialect.name, 10.0), engine.begin() as connection:
+                with sqlite_write_turn(engine.dialect.name, 10.0, engine.url.database), engine.begin() as connection:
                     write_opens(connection, batch)
             except SQLAlchemyError as exc:
                 log.warning("could not write %d opens, kept for the next try: %s", len(batch),
