@@ -159,6 +159,11 @@ class Driver:
             self._tell(prepared, many[0])
         prepared.run_many(self.cursor, self.dialect, many)
 
+    def control(self, statement: str) -> None:
+        """Run a statement with no parameters (``BEGIN IMMEDIATE``, ``SAVEPOINT x``...) on the cursor; its errors
+        are raised as SQLAlchemy raises them."""
+        _execute(self.cursor.execute, self.dialect, statement, ())
+
     def _tell(self, prepared: Prepared, params: Mapping[str, Any]) -> None:
         if not (self.connection._has_events or self.connection.engine._has_events):
             return

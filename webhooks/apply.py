@@ -268,18 +268,23 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
     return True, applied
 
 
-def _store_failed(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
-                  exc: Exception, wait_limit_ms: int) -> None:
+def failure_of(webhook_id: str, exc: Exception) -> tuple[str, str]:
+    """How a delivery whose effect failed is stored (failed, or dead for a value the database refuses, which it
+    would refuse again) and the error kept with it; logged."""
     reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
     log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", webhook_id, type(exc).__name__,
                 reason, exc_info=not isinstance(exc, SQLAlchemyError))
-    dead = isinstance(exc, DataError)  # a value the database refuses will be refused again: flag it at once
+    return ("dead" if isinstance(exc, DataError) else "failed"), f"{type(exc).__name__}: {reason}"[:2000]
+
+
+def _store_failed(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
+                  exc: Exception, wait_limit_ms: int) -> None:
+    status, error = failure_of(webhook_id, exc)
     sql = Driver(session)  # a transaction of its own, with the same bound on its waits
     store.limit_waits(sql, wait_limit_ms)
-    store.claim(session, webhook_id, delivery.event, body, now, status="dead" if dead else "failed",
-                error=f"{type(exc).__name__}: {reason}"[:2000], attempts=1, sql=sql)
+    store.claim(session, webhook_id, delivery.event, body, now, status=status, error=error, attempts=1, sql=sql)
     session.commit()
-    if dead:
+    if status == "dead":
         metrics.delivery_dead("unstorable")
 
 

@@ -22,6 +22,7 @@ from adapters.base import AdapterError
 from plugin import metrics
 from plugin.db import db
 from plugin.errors import ServiceError
+from plugin.logs import current_request_id
 from plugin.openapi import error_responses
 from plugin.prepared import Driver
 from plugin.services.adapters import survey_host_provider
@@ -29,6 +30,7 @@ from plugin.state import state
 from plugin.write_turn import sqlite_write_turn
 from webhooks import host_cleanup, store
 from webhooks.apply import Intake, apply_stored, claim_and_apply
+from webhooks.batch import Batches, Job, apply_jobs
 from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
 from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
 
@@ -62,6 +64,7 @@ class WebhookState:
 
     keys: list[bytes]
     background: Callable[[Callable[[], None]], None] = field(default=_start_thread)
+    batches: Batches = field(default_factory=Batches)  # deliveries of this process applied together
     registered: list[bytes] | None = None
     registered_at: float = 0.0
 
@@ -165,8 +168,13 @@ def _intake() -> Intake:
 def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
     hooks: WebhookState = current_app.extensions[KEY]
     turn = partial(sqlite_write_turn, db.engine.dialect.name, TURN_LIMIT_S, db.engine.url.database)
-    stored, applied = claim_and_apply(db.session, webhook_id, delivery, text, state().clock.now(), _intake(),
-                                      WAIT_LIMIT_MS, turn)
+    now = state().clock.now()
+    if db.engine.dialect.name == "sqlite":  # one writer at a time anyway: those queued go in one transaction
+        job = Job(webhook_id, delivery, text, now, current_request_id())
+        stored, applied = hooks.batches.apply(job, partial(apply_jobs, db.session, intake=_intake(),
+                                                           wait_limit_ms=WAIT_LIMIT_MS, turn=turn), TURN_LIMIT_S)
+    else:  # PostgreSQL's writers run side by side, each in its own transaction
+        stored, applied = claim_and_apply(db.session, webhook_id, delivery, text, now, _intake(), WAIT_LIMIT_MS)
     if not stored:  # stored before: applied, ignored, or failed and waiting for the retry job
         row = store.find(db.session, webhook_id)
         db.session.commit()

@@ -1,0 +1,166 @@
+"""Deliveries that arrive together are applied together: one write turn, one transaction, one commit.
+
+Under a burst the request threads of a process queue for the write turn (``plugin.write_turn``), and each paid
+for the turn, a connection and a commit of its own. Here the first delivery to find no batch running leads:
+it takes the deliveries queued behind it (at most ``MAX_BATCH``, itself first), applies each in a savepoint of
+one transaction, and commits once; then it hands the lead to the first delivery queued meanwhile. A failure
+is undone alone (back to its savepoint) and its delivery stored as failed in the same transaction, for the
+retry job, exactly as ``claim_and_apply`` does in a transaction of its own; a commit that fails leaves none
+of the batch stored, and each is answered 503 (the host sends it again). A delivery alone is applied by
+``claim_and_apply``, unchanged. Each delivery's audit row and log lines keep its own request id.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from plugin import logs, metrics
+from plugin.db import DbSession
+from plugin.prepared import Driver
+from webhooks import store
+from webhooks.apply import Applied, Intake, apply_delivery, claim_and_apply, failure_of
+from webhooks.payload import Delivery
+
+MAX_BATCH = 32
+
+
+@dataclass(eq=False)
+class Job:
+    """One delivery waiting to be applied, and what became of it."""
+
+    webhook_id: str
+    delivery: Delivery
+    body: str
+    now: datetime
+    request_id: str | None
+    lead: bool = False  # this job's thread applies the next batch
+    taken: bool = False  # in a batch being applied
+    finished: bool = False
+    outcome: tuple[bool, Applied | None] | None = None  # what claim_and_apply returns
+    error: BaseException | None = None  # what it raised
+    dead: bool = False  # stored as dead (a value the database refuses)
+
+
+class Batches:
+    """A process's deliveries waiting to be applied, and whether one of its threads is applying a batch."""
+
+    def __init__(self) -> None:
+        self._state = threading.Condition()
+        self._queue: deque[Job] = deque()
+        self._leading = False
+
+    def apply(self, job: Job, run: Callable[[list[Job]], None], wait_seconds: float) -> tuple[bool, Applied | None]:
+        """``job``'s outcome once a batch holding it is applied (by this thread, when it leads, or another);
+        OperationalError ("database is busy") when no batch took it within ``wait_seconds``."""
+        deadline = time.monotonic() + wait_seconds
+        with self._state:
+            self._queue.append(job)
+            if not self._leading:
+                self._leading = job.lead = True
+            while not (job.lead or job.finished):
+                left = deadline - time.monotonic()
+                if left <= 0 and not job.taken:
+                    self._queue.remove(job)
+                    raise OperationalError("waiting for a batch to write", {}, TimeoutError("database is busy"))
+                self._state.wait(None if job.taken else left)  # taken: its batch's statements have their limits
+        if not job.finished:
+            self._lead(run)
+        if job.error is not None:
+            raise job.error
+        assert job.outcome is not None  # noqa: S101 - a finished job has one or the other
+        return job.outcome
+
+    def _lead(self, run: Callable[[list[Job]], None]) -> None:
+        with self._state:
+            batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+            for job in batch:
+                job.taken = True
+        try:
+            run(batch)
+        except BaseException as exc:  # noqa: BLE001 - every job of the batch must hear of it
+            for job in batch:
+                if job.outcome is None and job.error is None:
+                    job.error = exc
+        finally:
+            with self._state:
+                for job in batch:
+                    job.finished = True
+                if self._queue:
+                    self._queue[0].lead = True
+                else:
+                    self._leading = False
+                self._state.notify_all()
+
+
+def apply_jobs(session: DbSession, jobs: list[Job], *, intake: Intake, wait_limit_ms: int,
+               turn: Callable[[], AbstractContextManager[Any]]) -> None:
+    """Store and apply ``jobs`` (each job's outcome or error set): one alone by ``claim_and_apply``, several in
+    one transaction, each in a savepoint."""
+    if len(jobs) == 1:
+        job = jobs[0]
+        try:
+            job.outcome = claim_and_apply(session, job.webhook_id, job.delivery, job.body, job.now, intake,
+                                          wait_limit_ms, turn)
+        except Exception as exc:  # noqa: BLE001 - raised in the job's own request
+            job.error = exc
+        return
+    sql = Driver(session)
+    store.limit_waits(sql, wait_limit_ms)
+    with turn():
+        if sql.dialect.name == "sqlite":
+            sql.control("BEGIN IMMEDIATE")  # savepoints nest in it (the first one would begin its own)
+        for job in jobs:
+            token = logs.bind(job.request_id or "", "/webhooks/formbricks")
+            try:
+                _apply_one(session, sql, job, intake)
+            finally:
+                logs.unbind(token)
+        try:
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 - nothing of the batch is stored: each is answered 503
+            session.rollback()
+            for job in jobs:
+                job.outcome, job.error = None, exc
+            return
+    for job in jobs:
+        if job.dead:
+            metrics.delivery_dead("unstorable")
+        elif job.outcome is not None and job.outcome[1] is not None and job.outcome[1].decided:
+            metrics.response_applied(job.outcome[1].status)
+
+
+def _apply_one(session: DbSession, sql: Driver, job: Job, intake: Intake) -> None:
+    sql.control("SAVEPOINT delivery")
+    try:
+        inbox_id = store.claim(session, job.webhook_id, job.delivery.event, job.body, job.now, status="applied",
+                               attempts=1, sql=sql)
+        if inbox_id is None:
+            job.outcome = (False, None)
+        else:
+            applied = apply_delivery(session, job.delivery, job.now, intake, sql)
+            if applied.anonymous:
+                store.forget_body(sql, inbox_id, job.now)
+            job.outcome = (True, applied)
+        sql.control("RELEASE SAVEPOINT delivery")
+    except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
+        sql.control("ROLLBACK TO SAVEPOINT delivery")
+        status, error = failure_of(job.webhook_id, exc)
+        try:
+            store.claim(session, job.webhook_id, job.delivery.event, job.body, job.now, status=status, error=error,
+                        attempts=1, sql=sql)
+            sql.control("RELEASE SAVEPOINT delivery")
+        except Exception as stored_exc:  # noqa: BLE001 - not stored: its request is answered 503
+            sql.control("ROLLBACK TO SAVEPOINT delivery")
+            sql.control("RELEASE SAVEPOINT delivery")
+            job.outcome, job.error = None, stored_exc
+            return
+        job.outcome, job.dead = (True, None), status == "dead"
