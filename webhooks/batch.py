@@ -86,10 +86,9 @@ class Batches:
                 job.taken = True
         try:
             run(batch)
-        except BaseException as exc:  # noqa: BLE001 - every job of the batch must hear of it
+        except BaseException as exc:  # noqa: BLE001 - every job of the batch must hear of it (none is stored)
             for job in batch:
-                if job.outcome is None and job.error is None:
-                    job.error = exc
+                job.outcome, job.error = None, exc
         finally:
             with self._state:
                 for job in batch:
@@ -114,23 +113,23 @@ def apply_jobs(session: DbSession, jobs: list[Job], *, intake: Intake, wait_limi
             job.error = exc
         return
     sql = Driver(session)
-    store.limit_waits(sql, wait_limit_ms)
-    with turn():
-        if sql.dialect.name == "sqlite":
-            sql.control("BEGIN IMMEDIATE")  # savepoints nest in it (the first one would begin its own)
-        for job in jobs:
-            token = logs.bind(job.request_id or "", "/webhooks/formbricks")
-            try:
-                _apply_one(session, sql, job, intake)
-            finally:
-                logs.unbind(token)
-        try:
-            session.commit()
-        except Exception as exc:  # noqa: BLE001 - nothing of the batch is stored: each is answered 503
-            session.rollback()
+    try:
+        store.limit_waits(sql, wait_limit_ms)
+        with turn():
+            if sql.dialect.name == "sqlite":
+                sql.control("BEGIN IMMEDIATE")  # savepoints nest in it (the first one would begin its own)
             for job in jobs:
-                job.outcome, job.error = None, exc
-            return
+                token = logs.bind(job.request_id or "", "/webhooks/formbricks")
+                try:
+                    _apply_one(session, sql, job, intake)
+                finally:
+                    logs.unbind(token)
+            session.commit()
+    except Exception as exc:  # noqa: BLE001 - nothing of the batch is stored: each is answered 503
+        session.rollback()
+        for job in jobs:
+            job.outcome, job.dead, job.error = None, False, exc
+        return
     for job in jobs:
         if job.dead:
             metrics.delivery_dead("unstorable")

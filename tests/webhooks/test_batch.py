@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 import webhooks.apply
+import webhooks.batch
 from plugin.db import db
 from plugin.models import AuditEvent, ResponseAttribution
 from plugin.state import state
@@ -124,3 +125,25 @@ def test_a_batch_is_one_transaction_where_a_failure_is_stored_alone_and_each_kee
     audits = dict(db.session.execute(select(AuditEvent.link_id, AuditEvent.request_id)
                                      .where(AuditEvent.actor == "webhook")).all())
     assert audits == {links["c1"]: "req-1", links["c3"]: "req-4"}
+
+
+def test_a_batch_whose_transaction_breaks_stores_none_of_it_and_every_delivery_hears_the_error(
+        app: Flask, links: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("batches are SQLite's: PostgreSQL's writers run side by side")
+    real = webhooks.batch._apply_one
+
+    def breaking_on_the_second(session: Any, sql: Any, job: Job, intake: Intake) -> None:
+        if job.webhook_id == "w2":  # as a transaction SQLite gave up on would (no savepoint left to go back to)
+            raise OperationalError("ROLLBACK TO SAVEPOINT delivery", {}, RuntimeError("no such savepoint"))
+        real(session, sql, job, intake)
+
+    monkeypatch.setattr("webhooks.batch._apply_one", breaking_on_the_second)
+    jobs = [Job("w1", _delivery("r1", token_of(links["c1"])), "{}", NOW, "req-1"),
+            Job("w2", _delivery("r2", token_of(links["c2"])), "{}", NOW, "req-2")]
+    apply_jobs(db.session, jobs, intake=_intake(), wait_limit_ms=2000, turn=nullcontext)
+    db.session.remove()
+    assert [job.outcome for job in jobs] == [None, None]
+    assert all(isinstance(job.error, OperationalError) for job in jobs)
+    assert db.session.scalars(select(InboxDelivery.webhook_id)).all() == []  # w1's claim went with it
+    assert db.session.scalars(select(ResponseAttribution.response_id)).all() == []
