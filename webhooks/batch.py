@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,13 +48,16 @@ class Job:
     outcome: tuple[bool, Applied | None] | None = None  # what claim_and_apply returns
     error: BaseException | None = None  # what it raised
     dead: bool = False  # stored as dead (a value the database refuses)
+    wake: threading.Event = field(default_factory=threading.Event)  # set when finished, or when the lead is its
 
 
 class Batches:
-    """A process's deliveries waiting to be applied, and whether one of its threads is applying a batch."""
+    """A process's deliveries waiting to be applied, and whether one of its threads is applying a batch. Each
+    job's thread sleeps on the job's own event: woken when its batch is done or the lead is its, never by
+    another's."""
 
     def __init__(self) -> None:
-        self._state = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
         self._leading = False
 
@@ -62,16 +65,20 @@ class Batches:
         """``job``'s outcome once a batch holding it is applied (by this thread, when it leads, or another);
         OperationalError ("database is busy") when no batch took it within ``wait_seconds``."""
         deadline = time.monotonic() + wait_seconds
-        with self._state:
+        with self._lock:
             self._queue.append(job)
             if not self._leading:
                 self._leading = job.lead = True
-            while not (job.lead or job.finished):
+        while True:
+            with self._lock:
+                if job.lead or job.finished:
+                    break
                 left = deadline - time.monotonic()
                 if left <= 0 and not job.taken:
                     self._queue.remove(job)
                     raise OperationalError("waiting for a batch to write", {}, TimeoutError("database is busy"))
-                self._state.wait(None if job.taken else left)  # taken: its batch's statements have their limits
+                taken = job.taken
+            job.wake.wait(None if taken else left)  # taken: its batch's statements have their own limits
         if not job.finished:
             self._lead(run)
         if job.error is not None:
@@ -80,7 +87,7 @@ class Batches:
         return job.outcome
 
     def _lead(self, run: Callable[[list[Job]], None]) -> None:
-        with self._state:
+        with self._lock:
             batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
             for job in batch:
                 job.taken = True
@@ -90,14 +97,15 @@ class Batches:
             for job in batch:
                 job.outcome, job.error = None, exc
         finally:
-            with self._state:
+            with self._lock:
                 for job in batch:
                     job.finished = True
+                    job.wake.set()
                 if self._queue:
                     self._queue[0].lead = True
+                    self._queue[0].wake.set()
                 else:
                     self._leading = False
-                self._state.notify_all()
 
 
 def apply_jobs(session: DbSession, jobs: list[Job], *, intake: Intake, wait_limit_ms: int,
