@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
 
@@ -17,6 +18,7 @@ import webhooks.batch
 from plugin.db import db
 from plugin.models import AuditEvent, ResponseAttribution
 from plugin.state import state
+from tests.conftest import empty_tables, migrate_once
 from tests.helpers import NOW
 from tests.webhooks.support import response_body, token_of
 from webhooks.apply import Applied, Intake
@@ -87,6 +89,14 @@ def test_a_batch_that_raises_answers_each_of_its_deliveries_with_the_error() -> 
         Batches().apply(_job("a"), run, 1.0)
 
 
+@pytest.fixture
+def database_url(sqlite_url: str) -> Iterator[str]:
+    """Batches are SQLite's (PostgreSQL's writers run side by side, each delivery its own transaction)."""
+    migrate_once(sqlite_url)
+    yield sqlite_url
+    empty_tables(sqlite_url)
+
+
 def _delivery(response_id: str, token: str) -> Delivery:
     parsed = parse_delivery(response_body("responseFinished", response_id, token, finished=True))
     assert isinstance(parsed, Delivery)
@@ -100,8 +110,6 @@ def _intake() -> Intake:
 
 def test_a_batch_is_one_transaction_where_a_failure_is_stored_alone_and_each_keeps_its_request_id(
         app: Flask, links: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("batches are SQLite's: PostgreSQL's writers run side by side")
     real = webhooks.apply.apply_delivery
 
     def failing_for_r2(session: Any, delivery: Delivery, *args: Any) -> Applied:
@@ -129,8 +137,6 @@ def test_a_batch_is_one_transaction_where_a_failure_is_stored_alone_and_each_kee
 
 def test_a_batch_whose_transaction_breaks_stores_none_of_it_and_every_delivery_hears_the_error(
         app: Flask, links: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("batches are SQLite's: PostgreSQL's writers run side by side")
     real = webhooks.batch._apply_one
 
     def breaking_on_the_second(session: Any, sql: Any, job: Job, intake: Intake) -> None:
