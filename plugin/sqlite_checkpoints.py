@@ -76,6 +76,9 @@ def _run(path: str) -> None:
                 log.debug("SQLite checkpoint of %s skipped: %s", path, exc)
     finally:
         connection.close()
+        with _guard:  # a test's files come and go: keep no entry for each
+            if _threads.get((os.getpid(), path)) is threading.current_thread():
+                del _threads[(os.getpid(), path)]
 
 
 def checkpoint(connection: sqlite3.Connection) -> tuple[int, int, int]:

@@ -61,9 +61,8 @@ def sqlite_write_turn(dialect: str, timeout_seconds: float, database: str | None
 
 def _file_turn(database: str) -> _FileTurn | None:
     key = (os.getpid(), database)  # a forked process opens its own: an flock is shared by a file's openers
-    turn = _FILES.get(key, False)
-    if turn is not False:
-        return turn  # type: ignore[return-value]
+    if key in _FILES:
+        return _FILES[key]
     with _FILES_GUARD:
         if key not in _FILES:
             try:

@@ -223,10 +223,7 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
             metrics.response_applied(applied.status)
     except SQLAlchemyError as exc:
         session.rollback()
-        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
-        log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", inbox_id, type(exc).__name__,
-                    reason)
-        store.mark_failed(session, inbox_id, f"{type(exc).__name__}: {reason}")
+        store.mark_failed(session, inbox_id, _failure(inbox_id, exc))
         if isinstance(exc, DataError):  # a value the database refuses will be refused again: flag it at once
             session.execute(update(InboxDelivery).where(InboxDelivery.id == inbox_id).values(status="dead"))
             metrics.delivery_dead("unstorable")
@@ -250,17 +247,20 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
     sql = Driver(session)
     store.limit_waits(sql, wait_limit_ms)
     with turn():
-        inbox_id = store.claim(session, webhook_id, delivery.event, body, now, status="applied", attempts=1, sql=sql)
+        inbox_id = claim_applied(session, sql, webhook_id, delivery, body, now)
         if inbox_id is None:  # an error above is raised: not stored, the host is answered 503 and sends it again
             session.commit()
             return False, None
         try:
-            applied = apply_delivery(session, delivery, now, intake, sql)
-            if applied.anonymous:
-                store.forget_body(sql, inbox_id, now)
+            applied = effect(session, sql, inbox_id, delivery, now, intake)
         except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
             session.rollback()
-            _store_failed(session, webhook_id, delivery, body, now, exc, wait_limit_ms)
+            sql = Driver(session)  # a transaction of its own, with the same bound on its waits
+            store.limit_waits(sql, wait_limit_ms)
+            dead = store_failure(session, sql, webhook_id, delivery, body, now, exc)
+            session.commit()
+            if dead:
+                metrics.delivery_dead("unstorable")
             return True, None
         session.commit()
     if applied.decided:
@@ -268,24 +268,39 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
     return True, applied
 
 
-def failure_of(webhook_id: str, exc: Exception) -> tuple[str, str]:
-    """How a delivery whose effect failed is stored (failed, or dead for a value the database refuses, which it
-    would refuse again) and the error kept with it; logged."""
-    reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]  # not the SQL and its values
-    log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", webhook_id, type(exc).__name__,
+def claim_applied(session: DbSession, sql: Driver, webhook_id: str, delivery: Delivery, body: str,
+                  now: datetime) -> int | None:
+    """Store a delivery as applied, by the caller's transaction (which applies it): its inbox row's id, or None
+    when this webhook id was stored before."""
+    return store.claim(session, webhook_id, delivery.event, body, now, status="applied", attempts=1, sql=sql)
+
+
+def effect(session: DbSession, sql: Driver, inbox_id: int, delivery: Delivery, now: datetime,
+           intake: Intake) -> Applied:
+    """Apply a claimed delivery in the caller's transaction; an anonymous survey's stored body is forgotten."""
+    applied = apply_delivery(session, delivery, now, intake, sql)
+    if applied.anonymous:
+        store.forget_body(sql, inbox_id, now)
+    return applied
+
+
+def store_failure(session: DbSession, sql: Driver, webhook_id: str, delivery: Delivery, body: str, now: datetime,
+                  exc: Exception) -> bool:
+    """Store a delivery whose effect failed, in the caller's transaction, for the retry job: as failed, or as dead
+    for a value the database refuses (it would refuse it again); whether it is dead. Logged."""
+    dead = isinstance(exc, DataError)
+    store.claim(session, webhook_id, delivery.event, body, now, status="dead" if dead else "failed",
+                error=_failure(webhook_id, exc), attempts=1, sql=sql)
+    return dead
+
+
+def _failure(delivery: int | str, exc: Exception) -> str:
+    """What is kept of a failure to apply ``delivery`` (its inbox id or webhook id): the error's class and first
+    line, never the SQL and its values; logged (with the traceback when it is not the database's)."""
+    reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0]
+    log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", delivery, type(exc).__name__,
                 reason, exc_info=not isinstance(exc, SQLAlchemyError))
-    return ("dead" if isinstance(exc, DataError) else "failed"), f"{type(exc).__name__}: {reason}"[:2000]
-
-
-def _store_failed(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
-                  exc: Exception, wait_limit_ms: int) -> None:
-    status, error = failure_of(webhook_id, exc)
-    sql = Driver(session)  # a transaction of its own, with the same bound on its waits
-    store.limit_waits(sql, wait_limit_ms)
-    store.claim(session, webhook_id, delivery.event, body, now, status=status, error=error, attempts=1, sql=sql)
-    session.commit()
-    if status == "dead":
-        metrics.delivery_dead("unstorable")
+    return f"{type(exc).__name__}: {reason}"[:2000]
 
 
 def backoff(attempts: int) -> timedelta:

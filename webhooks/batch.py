@@ -27,7 +27,7 @@ from plugin import logs, metrics
 from plugin.db import DbSession
 from plugin.prepared import Driver
 from webhooks import store
-from webhooks.apply import Applied, Intake, apply_delivery, claim_and_apply, failure_of
+from webhooks.apply import Applied, Intake, claim_and_apply, claim_applied, effect, store_failure
 from webhooks.payload import Delivery
 
 MAX_BATCH = 32
@@ -41,7 +41,8 @@ class Job:
     delivery: Delivery
     body: str
     now: datetime
-    request_id: str | None
+    request_id: str | None  # the delivery's request's, for its audit row and log lines (and its route)
+    route: str | None = None
     lead: bool = False  # this job's thread applies the next batch
     taken: bool = False  # in a batch being applied
     finished: bool = False
@@ -127,11 +128,12 @@ def apply_jobs(session: DbSession, jobs: list[Job], *, intake: Intake, wait_limi
             if sql.dialect.name == "sqlite":
                 sql.control("BEGIN IMMEDIATE")  # savepoints nest in it (the first one would begin its own)
             for job in jobs:
-                token = logs.bind(job.request_id or "", "/webhooks/formbricks")
+                token = None if job.request_id is None else logs.bind(job.request_id, job.route)
                 try:
                     _apply_one(session, sql, job, intake)
                 finally:
-                    logs.unbind(token)
+                    if token is not None:
+                        logs.unbind(token)
             session.commit()
     except Exception as exc:  # noqa: BLE001 - nothing of the batch is stored: each is answered 503
         session.rollback()
@@ -146,28 +148,20 @@ def apply_jobs(session: DbSession, jobs: list[Job], *, intake: Intake, wait_limi
 
 
 def _apply_one(session: DbSession, sql: Driver, job: Job, intake: Intake) -> None:
+    """What ``claim_and_apply`` does for one delivery, back to the delivery's savepoint on a failure."""
     sql.control("SAVEPOINT delivery")
     try:
-        inbox_id = store.claim(session, job.webhook_id, job.delivery.event, job.body, job.now, status="applied",
-                               attempts=1, sql=sql)
-        if inbox_id is None:
-            job.outcome = (False, None)
-        else:
-            applied = apply_delivery(session, job.delivery, job.now, intake, sql)
-            if applied.anonymous:
-                store.forget_body(sql, inbox_id, job.now)
-            job.outcome = (True, applied)
+        inbox_id = claim_applied(session, sql, job.webhook_id, job.delivery, job.body, job.now)
+        job.outcome = (False, None) if inbox_id is None else (
+            True, effect(session, sql, inbox_id, job.delivery, job.now, intake))
         sql.control("RELEASE SAVEPOINT delivery")
     except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
         sql.control("ROLLBACK TO SAVEPOINT delivery")
-        status, error = failure_of(job.webhook_id, exc)
         try:
-            store.claim(session, job.webhook_id, job.delivery.event, job.body, job.now, status=status, error=error,
-                        attempts=1, sql=sql)
-            sql.control("RELEASE SAVEPOINT delivery")
+            job.dead = store_failure(session, sql, job.webhook_id, job.delivery, job.body, job.now, exc)
         except Exception as stored_exc:  # noqa: BLE001 - not stored: its request is answered 503
             sql.control("ROLLBACK TO SAVEPOINT delivery")
-            sql.control("RELEASE SAVEPOINT delivery")
-            job.outcome, job.error = None, stored_exc
-            return
-        job.outcome, job.dead = (True, None), status == "dead"
+            job.outcome, job.dead, job.error = None, False, stored_exc
+        else:
+            job.outcome = (True, None)
+        sql.control("RELEASE SAVEPOINT delivery")

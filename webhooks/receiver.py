@@ -170,7 +170,7 @@ def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Re
     turn = partial(sqlite_write_turn, db.engine.dialect.name, TURN_LIMIT_S, db.engine.url.database)
     now = state().clock.now()
     if db.engine.dialect.name == "sqlite":  # one writer at a time anyway: those queued go in one transaction
-        job = Job(webhook_id, delivery, text, now, current_request_id())
+        job = Job(webhook_id, delivery, text, now, current_request_id(), PATH)
         stored, applied = hooks.batches.apply(job, partial(apply_jobs, db.session, intake=_intake(),
                                                            wait_limit_ms=WAIT_LIMIT_MS, turn=turn), TURN_LIMIT_S)
     else:  # PostgreSQL's writers run side by side, each in its own transaction

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from plugin.db import db
 from plugin.models import AuditEvent, Link, Survey
+from plugin.services.opening import with_hidden_field
 from plugin.state import state
 
 BASE = "/api/v2/management/surveys/survey-1/contact-links/contacts/"
@@ -145,7 +146,6 @@ def test_revoke_with_an_id_beyond_the_range_is_404(client, seeded, api_headers) 
     ("https://forms.example.com/s/ä?x=ü", "https://forms.example.com/s/ä?x=%C3%BC&plink=TOKEN"),
 ])
 def test_the_target_puts_the_token_last_in_the_hidden_field(base: str, expected: str) -> None:
-    from plugin.services.opening import with_hidden_field
     for token in ("a1.b2-c3_d4", "e5.f6"):  # a survey URL's part is remembered; each click's token is its own
         assert with_hidden_field(base, token, "plink") == expected.replace("TOKEN", token)
     assert with_hidden_field(base, "a b&c", "plink").endswith("plink=a+b%26c")

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -52,34 +53,47 @@ def _in_thread(batches: Batches, job: Job, run: Any, wait: float, results: dict[
     return thread
 
 
-def test_deliveries_queued_behind_a_batch_are_applied_in_the_next_one_by_one_of_their_threads() -> None:
+@dataclass
+class Held:
+    """A batch of one delivery, "a", being applied on its own thread until ``gate`` is set."""
+
+    batches: Batches
+    applied: list[list[str]]  # the webhook ids of each batch applied, in order
+    gate: threading.Event
+    results: dict[str, Any]
+    run: Any
+    first: threading.Thread
+
+
+def _first_batch_held() -> Held:
     batches, applied, gate, results = Batches(), [], threading.Event(), {}
     run = _applying(applied, gate)
     first = _in_thread(batches, _job("a"), run, 5.0, results)
     while not applied:
         time.sleep(0.01)
-    others = [_in_thread(batches, _job(name), run, 5.0, results) for name in ("b", "c", "d")]
+    return Held(batches, applied, gate, results, run, first)
+
+
+def test_deliveries_queued_behind_a_batch_are_applied_in_the_next_one_by_one_of_their_threads() -> None:
+    held = _first_batch_held()
+    others = [_in_thread(held.batches, _job(name), held.run, 5.0, held.results) for name in ("b", "c", "d")]
     time.sleep(0.2)  # all three queued while "a" is applied
-    gate.set()
-    for thread in (first, *others):
+    held.gate.set()
+    for thread in (held.first, *others):
         thread.join(5)
-    assert applied[0] == ["a"] and sorted(applied[1]) == ["b", "c", "d"] and len(applied) == 2
-    assert {name: outcome[1].response_id for name, outcome in results.items()} == {n: n for n in "abcd"}
+    assert held.applied[0] == ["a"] and sorted(held.applied[1]) == ["b", "c", "d"] and len(held.applied) == 2
+    assert {name: outcome[1].response_id for name, outcome in held.results.items()} == {n: n for n in "abcd"}
 
 
 def test_a_delivery_no_batch_takes_in_time_gets_the_busy_error_and_is_never_applied() -> None:
-    batches, applied, gate, results = Batches(), [], threading.Event(), {}
-    run = _applying(applied, gate)
-    first = _in_thread(batches, _job("a"), run, 5.0, results)
-    while not applied:
-        time.sleep(0.01)
-    late = _in_thread(batches, _job("late"), run, 0.1, results)
+    held = _first_batch_held()
+    late = _in_thread(held.batches, _job("late"), held.run, 0.1, held.results)
     late.join(5)
-    gate.set()
-    first.join(5)
-    assert isinstance(results["late"], OperationalError) and "database is busy" in str(results["late"])
-    assert applied == [["a"]]
-    assert batches.apply(_job("after"), run, 1.0)[1].response_id == "after"  # the lead was handed back
+    held.gate.set()
+    held.first.join(5)
+    assert isinstance(held.results["late"], OperationalError) and "database is busy" in str(held.results["late"])
+    assert held.applied == [["a"]]
+    assert held.batches.apply(_job("after"), held.run, 1.0)[1].response_id == "after"  # the lead was handed back
 
 
 def test_a_batch_that_raises_answers_each_of_its_deliveries_with_the_error() -> None:
@@ -117,7 +131,7 @@ def test_a_batch_is_one_transaction_where_a_failure_is_stored_alone_and_each_kee
             raise RuntimeError("a bug in applying r2")
         return real(session, delivery, *args)
 
-    monkeypatch.setattr("webhooks.batch.apply_delivery", failing_for_r2)
+    monkeypatch.setattr("webhooks.apply.apply_delivery", failing_for_r2)
     jobs = [Job("w1", _delivery("r1", token_of(links["c1"])), "{}", NOW, "req-1"),
             Job("w2", _delivery("r2", token_of(links["c2"])), "{}", NOW, "req-2"),
             Job("w1", _delivery("r1", token_of(links["c1"])), "{}", NOW, "req-3"),  # the same delivery again
