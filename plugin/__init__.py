@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, i18n, logs, monitoring, sessions, state
+from plugin import config, i18n, logs, monitoring, pool_ping, sessions, state
 from plugin import db as database
 from plugin.tokens import MAX_ID
 
@@ -58,6 +58,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.logger.warning("%s", note)
     monitoring.init_app(app)
     database.db.init_app(app)
+    with app.app_context():
+        pool_ping.watch(database.db.engine)
     database.migrate.init_app(app, database.db, directory=MIGRATIONS, render_as_batch=True)
     state.init_app(app)
     i18n.init_app(app)
