@@ -23,6 +23,7 @@ from plugin.db import db
 from plugin.services.api_keys import create_key
 from plugin.state import state
 from tests.helpers import NOW, base_config, postgres_schema
+from webhooks import connections
 
 pytest_plugins = ["tests.plugin.formbricks_host"]  # the fake Formbricks fixtures (fake_host, fake_host_v5)
 
@@ -92,6 +93,7 @@ def app(database_url: str, app_settings: dict[str, Any]) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+        connections.dispose(app)
 
 
 @pytest.fixture

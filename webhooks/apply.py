@@ -233,7 +233,8 @@ def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: dat
 
 
 def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, body: str, now: datetime,
-                    intake: Intake, wait_limit_ms: int, turn: Callable[[], AbstractContextManager[Any]] = nullcontext
+                    intake: Intake, wait_limit_ms: int | None,
+                    turn: Callable[[], AbstractContextManager[Any]] = nullcontext
                     ) -> tuple[bool, Applied | None]:
     """Store a delivery as applied and apply it, in one transaction and one commit; whether this call stored
     it, and the outcome.
@@ -241,11 +242,13 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
     (False, None): this webhook id was stored before (nothing done). (True, None): applying failed; the whole
     transaction was undone and the delivery stored again in one of its own, as failed, for the retry job (an
     error there raises: the delivery is not stored, and the host, answered 503, sends it again). Statements
-    wait on locks at most ``wait_limit_ms``. ``turn``: held from the first write to the commit (and around
+    wait on locks at most ``wait_limit_ms`` (None: the session's connections have their own bound,
+    ``webhooks.connections``). ``turn``: held from the first write to the commit (and around
     the failed delivery's own store), not while the connection is found (``plugin.write_turn``).
     """
     sql = Driver(session)
-    store.limit_waits(sql, wait_limit_ms)
+    if wait_limit_ms is not None:
+        store.limit_waits(sql, wait_limit_ms)
     with turn():
         inbox_id = claim_applied(session, sql, webhook_id, delivery, body, now)
         if inbox_id is None:  # an error above is raised: not stored, the host is answered 503 and sends it again
@@ -256,7 +259,8 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
         except Exception as exc:  # noqa: BLE001 - any failure of the effect must leave the stored delivery behind
             session.rollback()
             sql = Driver(session)  # a transaction of its own, with the same bound on its waits
-            store.limit_waits(sql, wait_limit_ms)
+            if wait_limit_ms is not None:
+                store.limit_waits(sql, wait_limit_ms)
             dead = store_failure(session, sql, webhook_id, delivery, body, now, exc)
             session.commit()
             if dead:

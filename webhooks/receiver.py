@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from adapters.base import AdapterError
 from plugin import metrics
-from plugin.db import db
+from plugin.db import DbSession, db
 from plugin.errors import ServiceError
 from plugin.logs import current_request_id
 from plugin.openapi import error_responses
@@ -28,7 +28,7 @@ from plugin.prepared import Driver
 from plugin.services.adapters import survey_host_provider
 from plugin.state import state
 from plugin.write_turn import sqlite_write_turn
-from webhooks import host_cleanup, store
+from webhooks import connections, host_cleanup, store
 from webhooks.apply import Intake, apply_stored, claim_and_apply
 from webhooks.batch import Batches, Job, apply_jobs
 from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
@@ -91,8 +91,9 @@ def _count(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Parse the configured secrets once (config has checked them)."""
+    """Parse the configured secrets once (config has checked them); on PostgreSQL, the intake's own engine."""
     app.extensions[KEY] = WebhookState(keys=[parse_secret(s) for s in app.config["WEBHOOK_SECRETS"]])
+    connections.init_app(app, WAIT_LIMIT_MS)
 
 
 def _is_ping(body: bytes) -> bool:
@@ -166,23 +167,35 @@ def _intake() -> Intake:
 
 
 def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
+    engine = connections.engine_of(current_app)
+    if engine is None:  # SQLite: the app's session, its busy timeout bounded per delivery
+        return _settle(db.session, WAIT_LIMIT_MS, webhook_id, delivery, text)
+    with connections.session(engine) as session:  # PostgreSQL: connections made with the bound
+        return _settle(session, None, webhook_id, delivery, text)
+
+
+def _settle(session: DbSession, limit_ms: int | None, webhook_id: str, delivery: Delivery, text: str
+            ) -> tuple[Response, int]:
+    """Store and apply a delivery (``limit_ms``: the bound on its waits to set, None when its connection has
+    one); answer with what became of it."""
     hooks: WebhookState = current_app.extensions[KEY]
     turn = partial(sqlite_write_turn, db.engine.dialect.name, TURN_LIMIT_S, db.engine.url.database)
     now = state().clock.now()
     if db.engine.dialect.name == "sqlite":  # one writer at a time anyway: those queued go in one transaction
         job = Job(webhook_id, delivery, text, now, current_request_id(), PATH)
-        stored, applied = hooks.batches.apply(job, partial(apply_jobs, db.session, intake=_intake(),
+        stored, applied = hooks.batches.apply(job, partial(apply_jobs, session, intake=_intake(),
                                                            wait_limit_ms=WAIT_LIMIT_MS, turn=turn), TURN_LIMIT_S)
     else:  # PostgreSQL's writers run side by side, each in its own transaction
-        stored, applied = claim_and_apply(db.session, webhook_id, delivery, text, now, _intake(), WAIT_LIMIT_MS)
+        stored, applied = claim_and_apply(session, webhook_id, delivery, text, now, _intake(), limit_ms)
     if not stored:  # stored before: applied, ignored, or failed and waiting for the retry job
-        row = store.find(db.session, webhook_id)
-        db.session.commit()
+        row = store.find(session, webhook_id)
+        session.commit()
         if row is None or row.status in ("applied", "ignored"):
             return _answer("duplicate", webhookId=webhook_id)  # a read: no turn to write taken
-        store.limit_waits(Driver(db.session), WAIT_LIMIT_MS)
+        if limit_ms is not None:
+            store.limit_waits(Driver(session), limit_ms)
         with turn():
-            applied = apply_stored(db.session, row.id, delivery, state().clock.now(), _intake())  # a repeat
+            applied = apply_stored(session, row.id, delivery, state().clock.now(), _intake())  # a repeat
     if applied is None:
         return _answer("stored", 202, webhookId=webhook_id)
     if applied.decided and applied.status == "duplicate" and current_app.config["DELETE_DUPLICATES_ON_HOST"]:

@@ -82,9 +82,10 @@ def wanted(target: DbSession | Connection, kind: str) -> bool:
 
 
 def forget_kinds(session: DbSession) -> None:
-    """Drop this process's copy of the subscribed kinds (a subscription changed here); read again on next use."""
+    """Drop this process's copies of the subscribed kinds (a subscription changed here): every engine's, the
+    webhook intake's own included (``webhooks.connections``); read again on next use."""
     with _LOCK:
-        _CACHE.pop(session.get_bind(), None)  # type: ignore[arg-type]
+        _CACHE.clear()
 
 
 def _check(kind: str) -> None:

@@ -22,7 +22,7 @@ from plugin.services.contacts import import_contacts
 from plugin.services.links import revoke_link
 from plugin.state import state
 from tests.helpers import NOW, SURVEY_ID
-from tests.webhooks.support import response_body
+from tests.webhooks.support import SECRET, response_body, signed
 from webhooks.apply import Intake, apply_delivery
 from webhooks.payload import parse_delivery
 
@@ -159,6 +159,20 @@ def test_a_repeated_delivery_of_a_response_starts_it_once(seeded: Any, client: F
         apply_delivery(db.session, parse_delivery(body), NOW, intake)  # type: ignore[arg-type]
         db.session.commit()
     assert [row.kind for row in _outbox()] == ["response.started", "response.completed"]
+
+
+@pytest.mark.settings(WEBHOOK_SECRETS=SECRET)
+def test_a_subscription_made_here_is_heard_by_the_next_webhook_delivery(seeded: Any, client: FlaskClient,
+                                                                         api_headers: dict[str, str]) -> None:
+    """The intake reads the subscribed kinds on connections of its own on PostgreSQL (webhooks.connections):
+    subscribing drops its copy too, not only the app's."""
+    token = client.get(f"{ISSUE}/c1", headers=api_headers).json["data"]["surveyUrl"].rsplit("/", 1)[1]
+    started = response_body("responseUpdated", "r1", token, finished=False)
+    assert client.post("/webhooks/formbricks", data=started, headers=signed(started)).status_code == 200
+    _subscribe("response.completed")  # the intake read the kinds above (none): this process forgets them
+    finished = response_body("responseFinished", "r1", token, finished=True)
+    assert client.post("/webhooks/formbricks", data=finished, headers=signed(finished)).json["outcome"] == "attributed"
+    assert [row.kind for row in _outbox()] == ["response.completed"]
 
 
 @pytest.mark.settings(OPEN_FLUSH_MS=3_600_000)

@@ -18,6 +18,7 @@ from plugin.services.links import revoke_link
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import OTHER_SURVEY_ID, response_body, signed, token_of
+from webhooks import connections
 
 URL = "/webhooks/formbricks"
 CREATED, FINISHED = NOW, NOW + timedelta(minutes=3)
@@ -124,11 +125,12 @@ def _writes_of(client: FlaskClient, response_id: str, token: str) -> list[str]:
         if statement.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE"):
             seen.append(" ".join(statement.split()[:3]))
 
-    event.listen(db.engine, "before_cursor_execute", note)
+    engine = connections.engine_of(client.application) or db.engine  # the intake's own on PostgreSQL
+    event.listen(engine, "before_cursor_execute", note)
     try:
         deliver(client, "responseFinished", response_id, token, finished=True)
     finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+        event.remove(engine, "before_cursor_execute", note)
     return seen
 
 
