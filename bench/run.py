@@ -39,7 +39,7 @@ def main() -> None:
     started = time.perf_counter()
     rows: list[tuple[str, str, str, str, str, str]] = []  # path, target, ours, baseline, ratio, verdict
     clicks = http_paths.click("sqlite", 500 if args.quick else 2000)
-    hooks = [http_paths.webhook(backend, 6000 if args.quick else 60000) for backend in ("sqlite", "postgres")]
+    hooks = [http_paths.webhook(backend, 6000 if args.quick else 120000) for backend in ("sqlite", "postgres")]
     for result, target, rate_target in ((clicks, 0.5, "≥ 0.5 of a hello-world 302; p99 < 20 ms at half rate"),
                                         (hooks[0], 0.3, "≥ 0.3 of a hello-world POST; p99 < 50 ms at half rate"),
                                         (hooks[1], 0.2, "≥ 0.2 of a hello-world POST; p99 < 50 ms at half rate")):
