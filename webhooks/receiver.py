@@ -179,9 +179,10 @@ def _settle(session: DbSession, limit_ms: int | None, webhook_id: str, delivery:
     """Store and apply a delivery (``limit_ms``: the bound on its waits to set, None when its connection has
     one); answer with what became of it."""
     hooks: WebhookState = current_app.extensions[KEY]
-    turn = partial(sqlite_write_turn, db.engine.dialect.name, TURN_LIMIT_S, db.engine.url.database)
+    engine = db.engine
+    turn = partial(sqlite_write_turn, engine.dialect.name, TURN_LIMIT_S, engine.url.database)
     now = state().clock.now()
-    if db.engine.dialect.name == "sqlite":  # one writer at a time anyway: those queued go in one transaction
+    if engine.dialect.name == "sqlite":  # one writer at a time anyway: those queued go in one transaction
         job = Job(webhook_id, delivery, text, now, current_request_id(), PATH)
         stored, applied = hooks.batches.apply(job, partial(apply_jobs, session, intake=_intake(),
                                                            wait_limit_ms=WAIT_LIMIT_MS, turn=turn), TURN_LIMIT_S)

@@ -91,9 +91,20 @@ def _malformed(message: str) -> SignatureError:
     return SignatureError(message, status=400, reason="malformed-header")
 
 
-def _header(headers: Mapping[str, str], name: str, limit: int) -> str:
+def _signing_headers(headers: Mapping[str, str]) -> dict[str, list[str]]:
+    """The values of the three signing headers, by lower-case name, in one pass over the headers."""
+    found: dict[str, list[str]] = {ID_HEADER: [], TIMESTAMP_HEADER: [], SIGNATURE_HEADER: []}
+    for key, value in headers.items():
+        if isinstance(key, str):
+            values = found.get(key.lower())
+            if values is not None:
+                values.append(value)
+    return found
+
+
+def _header(found: dict[str, list[str]], name: str, limit: int) -> str:
     """One header by lower-case name; rejected when absent, duplicated, empty, too long or non-ASCII."""
-    values = [value for key, value in headers.items() if isinstance(key, str) and key.lower() == name]
+    values = found[name]
     if not values:
         raise SignatureError(f"{name} header is missing", status=400, reason="missing-header")
     if len(values) > 1:
@@ -140,13 +151,14 @@ def verify(
     if isinstance(secrets, str | bytes) or not secrets:
         raise ValueError("secrets must be a non-empty list of secrets (a bare string is not a list)")
     keys = [_key(secret) for secret in secrets]
-    webhook_id = _header(headers, ID_HEADER, _MAX_ID)
+    found = _signing_headers(headers)
+    webhook_id = _header(found, ID_HEADER, _MAX_ID)
     if not _ID_RE.fullmatch(webhook_id):
         raise _malformed(f"{ID_HEADER} header contains spaces or control characters")
-    timestamp = _header(headers, TIMESTAMP_HEADER, _MAX_TIMESTAMP)
+    timestamp = _header(found, TIMESTAMP_HEADER, _MAX_TIMESTAMP)
     if not _TIMESTAMP_RE.fullmatch(timestamp):
         raise _malformed(f"{TIMESTAMP_HEADER} header is not whole unix seconds")
-    signatures = _candidates(_header(headers, SIGNATURE_HEADER, _MAX_SIGNATURE_HEADER))
+    signatures = _candidates(_header(found, SIGNATURE_HEADER, _MAX_SIGNATURE_HEADER))
     if not signatures:
         raise _malformed(f"{SIGNATURE_HEADER} header has no well-formed v1 entry")
 
