@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import compileall
 import sys
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import bulk_paths, http_paths, machine, paging_paths, sync_paths  # noqa: E402
-from bench.load import ensure_tools  # noqa: E402
+from bench.load import ROOT, ensure_tools  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -31,11 +32,20 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def compile_sources() -> None:
+    """Byte-compile the project's packages once, as an installed copy is after its first start: where
+    ``PYTHONDONTWRITEBYTECODE`` is set (this machine sets it), every CLI process would otherwise compile
+    every module again (measured: 0.75 s to start instead of 0.53 s, a fifth of issuing 100,000 links)."""
+    for package in ("plugin", "webhooks", "adapters"):
+        compileall.compile_dir(str(ROOT / package), quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     ensure_tools()
+    compile_sources()
     started = time.perf_counter()
     rows: list[tuple[str, str, str, str, str, str]] = []  # path, target, ours, baseline, ratio, verdict
     clicks = http_paths.click("sqlite", 500 if args.quick else 2000)
@@ -101,7 +111,8 @@ def write(rows: list[tuple[str, str, str, str, str, str]], elapsed: float, quick
         "and the machine has slower spells; the half-rate run paces 4",
         "connections);",
         "plain Python loops for the bulk paths (issue + export: the fastest of 3 turns on each side, the highest",
-        "peak). Read the ratios; absolute numbers are this machine's.",
+        "peak; the project's modules byte-compiled first, as an installed copy's are). Read the ratios; absolute",
+        "numbers are this machine's.",
         "",
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick run: small sizes, not a measurement)' if quick else ''}",
         "",
