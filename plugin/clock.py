@@ -43,8 +43,11 @@ def iso(value: datetime | None) -> str | None:
     """The host's ISO-8601 spelling of a moment: UTC, milliseconds, ``Z`` (None stays None)."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat truncates to milliseconds (as the host does) and pads the year; twice as fast as strftime, and
+    # an export calls this for every time of every row
+    return value.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def day_of(at: datetime) -> datetime:
