@@ -29,8 +29,9 @@ from plugin.services.adapters import survey_host_provider
 from plugin.state import state
 from plugin.write_turn import sqlite_write_turn
 from webhooks import connections, host_cleanup, store
-from webhooks.apply import Intake, apply_stored, claim_and_apply
+from webhooks.apply import Intake
 from webhooks.batch import Batches, Job, apply_jobs
+from webhooks.inbox_apply import apply_stored, claim_and_apply
 from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
 from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
 

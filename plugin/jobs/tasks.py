@@ -25,7 +25,8 @@ from plugin.services.purge import purge
 from plugin.services.reconcile import reconcile
 from plugin.services.sync import sync
 from plugin.state import state
-from webhooks.apply import Intake, apply_pending
+from webhooks.apply import Intake
+from webhooks.inbox_apply import apply_pending
 
 Counts = dict[str, int]
 JobFunction = Callable[[DbSession, datetime, Mapping[str, Any]], Counts]

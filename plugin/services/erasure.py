@@ -20,7 +20,7 @@ from plugin.db import DbSession
 from plugin.models import HostErasure
 from plugin.tickets import PLACEHOLDER
 from webhooks.anonymous import tally
-from webhooks.apply import backoff
+from webhooks.inbox_apply import backoff
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import SECRET, response_body, signed, token_of
 from webhooks import receiver, store
-from webhooks.apply import Intake, apply_pending
+from webhooks.apply import Intake
+from webhooks.inbox_apply import apply_pending
 from webhooks.models import InboxDelivery, WebhookRegistration
 
 URL = "/webhooks/formbricks"
