@@ -51,4 +51,3 @@ def _test_if_idle(dialect: Dialect, idle_seconds: float, dbapi_connection: Any, 
         alive = False
     if not alive:
         raise DisconnectionError("the pooled connection did not answer after idling; connecting again")
-    connection_record.info[_RETURNED_AT] = time.monotonic()

@@ -73,9 +73,32 @@ def test_the_app_tests_idle_connections_only(postgres_url: str, monkeypatch: pyt
         engine.dispose()
 
 
-def test_sqlite_engines_are_never_tested(sqlite_url: str) -> None:
+def _pings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The checkout tests the engine's dialect makes from now on (each still answers alive)."""
+    made: list[object] = []
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda dbapi_connection: made.append(dbapi_connection) or True)
+    return made
+
+
+def test_only_a_connection_idle_long_enough_is_tested(engines: tuple[Engine, Engine],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, _ = engines
+    pool_ping.watch(engine, idle_seconds=0.2)
+    _backend(engine)  # made now: not tested
+    pings = _pings(engine, monkeypatch)
+    _backend(engine)  # back in the pool a moment ago: not tested
+    assert pings == []
+    time.sleep(0.25)
+    _backend(engine)
+    assert len(pings) == 1
+
+
+def test_sqlite_engines_are_never_tested(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = sa.create_engine(sqlite_url)
     pool_ping.watch(engine, idle_seconds=0)
-    assert not sa.event.contains(engine, "checkout", pool_ping._stamp)
-    assert not sa.event.contains(engine, "checkin", pool_ping._stamp)
+    pings = _pings(engine, monkeypatch)
+    for _ in range(2):
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
     engine.dispose()
+    assert pings == []
