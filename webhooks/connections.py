@@ -12,12 +12,9 @@ the process, at no cost (``plugin.db.change_busy_timeout``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session
 
 from plugin import pool_ping
 
@@ -29,9 +26,9 @@ def init_app(app: Flask, limit_ms: int) -> None:
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "postgresql":
         return
-    given = url.query.get("options")
+    given = url.query.get("options") or ()  # a string, or a tuple when the URL repeats it
     limits = f"-c lock_timeout={int(limit_ms)} -c statement_timeout={int(limit_ms)}"
-    options = " ".join(filter(None, [given if isinstance(given, str) else " ".join(given or ()), limits]))
+    options = " ".join([*([given] if isinstance(given, str) else given), limits])
     engine = create_engine(url.update_query_dict({"options": options}),
                            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     pool_ping.watch(engine)
@@ -40,17 +37,11 @@ def init_app(app: Flask, limit_ms: int) -> None:
 
 def engine_of(app: Flask) -> Engine | None:
     """The intake's engine; None on SQLite (the intake uses the app's session)."""
-    engine: Engine | None = app.extensions.get(KEY)
-    return engine
-
-
-def session(engine: Engine) -> Session:
-    """A session of the intake's connections, for one delivery (close it after)."""
-    return Session(engine)
+    return app.extensions.get(KEY)
 
 
 def dispose(app: Flask) -> None:
     """Close the intake's pooled connections (the app's own are closed by ``db.engine.dispose()``)."""
-    engine: Any = app.extensions.get(KEY)
+    engine = engine_of(app)
     if engine is not None:
         engine.dispose()

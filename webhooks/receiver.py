@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
 
 from adapters.base import AdapterError
 from plugin import metrics
@@ -171,7 +172,7 @@ def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Re
     engine = connections.engine_of(current_app)
     if engine is None:  # SQLite: the app's session, its busy timeout bounded per delivery
         return _settle(db.session, WAIT_LIMIT_MS, webhook_id, delivery, text)
-    with connections.session(engine) as session:  # PostgreSQL: connections made with the bound
+    with Session(engine) as session:  # PostgreSQL: the intake's connections, made with the bound
         return _settle(session, None, webhook_id, delivery, text)
 
 

@@ -81,7 +81,7 @@ def wanted(target: DbSession | Connection, kind: str) -> bool:
     return kind in entry.kinds
 
 
-def forget_kinds(session: DbSession) -> None:
+def forget_kinds() -> None:
     """Drop this process's copies of the subscribed kinds (a subscription changed here): every engine's, the
     webhook intake's own included (``webhooks.connections``); read again on next use."""
     with _LOCK:

@@ -104,7 +104,7 @@ def create_subscription(session: DbSession, body: Mapping[str, Any], now: dateti
                             created_at=now, updated_at=now)
     session.add(row)
     session.flush()
-    events.forget_kinds(session)
+    events.forget_kinds()
     return Created(row, secret)
 
 
@@ -127,7 +127,7 @@ def set_paused(session: DbSession, subscription_id: int, paused: bool, now: date
     row.status = "paused" if paused else "active"
     row.updated_at = now
     session.flush()
-    events.forget_kinds(session)
+    events.forget_kinds()
     return row
 
 
@@ -137,4 +137,4 @@ def delete_subscription(session: DbSession, subscription_id: int) -> None:
     session.execute(delete(EventDelivery).where(EventDelivery.subscription_id == row.id))
     session.delete(row)
     session.flush()
-    events.forget_kinds(session)
+    events.forget_kinds()
