@@ -26,8 +26,10 @@ def no_referrer(response: Response) -> Response:
 
 
 @bp.route("/c/<path:token>", methods=["GET", "HEAD"])
+@bp.route("/c/", methods=["GET", "HEAD"], defaults={"token": ""}, strict_slashes=False)
 def open_personal_link(token: str) -> Response:
-    """Open a personal link; HEAD answers the same and changes nothing (mail scanners probe links)."""
+    """Open a personal link; HEAD answers the same and changes nothing (mail scanners probe links). A link a mail
+    client cut before its token (``/c/``, ``/c``) is an invalid one: the same page, in the respondent's language."""
     plugin = state()
     with db.engine.connect() as connection:  # a connection, not the session: a click needs no ORM state
         outcome = open_link(connection, plugin.tokens, token, plugin.clock.now(), plugin.hidden_field,

@@ -202,3 +202,19 @@ def test_a_survey_language_is_set_by_put_and_refused_when_malformed(client: Flas
     assert client.put(url, json={"language": None}, headers=api_headers).get_json()["data"]["language"] is None
     save_survey(db.session, "survey-1", {"language": "pt-BR"}, NOW, "plink")
     assert db.session.get(Survey, "survey-1").language == "pt-BR"
+
+
+@pytest.mark.parametrize("path", ["/c/", "/c"])
+def test_a_link_cut_before_its_token_gets_the_invalid_page(client: FlaskClient, seeded: Any, path: str) -> None:
+    """A mail client that cut the link after ``/c/`` (or before the slash): the respondent page, not a bare 404."""
+    english = client.get(path, headers={"Accept": "text/html", "Accept-Language": "en-GB,en;q=0.9"})
+    assert english.status_code == 404
+    assert_hardened_html(english)
+    assert "This link is not valid" in text(english) and "Check that you copied the whole link." in text(english)
+    german = client.get(path, headers={"Accept": "text/html", "Accept-Language": "de-DE,de;q=0.9"})
+    assert german.status_code == 404 and german.headers["Content-Language"] == "de"
+    assert "Dieser Link ist ungültig" in text(german) and '<html lang="de">' in text(german)
+    json = client.get(path, headers={"Accept": "application/json"})
+    assert json.status_code == 404 and json.get_json()["state"] == "invalid"
+    head = client.head(path)
+    assert head.status_code == 404 and head.get_data() == b""
