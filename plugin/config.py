@@ -41,6 +41,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "FORMBRICKS_API_KEY": (None, "a Formbricks API key (read, write, manage on the workspace); never logged"),
     "FORMBRICKS_WORKSPACE_ID": (None, "the Formbricks workspace (5.x) or environment (4.x) id; default the key's"),
     "FORMBRICKS_TIMEOUT": (10.0, "seconds to wait for each Formbricks request"),
+    "SENDER_NAME": ("", "who sends the surveys (your organisation), named on the respondent pages beside the "
+                        "survey's name; empty: not named"),
     "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
@@ -179,6 +181,7 @@ def _finish(app: Flask) -> None:
     if not field or " " in field or field in HOST_RESERVED_HIDDEN_FIELDS or field in HOST_RESERVED_PARAMETERS:
         raise ConfigError(f"{PREFIX}_HIDDEN_FIELD {field!r} is reserved by the host or empty; choose another")
     config["HIDDEN_FIELD"] = field
+    config["SENDER_NAME"] = _sender_name(config["SENDER_NAME"])
     url = config.get("DATABASE_URL")
     if not url:
         if not config["DEMO"] and (Path(app.instance_path) / "secret_key").exists():
@@ -304,6 +307,20 @@ def _webhook_secrets(value: Any) -> list[str]:
         except ValueError as exc:  # the message never contains the secret
             raise ConfigError(f"{PREFIX}_WEBHOOK_SECRETS, secret {position}: {exc}") from None
     return found
+
+
+MAX_SENDER_NAME = 200
+
+
+def _sender_name(value: Any) -> str:
+    """The sender the respondent pages name: one printable line (it is shown to every respondent)."""
+    name = str(value or "").strip()
+    if not name.isprintable():
+        raise ConfigError(f"{PREFIX}_SENDER_NAME must be one line of printable text (no line breaks or control "
+                          f"characters)")
+    if len(name) > MAX_SENDER_NAME:
+        raise ConfigError(f"{PREFIX}_SENDER_NAME must be at most {MAX_SENDER_NAME} characters, got {len(name)}")
+    return name
 
 
 def _as_bool(value: Any) -> bool:

@@ -63,7 +63,7 @@ def page(outcome: Opened) -> Response:
         response: Response = jsonify(body)
         response.status_code = PAGES[outcome.state].status
         return response
-    html, status = render_state(outcome.state, moment, language)
+    html, status = render_state(outcome.state, moment, language, outcome.survey_name)
     return harden(Response(html, status=status, content_type=HTML, headers={"Content-Language": language}))
 
 

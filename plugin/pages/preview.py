@@ -30,6 +30,8 @@ def preview(survey_id: str, link_state: str) -> tuple[str, int]:
     banner = {"preview_of": previews.LABELS[link_state], "preview_survey": survey.name,
               "preview_back": url_for("admin_share.share_page", survey_id=survey.id, _anchor="previews")}
     if link_state == "live":
-        return render_live(previews.sample_target(survey, state().hidden_field), language, **banner), 200
-    html, _ = render_state(link_state, previews.sample_moment(link_state, g.now), language, **banner)
+        return render_live(previews.sample_target(survey, state().hidden_field), language, survey.name,
+                           **banner), 200
+    named = None if link_state == "invalid" else survey.name  # an invalid link names no survey
+    html, _ = render_state(link_state, previews.sample_moment(link_state, g.now), language, named, **banner)
     return html, 200

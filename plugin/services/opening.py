@@ -38,7 +38,7 @@ _LINKS, _SURVEYS = Link.__table__, Survey.__table__
 _READ = Prepared(
     select(_LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.revoked_at, _LINKS.c.use_count, _LINKS.c.max_uses,
            _LINKS.c.expires_at, _LINKS.c.valid_from, _LINKS.c.purged_at, _LINKS.c.single_use_url,
-           _SURVEYS.c.public_url, _SURVEYS.c.language, _SURVEYS.c.anonymous)
+           _SURVEYS.c.public_url, _SURVEYS.c.language, _SURVEYS.c.anonymous, _SURVEYS.c.name)
     .join_from(_LINKS, _SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id)
     .where(_LINKS.c.id == bindparam("link_id")))
 
@@ -61,6 +61,7 @@ class Opened:
     expires_at: datetime | None = None
     valid_from: datetime | None = None
     language: str | None = None  # the survey's language, when it has one
+    survey_name: str | None = None  # the page names it (None: the token names no known survey)
 
 
 def survey_target(public_url: str, single_use_url: str | None, token: str, hidden_field: str) -> str:
@@ -109,10 +110,11 @@ def _open(connection: Connection, tokens: LinkTokens, tickets: Tickets, token: s
         return Opened("invalid")
     language = row.language
     if row.purged_at is not None:  # a purged token answers like the expired link it was
-        return Opened("expired", expires_at=row.expires_at, language=language)
+        return Opened("expired", expires_at=row.expires_at, language=language, survey_name=row.name)
     state = state_of(row.revoked_at, row.use_count, row.max_uses, row.expires_at, row.valid_from, now)
     if state != "live":
-        return Opened(state, expires_at=row.expires_at, valid_from=row.valid_from, language=language)
+        return Opened(state, expires_at=row.expires_at, valid_from=row.valid_from, language=language,
+                      survey_name=row.name)
     if row.anonymous:
         return _open_anonymous(connection, tickets, link_id, row, now, hidden_field, record)
     if record:

@@ -92,3 +92,15 @@ def test_the_demo_does_not_seed_the_real_database_of_the_environment(tmp_path: P
     assert not (tmp_path / "real.sqlite3").exists()
     given = create_app({"DEMO": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"})  # said outright
     assert given.config["SQLALCHEMY_DATABASE_URI"].endswith("demo.sqlite3")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("Example\nResearch", "SENDER_NAME must be one line of printable text"),
+    ("\x1b]0;owned\x07", "SENDER_NAME must be one line of printable text"),
+    ("x" * 201, "SENDER_NAME must be at most 200 characters"),
+])
+def test_a_sender_name_the_pages_cannot_show_stops_start_up(name: str, message: str, tmp_path: Path) -> None:
+    base = {"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    with pytest.raises(ConfigError, match=message):
+        create_app({**base, "SENDER_NAME": name})
+    assert create_app({**base, "SENDER_NAME": "  Example Research  "}).config["SENDER_NAME"] == "Example Research"

@@ -218,3 +218,47 @@ def test_a_link_cut_before_its_token_gets_the_invalid_page(client: FlaskClient, 
     assert json.status_code == 404 and json.get_json()["state"] == "invalid"
     head = client.head(path)
     assert head.status_code == 404 and head.get_data() == b""
+
+
+NAMED = {"en": "Survey “Survey one”", "de": "Umfrage „Survey one“"}
+UNKNOWN = {"en": "No survey is known for this link, so this page cannot say which survey it was for.",
+           "de": "Zu diesem Link ist keine Umfrage bekannt; diese Seite kann daher nicht sagen, für welche Umfrage "
+                 "er gedacht war."}
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_each_state_page_names_its_survey(client: FlaskClient, states: dict[str, str], language: str) -> None:
+    """A person who opens an old link learns which survey it was; a link of no known survey says so plainly."""
+    for state, path in states.items():
+        shown = text(client.get(path, headers={"Accept-Language": language}))
+        if state == "invalid":
+            assert UNKNOWN[language] in shown and "Survey one" not in shown, state
+        else:
+            assert NAMED[language] in shown and UNKNOWN[language] not in shown, state
+            assert " · Survey one</title>" in shown, state  # a tab or a bookmark names it too
+        assert " from " not in shown and " von " not in shown  # no sender is set
+
+
+@pytest.mark.settings(SENDER_NAME="Example Research & Co")
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_pages_name_the_sender_when_one_is_set(client: FlaskClient, states: dict[str, str],
+                                                   language: str) -> None:
+    sent = {"en": "Survey “Survey one” from Example Research &amp; Co",
+            "de": "Umfrage „Survey one“ von Example Research &amp; Co"}
+    links_of = {"en": "Survey links of Example Research &amp; Co", "de": "Umfragelinks von Example Research &amp; Co"}
+    for state, path in states.items():
+        shown = text(client.get(path, headers={"Accept-Language": language}))
+        if state == "invalid":
+            assert links_of[language] in shown and UNKNOWN[language] in shown, state
+        else:
+            assert sent[language] in shown, state
+    for cut in ("/c/", "/c"):
+        shown = text(client.get(cut, headers={"Accept-Language": language}))
+        assert links_of[language] in shown and UNKNOWN[language] in shown
+
+
+def test_the_survey_name_is_escaped(client: FlaskClient, states: dict[str, str]) -> None:
+    db.session.get(Survey, "survey-1").name = "Q&A <b>2026</b>"
+    db.session.commit()
+    shown = text(client.get(states["revoked"], headers={"Accept-Language": "en"}))
+    assert "Survey “Q&amp;A &lt;b&gt;2026&lt;/b&gt;”" in shown and "<b>" not in shown
