@@ -36,12 +36,13 @@ def csrf_of(html: str) -> str:
 class LiveServer:
     """The app served over real HTTP on 127.0.0.1 in a thread, on a SQLite file, with a frozen clock."""
 
-    def __init__(self, database_url: str, *, migrate: bool = True) -> None:
-        """``migrate=False`` serves a database that is not there (the 503 pages)."""
+    def __init__(self, database_url: str, *, migrate: bool = True, **settings: Any) -> None:
+        """``migrate=False`` serves a database that is not there (the 503 pages); ``settings`` are added."""
         self._app: Flask | None = None
         self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.app = create_app({"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": self.url, "DATABASE_URL": database_url})
+        self.app = create_app({"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": self.url, "DATABASE_URL": database_url,
+                               **settings})
         self.app.extensions["personal_links"].clock = FrozenClock(NOW)
         if migrate:
             with self.app.app_context():
