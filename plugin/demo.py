@@ -19,6 +19,7 @@ from webhooks.apply import Applied, Intake, apply_delivery
 from webhooks.payload import Delivery, ResponseRecord
 
 DEMO_SURVEY = "demo-survey"
+DEMO_KEY_NAME = "demo admin"  # the key the first start makes and shows
 
 
 def prepare(app: Flask) -> str | None:
@@ -33,9 +34,15 @@ def prepare(app: Flask) -> str | None:
                 now, app.config["HIDDEN_FIELD"], source="demo")
     key = None
     if not session.scalar(select(func.count()).select_from(ApiKey)):
-        _, key = create_key(session, "demo admin", now)
+        _, key = create_key(session, DEMO_KEY_NAME, now)
     session.commit()
     return key
+
+
+def kept_key() -> ApiKey | None:
+    """The key the demo's first start showed, while it is active (None once revoked)."""
+    return db.session.scalar(select(ApiKey).where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+                             .order_by(ApiKey.id).limit(1))
 
 
 def answer(survey_id: str, token: str, now: datetime, intake: Intake) -> Applied:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 
 import click
 from flask import Flask
@@ -38,8 +40,7 @@ def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
             app.config["PUBLIC_URL"] = state().public_url = f"http://{host}:{port}"
         key = demo.prepare(app)
         click.echo(f"Demo data in {app.instance_path} (a real instance never reads it)")
-        if key:
-            click.echo(f"Admin API key (shown once, keep it): {key}")
+        click.echo(f"Admin API key (shown once, keep it): {key}" if key else _kept_key_note(app))
         click.echo(f"Demo survey: {app.config['PUBLIC_URL']}/demo/s/{demo.DEMO_SURVEY}; try:\n"
                    f"  curl -H 'x-api-key: <key>' '{app.config['PUBLIC_URL']}/api/v2/management/surveys/"
                    f"{demo.DEMO_SURVEY}/contact-links/segments/beta-testers'")
@@ -47,6 +48,18 @@ def serve(app: Flask, host: str, port: int, no_upgrade: bool) -> None:
     click.echo(f"Serving on http://{host}:{port} with Werkzeug's development server (one process); in production: "
                "gunicorn -c python:plugin.gunicorn_conf 'plugin.wsgi:app'")
     run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
+
+
+def _kept_key_note(app: Flask) -> str:
+    """What a later demo start says instead of the key: where it went, and how to make another (and revoke it)."""
+    program = sys.argv[0] if os.path.basename(sys.argv[0]) == "personal-links" else "personal-links"
+    command = f"{shlex.quote(program)} --demo api-key"
+    kept = demo.kept_key()
+    note = (f"Admin API key: shown once, at this demo's first start; only its hash is kept, in {app.instance_path}, "
+            f"so it cannot be shown again.\nLost it? Make another (shown once too): {command} create 'my demo key'")
+    if kept is not None:
+        note += f"\nand withdraw the lost one: {command} revoke {kept.prefix}"
+    return note
 
 
 @cli.command("metrics-server")
