@@ -23,7 +23,7 @@ from plugin.services import open_log
 
 bind = os.environ.get("PERSONAL_LINKS_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("PERSONAL_LINKS_WORKERS", str(max(2, multiprocessing.cpu_count()))))
-worker_class = "gthread"
+worker_class = "plugin.slow_clients.ThreadWorker"  # gthread, with a floor under slow clients (CLIENT_* settings)
 threads = int(os.environ.get("PERSONAL_LINKS_THREADS", "4"))
 timeout = 60  # a worker silent this long is hung and restarted (with gthread, not a limit on a request)
 graceful_timeout = 30
