@@ -4,8 +4,11 @@
 
 gthread workers: the arbiter's heartbeat runs beside the request threads, so a long CSV download (a million
 links streams for tens of seconds) is never cut short by ``timeout``, which only catches a hung worker.
-Measured in bench/RESULTS.md. Every value can be overridden from the environment (``PERSONAL_LINKS_BIND``,
-``PERSONAL_LINKS_WORKERS``, ``PERSONAL_LINKS_THREADS``) or on the command line (``-w``, ``-b``...), which wins.
+Measured in bench/RESULTS.md. The server listens on the loopback (127.0.0.1:8000): a buffering proxy on the
+same host (docs/nginx.conf) faces the clients, as gunicorn's deployment docs ask; the worker class adds a floor
+under slow clients for anything that reaches it directly (plugin/slow_clients.py). Every value can be overridden
+from the environment (``PERSONAL_LINKS_BIND``, ``PERSONAL_LINKS_WORKERS``, ``PERSONAL_LINKS_THREADS``) or on the
+command line (``-w``, ``-b``...), which wins.
 
 With ``PERSONAL_LINKS_METRICS=on`` every worker writes its numbers to files in ``PERSONAL_LINKS_METRICS_DIR``;
 the master empties that folder once before the workers start (numbers of an earlier run would otherwise be
@@ -27,7 +30,7 @@ from typing import Any
 from plugin import create_app, metrics
 from plugin.services import open_log
 
-bind = os.environ.get("PERSONAL_LINKS_BIND", "0.0.0.0:8000")
+bind = os.environ.get("PERSONAL_LINKS_BIND", "127.0.0.1:8000")  # a proxy on this host in front (docs/nginx.conf)
 workers = int(os.environ.get("PERSONAL_LINKS_WORKERS", str(max(2, multiprocessing.cpu_count()))))
 worker_class = "plugin.slow_clients.ThreadWorker"  # gthread, with a floor under slow clients (CLIENT_* settings)
 threads = int(os.environ.get("PERSONAL_LINKS_THREADS", "4"))
