@@ -189,7 +189,8 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]  # gunicorn has 
             self.watchdog.forget(watch)
             self.current.watch = None
         if watch.expired and watch.phase == "headers":
-            self.log.info("closed a connection from %s: its request headers took over %d s", conn.client[0],
+            peer = conn.client[0] if isinstance(conn.client, tuple) else conn.client
+            self.log.info("answered 408 to %s and closed: its request headers took over %d s", peer,
                           self.floor.seconds)
             try:
                 conn.sock.sendall(TIMED_OUT)

@@ -81,10 +81,15 @@ def test_headers_trickling_in_are_cut_after_the_floor(server: tuple[str, int]) -
         assert after >= FLOOR - 0.5
 
 
-def test_a_body_trickling_in_is_answered_408_and_cut_after_the_floor(server: tuple[str, int]) -> None:
+@pytest.mark.parametrize("framing, body", [
+    (b"Content-Length: 1000\r\n", b"{" + b" " * 999),
+    (b"Transfer-Encoding: chunked\r\n", b"3e8\r\n{" + b" " * 999),
+], ids=["content-length", "chunked"])
+def test_a_body_trickling_in_is_answered_408_and_cut_after_the_floor(server: tuple[str, int], framing: bytes,
+                                                                    body: bytes) -> None:
     with socket.create_connection(server) as sock:
-        sock.sendall(WEBHOOK_HEAD + b"Content-Length: 1000\r\n\r\n")
-        trickle = Trickle(sock, b"{" + b" " * 999)
+        sock.sendall(WEBHOOK_HEAD + framing + b"\r\n")
+        trickle = Trickle(sock, body)
         closed = answer_within(sock, FLOOR + SLACK)
         assert closed is not None, f"still open after {FLOOR + SLACK} s ({trickle.sent} bytes sent)"
         answer, after = closed
