@@ -45,6 +45,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                         "survey's name; empty: not named"),
     "DEMO": (False, "demo mode: generated key, bundled contacts and a demo survey"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes"),
+    "CLIENT_TIMEOUT_SECONDS": (10, "seconds a request's headers may take to arrive, and its body before it is held to "
+                                   "CLIENT_MIN_BYTES_PER_SECOND; slower: 408, connection closed (0: no floor)"),
+    "CLIENT_MIN_BYTES_PER_SECOND": (500, "the rate a request body must keep up after CLIENT_TIMEOUT_SECONDS"),
     "MAX_LINKS_PER_REQUEST": (250, "largest page of the JSON segment endpoint (the host allows 250)"),
     "LOG_LEVEL": ("INFO", "logging level of the sidecar's loggers: DEBUG, INFO, WARNING, ERROR or CRITICAL"),
     "METRICS": ("off", "on: count, and serve GET /metrics (Prometheus text format) behind METRICS_TOKEN or "
@@ -114,6 +117,8 @@ INTEGER_SETTINGS = (
     "JOB_STALE_AFTER_INTERVALS",
     "JOB_FAILURE_LIMIT",
     "OPEN_FLUSH_MS",
+    "CLIENT_TIMEOUT_SECONDS",
+    "CLIENT_MIN_BYTES_PER_SECOND",
 )
 
 

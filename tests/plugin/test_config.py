@@ -31,6 +31,8 @@ def test_every_setting_is_documented() -> None:
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
     ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be plain or json"),
     ({"SCHEDULER": "sometimes"}, "SCHEDULER must be in-process or off"),
+    ({"CLIENT_TIMEOUT_SECONDS": -1}, "CLIENT_TIMEOUT_SECONDS must be 0 or more"),
+    ({"CLIENT_MIN_BYTES_PER_SECOND": "fast"}, "CLIENT_MIN_BYTES_PER_SECOND must be an integer"),
 ])
 def test_bad_settings_stop_start_up(config, message, tmp_path: Path) -> None:
     base = {"SECRET_KEY": SECRET_KEY, "PUBLIC_URL": PUBLIC_URL, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
