@@ -17,8 +17,9 @@ from sqlalchemy import select, update
 
 from adapters.base import AdapterError, SurveyHost
 from adapters.base import Survey as HostSurvey
+from adapters.urls import BadUrl, check_url
 from plugin.db import DbSession
-from plugin.errors import Refused
+from plugin.errors import InvalidInput, Refused
 from plugin.services.surveys import save_survey
 from plugin.services.sync import survey_body
 from webhooks.models import WebhookRegistration
@@ -64,6 +65,14 @@ def check_key(host: SurveyHost) -> str:
     return host.name
 
 
+def webhook_url(public_url: str, manifest: Mapping[str, Any]) -> str:
+    """Where the host posts to: the sidecar's public URL (checked by the one URL rule) and the manifest's path."""
+    try:
+        return check_url(public_url.rstrip("/") + manifest["webhooks"]["path"])
+    except BadUrl as exc:
+        raise InvalidInput("publicUrl", str(exc)) from exc
+
+
 def _live(session: DbSession, host_name: str) -> list[WebhookRegistration]:
     return list(session.scalars(select(WebhookRegistration).where(
         WebhookRegistration.host == host_name, WebhookRegistration.removed_at.is_(None))
@@ -76,6 +85,7 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
 
     Runs in the caller's transaction (the caller commits); Refused lists every survey problem at once.
     """
+    url = webhook_url(public_url, manifest)
     workspace = check_key(host)
     checked = [host.survey(survey_id) for survey_id in dict.fromkeys(survey_ids)]
     problems = [problem for survey in checked for problem in survey_problems(survey, hidden_field)]
@@ -83,7 +93,6 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
         raise Refused("surveyId", "not ready for personal links", "; ".join(problems))
     for survey in checked:
         save_survey(session, survey.id, survey_body(survey), now, hidden_field, source=host.name)
-    url = public_url.rstrip("/") + manifest["webhooks"]["path"]
     events = tuple(manifest["webhooks"]["events"])
     on_host = {hook.id: hook for hook in host.webhooks()}
     stale: list[str] = []
@@ -114,7 +123,7 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
 def uninstall(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], public_url: str,
               now: datetime) -> list[str]:
     """Remove the webhooks install made (stored ones, and ours found by URL); return their host ids."""
-    url = public_url.rstrip("/") + manifest["webhooks"]["path"]
+    url = webhook_url(public_url, manifest)
     removed = []
     for row in _live(session, host.name):
         host.remove_webhook(row.host_webhook_id)  # one already gone is not an error

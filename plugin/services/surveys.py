@@ -6,10 +6,10 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from adapters.urls import BadUrl, check_url
 from plugin.db import DbSession
 from plugin.errors import InvalidInput
 from plugin.models import Survey
@@ -24,13 +24,13 @@ def list_surveys(session: DbSession) -> list[Survey]:
 
 
 def check_public_url(url: Any) -> str:
-    """A survey's public URL: absolute http(s) with a host."""
-    if not isinstance(url, str) or len(url) > 2000:
+    """A survey's public URL, where respondents are redirected: the one URL rule of ``adapters.urls``."""
+    if not isinstance(url, str):
         raise InvalidInput("publicUrl", "a URL string is required")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-        raise InvalidInput("publicUrl", "must be an absolute http(s) URL without a #fragment")
-    return url
+    try:
+        return check_url(url)
+    except BadUrl as exc:
+        raise InvalidInput("publicUrl", str(exc)) from exc
 
 
 def check_language(value: Any) -> str | None:
