@@ -43,8 +43,11 @@ def check_language(value: Any) -> str | None:
 
 
 def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now: datetime,
-                hidden_field: str, source: str = "manual") -> Survey:
-    """Create or update a survey from ``{name, publicUrl, type?, status?, hiddenFieldIds?, singleUse?, language?}``."""
+                hidden_field: str, source: str | None = None) -> Survey:
+    """Create or update a survey from ``{name, publicUrl, type?, status?, hiddenFieldIds?, singleUse?, language?}``.
+
+    ``source`` is given by a sync or install; an edit by hand (None) keeps a synced survey the host's, so the
+    next sync can still find it gone and ``host check`` still checks it, and makes a new survey ``manual``."""
     if not survey_id or len(survey_id) > 255 or not survey_id.replace("-", "").replace("_", "").isalnum():
         raise InvalidInput("surveyId", "letters, digits, '-' and '_' only, at most 255")
     row = session.get(Survey, survey_id)
@@ -70,7 +73,8 @@ def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now
         row = Survey(id=survey_id, created_at=now)
         session.add(row)
     row.name, row.public_url, row.type, row.status = name.strip(), url, kind, status
-    row.hidden_field_ids, row.single_use, row.source, row.updated_at = list(fields), single_use, source, now
+    row.hidden_field_ids, row.single_use, row.updated_at = list(fields), single_use, now
+    row.source = source or row.source or "manual"
     row.language = language
     session.flush()
     return row
