@@ -20,11 +20,14 @@ from adapters.base import Survey as HostSurvey
 from adapters.urls import BadUrl, check_url
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, Refused
+from plugin.models import AuditEvent
+from plugin.services.links import audit
 from plugin.services.surveys import save_survey
 from plugin.services.sync import survey_body
 from webhooks.models import WebhookRegistration
 
 log = logging.getLogger(__name__)
+INSTALLED = "installed"  # the audit action naming a survey install checked: host check checks it from then on
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,7 @@ def _live(session: DbSession, host_name: str) -> list[WebhookRegistration]:
 
 
 def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], public_url: str,
-            survey_ids: Sequence[str], hidden_field: str, now: datetime) -> Installed:
+            survey_ids: Sequence[str], hidden_field: str, now: datetime, *, actor: str = "cli") -> Installed:
     """Check the key and the chosen surveys, then make sure exactly one webhook of ours is registered.
 
     Runs in the caller's transaction (the caller commits); Refused lists every survey problem at once.
@@ -93,6 +96,9 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
         raise Refused("surveyId", "not ready for personal links", "; ".join(problems))
     for survey in checked:
         save_survey(session, survey.id, survey_body(survey), now, hidden_field, source=host.name)
+        if session.scalar(select(AuditEvent.id).where(AuditEvent.action == INSTALLED,
+                                                      AuditEvent.survey_id == survey.id).limit(1)) is None:
+            audit(session, INSTALLED, actor, now, survey_id=survey.id)
     events = tuple(manifest["webhooks"]["events"])
     on_host = {hook.id: hook for hook in host.webhooks()}
     stale: list[str] = []
