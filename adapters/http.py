@@ -22,6 +22,7 @@ from urllib3.util.retry import Retry
 from adapters.base import AdapterError, ConfigurationError
 from adapters.host_errors import error_from_exception, error_from_response, parse_json
 from adapters.json_stream import data_items
+from adapters.urls import BadUrl, check_url
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +185,10 @@ class HostClient:
         timeout: float = 10.0,
         host_name: str = "host",
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(f"{host_name} URL must be an absolute http(s) URL, got {base_url!r}")
+        try:
+            check_url(base_url)
+        except BadUrl as exc:
+            raise ConfigurationError(f"{host_name} URL {exc}") from exc
         self.base_url = base_url.rstrip("/") + "/"
         self._headers = dict(headers)
         self.session = session if session is not None else make_session(limiter=TokenBucket())

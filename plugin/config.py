@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from adapters.urls import BadUrl, check_url
 from webhooks.signature import parse_secret
 
 PREFIX = "PERSONAL_LINKS"
@@ -178,10 +179,7 @@ def _finish(app: Flask) -> None:
     config["SECRET_KEY_FALLBACKS"] = [str(key) for key in fallbacks]
     if not config.get("PUBLIC_URL"):
         raise ConfigError(f"{PREFIX}_PUBLIC_URL is not set: set it to the sidecar's public base URL")
-    public_url = str(config["PUBLIC_URL"]).rstrip("/")
-    if not public_url.startswith(("http://", "https://")):
-        raise ConfigError(f"{PREFIX}_PUBLIC_URL must start with http:// or https://, got {public_url!r}")
-    config["PUBLIC_URL"] = public_url
+    config["PUBLIC_URL"] = _url_setting("PUBLIC_URL", str(config["PUBLIC_URL"]).rstrip("/"))
     field = str(config["HIDDEN_FIELD"])
     if not field or " " in field or field in HOST_RESERVED_HIDDEN_FIELDS or field in HOST_RESERVED_PARAMETERS:
         raise ConfigError(f"{PREFIX}_HIDDEN_FIELD {field!r} is reserved by the host or empty; choose another")
@@ -275,11 +273,22 @@ def _check_adapters(config: Any) -> None:
         missing = [f"{PREFIX}_{name}" for name in ("FORMBRICKS_URL", "FORMBRICKS_API_KEY") if not config.get(name)]
         if missing:
             raise ConfigError(f"the formbricks adapter needs {' and '.join(missing)}")
+        for name in ("FORMBRICKS_URL", "FORMBRICKS_PUBLIC_URL"):
+            if config.get(name):
+                _url_setting(name, str(config[name]))
     try:
         config["FORMBRICKS_TIMEOUT"] = float(config["FORMBRICKS_TIMEOUT"])
     except (TypeError, ValueError):
         value = config["FORMBRICKS_TIMEOUT"]
         raise ConfigError(f"{PREFIX}_FORMBRICKS_TIMEOUT must be a number, got {value!r}") from None
+
+
+def _url_setting(name: str, value: str) -> str:
+    """``value`` when it passes the one URL rule (``adapters.urls``); a ConfigError naming the setting otherwise."""
+    try:
+        return check_url(value)
+    except BadUrl as exc:  # the value is not repeated: it may hold a password
+        raise ConfigError(f"{PREFIX}_{name} {exc}") from exc
 
 
 def check_database_url(url: str) -> str:

@@ -14,10 +14,11 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, details: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(self, message: str, details: Sequence[tuple[str, str]] = (), *, headline: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.details = [{"field": field, "issue": issue} for field, issue in details]
+        self.headline = headline  # the sentence is error.message too (not only error.detail): a client must read it
 
 
 class NotFound(ServiceError):
@@ -55,8 +56,8 @@ class Conflict(ServiceError):
 
     status = 409
 
-    def __init__(self, field: str, issue: str, message: str | None = None) -> None:
-        super().__init__(message or f"{field}: {issue}", [(field, issue)])
+    def __init__(self, field: str, issue: str, message: str | None = None, *, headline: bool = False) -> None:
+        super().__init__(message or f"{field}: {issue}", [(field, issue)], headline=headline)
 
 
 class Refused(ServiceError):
@@ -68,9 +69,12 @@ class Refused(ServiceError):
         super().__init__(message or f"{field}: {issue}", [(field, issue)])
 
 
-def error_body(status: int, message: str, details: list[dict[str, str]] | None = None) -> dict[str, object]:
-    """The host's v2 error shape, with our sentence added as ``error.detail``."""
-    error: dict[str, object] = {"code": status, "message": REASONS.get(status, "Error"), "detail": message}
+def error_body(status: int, message: str, details: list[dict[str, str]] | None = None,
+               headline: bool = False) -> dict[str, object]:
+    """The host's v2 error shape, with our sentence added as ``error.detail`` (and as ``error.message`` too, in
+    place of the reason phrase, for a ``headline`` error)."""
+    error: dict[str, object] = {"code": status, "message": message if headline else REASONS.get(status, "Error"),
+                                "detail": message}
     if details:
         error["details"] = details
     return {"error": error}

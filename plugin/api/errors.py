@@ -19,8 +19,9 @@ from plugin.respondent import render_unavailable
 log = logging.getLogger(__name__)
 
 
-def _json(status: int, message: str, details: list[dict[str, str]] | None = None) -> tuple[Response, int]:
-    return jsonify(error_body(status, message, details)), status
+def _json(status: int, message: str, details: list[dict[str, str]] | None = None,
+          headline: bool = False) -> tuple[Response, int]:
+    return jsonify(error_body(status, message, details, headline)), status
 
 
 def _wants_json() -> bool:
@@ -34,7 +35,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> tuple[Response, int]:
         db.session.rollback()
-        return _json(exc.status, exc.message, exc.details)
+        return _json(exc.status, exc.message, exc.details, exc.headline)
 
     @app.errorhandler(AdapterError)
     def adapter_error(exc: AdapterError) -> tuple[Response, int]:

@@ -31,12 +31,13 @@ def _survey_ids() -> list[str] | None:
 def check() -> Response:
     """The host check report; 200 whatever it finds (``ok`` says whether something needed is missing)."""
     survey_ids = _survey_ids()
-    report = host_check.check_configured(current_app, manifest(), state().hidden_field, survey_ids)
+    report = host_check.check_configured(current_app, manifest(), state().hidden_field, survey_ids,
+                                         now=state().clock.now())
     return jsonify({"data": report.as_json()})
 
 
 _LINE = {"type": "object", "properties": {
-    "name": {"type": "string"}, "status": {"enum": ["ok", "warn", "fail"]}, "detail": {"type": "string"},
+    "name": {"type": "string"}, "status": {"enum": ["ok", "warn", "fail", "info"]}, "detail": {"type": "string"},
     "todo": {"type": "string", "description": "what to do; empty when the line is ok"}}}
 PATHS = {
     "/api/personal-links/v1/host/check": {
@@ -46,7 +47,8 @@ PATHS = {
                            "survey's type, status, hidden field and single-use; our webhook, its triggers, URL and "
                            "secret; the webhook URL reachable from the sidecar. `ok` is false when a line fails.",
             "parameters": [param("survey", schema={"type": "array", "items": {"type": "string"}, "maxItems": 50},
-                                 description="surveys to check (repeatable); default those registered")],
+                                 description="surveys to check (repeatable); default those in use (installed, or "
+                                             "with links that still open), the others listed as info")],
             "responses": {**json_response("the report", {"type": "object", "properties": {"data": {
                 "type": "object", "properties": {"ok": {"type": "boolean"},
                                                  "lines": {"type": "array", "items": _LINE}}}}}),

@@ -12,7 +12,7 @@ from plugin.api.body import json_object
 from plugin.api.contact_links import ISSUE_PARAMS
 from plugin.clock import iso
 from plugin.db import db
-from plugin.models import Contact, Link, Survey
+from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import anonymity, issuing, links, segments, surveys
 from plugin.services.adapters import survey_host_provider
@@ -38,12 +38,10 @@ def put_survey(survey_id: str) -> Response:
     body = json_object("a JSON object with publicUrl (and name, type, status, hiddenFieldIds, singleUse, anonymous)")
     anonymous, erase = (parse_flag(body, name) for name in ("anonymous", "eraseAttributions"))
     now = state().clock.now()
-    new = db.session.get(Survey, survey_id) is None if anonymous else False
     row = surveys.save_survey(db.session, survey_id, body, now, state().hidden_field)
     data = surveys.as_json(row)
     if anonymous is not None:
-        change = anonymity.set_mode(db.session, row, anonymous, now, g.actor, erase_attributions=bool(erase),
-                                    new=new)
+        change = anonymity.set_mode(db.session, row, anonymous, now, g.actor, erase_attributions=bool(erase))
         data = {**surveys.as_json(row), "modeChange": {"changed": change.changed,
                                                         "attributionsErased": change.attributions_erased,
                                                         "hostErasuresQueued": change.erasures_queued}}
@@ -164,10 +162,11 @@ PATHS = {
                                                            "responses are never tied to contacts "
                                                            "(docs/anonymity.md); absent: unchanged"},
                                              "eraseAttributions": {"type": "boolean", "description":
-                                                                   "required to make an existing survey "
-                                                                   "anonymous: its attributions are erased"}}}}}},
-        "description": "409: making an existing survey anonymous without eraseAttributions: true (the message "
-                       "says how many attributions it would erase).",
+                                                                   "required to make a survey with "
+                                                                   "attributions or opened links anonymous: "
+                                                                   "they are erased"}}}}}},
+        "description": "409: making a survey with attributions or opened links anonymous without "
+                       "eraseAttributions: true (error.message says how many it would erase).",
         "responses": {**json_response("the survey (with modeChange when anonymous was sent)", {"type": "object"}),
                       **error_responses(401, 409, 422)}}},
     "/api/personal-links/v1/segments": {"get": {

@@ -69,7 +69,7 @@ def uninstall_command(app: Flask, public_url: str | None) -> None:
     click.echo(f"removed webhook(s) {', '.join(removed)}" if removed else "no webhook of ours on the host")
 
 
-MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "info"}
 
 
 @cli.group("host")
@@ -79,11 +79,12 @@ def host_group() -> None:
 
 @host_group.command("check")
 @click.option("--survey", "survey_ids", multiple=True,
-              help="A survey to check (repeatable; default the host's surveys registered in the sidecar).")
+              help="A survey to check (repeatable; default the host's surveys in use: installed or with links).")
 @with_app
 def host_check_command(app: Flask, survey_ids: tuple[str, ...]) -> None:
     """Report what works with this host and key, each line with what to do; exit 1 when something is missing."""
-    report = host_check.check_configured(app, manifest(), state().hidden_field, list(survey_ids) or None)
+    report = host_check.check_configured(app, manifest(), state().hidden_field, list(survey_ids) or None,
+                                         now=state().clock.now())
     for line in report.lines:
         click.echo(f"[{MARKS[line.status]}] {line.name}: {line.detail}")
         if line.todo:

@@ -16,5 +16,5 @@ bp = protect(Blueprint("admin_host", __name__, url_prefix="/admin"))
 @admin_required
 def host_page() -> str:
     """What works with this host and key (the same report as ``personal-links host check``)."""
-    report = host_check.check_configured(current_app, manifest(), state().hidden_field)
+    report = host_check.check_configured(current_app, manifest(), state().hidden_field, now=state().clock.now())
     return render_template("admin/host.html", report=report)

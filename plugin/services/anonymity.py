@@ -50,10 +50,17 @@ def attributions_of(session: DbSession, survey_id: str) -> int:
                               .where(ResponseAttribution.survey_id == survey_id)) or 0)
 
 
+def opened_links_of(session: DbSession, survey_id: str) -> int:
+    """How many of the survey's links have open times that switching it to anonymous would erase."""
+    return int(session.scalar(select(func.count()).select_from(Link).where(
+        Link.survey_id == survey_id, Link.first_opened_at.is_not(None))) or 0)
+
+
 def set_mode(session: DbSession, survey: Survey, anonymous: bool, now: datetime, actor: str, *,
-             erase_attributions: bool = False, new: bool = False) -> ModeChange:
-    """Make the survey anonymous or attributed. An existing attributed survey becomes anonymous only with
-    ``erase_attributions`` (Conflict naming how many it would erase otherwise); a ``new`` one needs no flag."""
+             erase_attributions: bool = False) -> ModeChange:
+    """Make the survey anonymous or attributed. A survey with attributions or opened links becomes anonymous only
+    with ``erase_attributions`` (Conflict saying how many it would erase otherwise); one with nothing to erase (a
+    new survey, links not yet opened) needs no flag."""
     if bool(survey.anonymous) == anonymous:
         return ModeChange(anonymous, False)
     if not anonymous:
@@ -62,11 +69,12 @@ def set_mode(session: DbSession, survey: Survey, anonymous: bool, now: datetime,
               detail={"note": "responses given while anonymous stay anonymous"})
         session.flush()
         return ModeChange(False, True)
-    count = attributions_of(session, survey.id)
-    if not new and not erase_attributions:
+    count, opened = attributions_of(session, survey.id), opened_links_of(session, survey.id)
+    if (count or opened) and not erase_attributions:
         raise Conflict("eraseAttributions", "required",
-                       f"making survey {survey.id!r} anonymous erases its {count} attribution(s), the times of its "
-                       f"links' opens and the respondents' audit rows; send eraseAttributions: true to do it")
+                       f"making survey {survey.id!r} anonymous erases its {count} attribution(s) and the open times "
+                       f"of {opened} link(s), with the respondents' audit rows; send eraseAttributions: true to "
+                       f"do it", headline=True)
     queued = _erase_attributions(session, survey.id, now)
     survey.anonymous, survey.anonymous_since = True, day_of(now)
     store.insert_once(session, AnonymousTally, {"survey_id": survey.id}, "survey_id")

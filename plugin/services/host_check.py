@@ -1,8 +1,11 @@
 """One report of what works with this survey host and key, each line with what to do (``personal-links host
 check``, ``GET /api/personal-links/v1/host/check``, the admin page ``/admin/host``).
 
-Lines are ``ok``, ``warn`` (works, with a limit worth knowing) or ``fail`` (something the configuration needs
-is missing); the report is ``ok`` when no line fails. Every check reads; none changes the host.
+Lines are ``ok``, ``warn`` (works, with a limit worth knowing), ``fail`` (something the configuration needs
+is missing) or ``info`` (worth knowing, nothing in use depends on it); the report is ``ok`` when no line fails.
+Without chosen surveys only those in use are checked: named by install, or with a link that still opens. A
+workspace's drafts and finished surveys are listed as information, so the check is not red for good. Every
+check reads; none changes the host.
 """
 
 from __future__ import annotations
@@ -10,18 +13,20 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select, true
 
 from adapters.base import AdapterError, SurveyHost
 from plugin.db import DbSession, db
-from plugin.models import Survey
+from plugin.models import AuditEvent, Link, Survey
 from plugin.services.adapters import configured
-from plugin.services.install import survey_problems
+from plugin.services.install import INSTALLED, survey_problems
+from plugin.services.links import state_expression
 from webhooks.models import WebhookRegistration
 
 RANK = {"read": 1, "write": 2, "manage": 3}
@@ -32,6 +37,7 @@ FEATURES = {
     "manage": "uninstall (delete the webhook), delete duplicate responses",
 }
 Probe = Callable[[str], str | None]
+LISTED = 20  # surveys named on the "other surveys" line; more are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +142,44 @@ def _contacts_line(profile: Any, config: Mapping[str, Any], host: SurveyHost) ->
                      f"no Enterprise licence (Community Edition): contacts come from {source}, as set")
 
 
+def surveys_in_use(session: DbSession, host_name: str, now: datetime) -> tuple[list[str], list[Survey]]:
+    """The host's surveys registered in the sidecar, split: the ids of those in use (named by install, or with a
+    current link that still opens), and the others."""
+    installed = exists().where(AuditEvent.action == INSTALLED, AuditEvent.survey_id == Survey.id)
+    opening = exists().where(Link.survey_id == Survey.id, Link.is_current == true(),
+                             state_expression(now).in_(("live", "pending")))
+    rows = session.execute(select(Survey, or_(installed, opening)).where(
+        Survey.source == host_name, Survey.status != "deleted").order_by(Survey.id)).all()
+    return [survey.id for survey, used in rows if used], [survey for survey, used in rows if not used]
+
+
+def _others_line(others: Sequence[Survey], hidden_field: str) -> CheckLine:
+    """The surveys not in use, as information from the sidecar's copy (the host is not asked about them)."""
+    more = f" and {len(others) - LISTED} more" if len(others) > LISTED else ""
+    return CheckLine("other surveys", "info",
+                     f"{len(others)} of the host's surveys are not in use (not installed, no link that still opens),"
+                     f" so they are not checked: {', '.join(_said(survey, hidden_field) for survey in others[:LISTED])}"
+                     f"{more}", "to use one, run personal-links install --survey ID: it checks the survey first")
+
+
+def _said(survey: Survey, hidden_field: str) -> str:
+    """A survey not in use and what would stop personal links on it, as last synced."""
+    notes = [note for note, shown in ((f"{survey.type} survey", survey.type != "link"),
+                                      (survey.status, survey.status != "inProgress"),
+                                      (f"hidden field {hidden_field!r} missing",
+                                       hidden_field not in (survey.hidden_field_ids or []))) if shown]
+    return f"{survey.id} ({survey.name}: {', '.join(notes)})" if notes else f"{survey.id} ({survey.name})"
+
+
 def _survey_lines(session: DbSession, host: SurveyHost, survey_ids: Sequence[str] | None,
-                  hidden_field: str) -> list[CheckLine]:
+                  hidden_field: str, now: datetime) -> list[CheckLine]:
+    others: list[Survey] = []
     if survey_ids is None:
-        survey_ids = list(session.scalars(select(Survey.id).where(Survey.source == host.name,
-                                                                  Survey.status != "deleted").order_by(Survey.id)))
+        survey_ids, others = surveys_in_use(session, host.name, now)
+    info = [_others_line(others, hidden_field)] if others else []
+    if not survey_ids and others:
+        return [CheckLine("surveys", "warn", "no survey of this host is in use: none was named by install and none "
+                          "has a link that still opens", "run personal-links install --survey ID"), *info]
     if not survey_ids:
         return [CheckLine("surveys", "warn", "no survey of this host is registered in the sidecar",
                           "run personal-links install --survey ID (or personal-links sync)")]
@@ -162,7 +201,7 @@ def _survey_lines(session: DbSession, host: SurveyHost, survey_ids: Sequence[str
             lines.append(CheckLine(name, "warn", detail, "publish or resume it: respondents cannot answer until then"))
         else:
             lines.append(CheckLine(name, "ok", detail))
-    return lines
+    return lines + info
 
 
 def _webhook_lines(session: DbSession, host: SurveyHost, config: Mapping[str, Any], url: str,
@@ -208,20 +247,20 @@ def _reach_line(url: str, probe: Probe) -> CheckLine:
 
 
 def check_configured(app: Flask, declared: Mapping[str, Any], hidden_field: str,
-                     survey_ids: Sequence[str] | None = None) -> HostReport:
+                     survey_ids: Sequence[str] | None = None, *, now: datetime) -> HostReport:
     """The host check of the app's configured survey host (a configuration error is the report's one line)."""
     try:
         host = configured(app).survey_host
     except AdapterError as exc:
         return HostReport((CheckLine("configuration", "fail", exc.message, "fix the setting named"),))
     return check_host(db.session, host, app.config, declared, str(app.config["PUBLIC_URL"]), hidden_field,
-                      survey_ids)
+                      survey_ids, now=now)
 
 
 def check_host(session: DbSession, host: SurveyHost | None, config: Mapping[str, Any], declared: Mapping[str, Any],
                public_url: str, hidden_field: str, survey_ids: Sequence[str] | None = None,
-               probe: Probe | None = None) -> HostReport:
-    """Check host, key, licence, surveys (``survey_ids``, else those registered), webhook and its URL."""
+               probe: Probe | None = None, *, now: datetime) -> HostReport:
+    """Check host, key, licence, surveys (``survey_ids``, else those in use), webhook and its URL."""
     probe = probe or post_test_event
     if host is None:
         return HostReport((CheckLine("host", "fail", "no survey host is configured",
@@ -237,7 +276,7 @@ def check_host(session: DbSession, host: SurveyHost | None, config: Mapping[str,
     try:
         if profile is not None:
             lines += [_permission_line(profile, config), _contacts_line(profile, config, host)]
-        lines += _survey_lines(session, host, survey_ids, hidden_field)
+        lines += _survey_lines(session, host, survey_ids, hidden_field, now)
         lines += _webhook_lines(session, host, config, url, tuple(declared["webhooks"]["events"]))
     except AdapterError as exc:
         lines.append(CheckLine("host", "fail", exc.message, "fix this, then check again"))

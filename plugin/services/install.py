@@ -17,13 +17,17 @@ from sqlalchemy import select, update
 
 from adapters.base import AdapterError, SurveyHost
 from adapters.base import Survey as HostSurvey
+from adapters.urls import BadUrl, check_url
 from plugin.db import DbSession
-from plugin.errors import Refused
+from plugin.errors import InvalidInput, Refused
+from plugin.models import AuditEvent
+from plugin.services.links import audit
 from plugin.services.surveys import save_survey
 from plugin.services.sync import survey_body
 from webhooks.models import WebhookRegistration
 
 log = logging.getLogger(__name__)
+INSTALLED = "installed"  # the audit action naming a survey install checked: host check checks it from then on
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,14 @@ def check_key(host: SurveyHost) -> str:
     return host.name
 
 
+def webhook_url(public_url: str, manifest: Mapping[str, Any]) -> str:
+    """Where the host posts to: the sidecar's public URL (checked by the one URL rule) and the manifest's path."""
+    try:
+        return check_url(public_url.rstrip("/") + manifest["webhooks"]["path"])
+    except BadUrl as exc:
+        raise InvalidInput("publicUrl", str(exc)) from exc
+
+
 def _live(session: DbSession, host_name: str) -> list[WebhookRegistration]:
     return list(session.scalars(select(WebhookRegistration).where(
         WebhookRegistration.host == host_name, WebhookRegistration.removed_at.is_(None))
@@ -71,11 +83,12 @@ def _live(session: DbSession, host_name: str) -> list[WebhookRegistration]:
 
 
 def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], public_url: str,
-            survey_ids: Sequence[str], hidden_field: str, now: datetime) -> Installed:
+            survey_ids: Sequence[str], hidden_field: str, now: datetime, *, actor: str = "cli") -> Installed:
     """Check the key and the chosen surveys, then make sure exactly one webhook of ours is registered.
 
     Runs in the caller's transaction (the caller commits); Refused lists every survey problem at once.
     """
+    url = webhook_url(public_url, manifest)
     workspace = check_key(host)
     checked = [host.survey(survey_id) for survey_id in dict.fromkeys(survey_ids)]
     problems = [problem for survey in checked for problem in survey_problems(survey, hidden_field)]
@@ -83,7 +96,9 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
         raise Refused("surveyId", "not ready for personal links", "; ".join(problems))
     for survey in checked:
         save_survey(session, survey.id, survey_body(survey), now, hidden_field, source=host.name)
-    url = public_url.rstrip("/") + manifest["webhooks"]["path"]
+        if session.scalar(select(AuditEvent.id).where(AuditEvent.action == INSTALLED,
+                                                      AuditEvent.survey_id == survey.id).limit(1)) is None:
+            audit(session, INSTALLED, actor, now, survey_id=survey.id)
     events = tuple(manifest["webhooks"]["events"])
     on_host = {hook.id: hook for hook in host.webhooks()}
     stale: list[str] = []
@@ -114,7 +129,7 @@ def install(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], p
 def uninstall(session: DbSession, host: SurveyHost, manifest: Mapping[str, Any], public_url: str,
               now: datetime) -> list[str]:
     """Remove the webhooks install made (stored ones, and ours found by URL); return their host ids."""
-    url = public_url.rstrip("/") + manifest["webhooks"]["path"]
+    url = webhook_url(public_url, manifest)
     removed = []
     for row in _live(session, host.name):
         host.remove_webhook(row.host_webhook_id)  # one already gone is not an error

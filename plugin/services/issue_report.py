@@ -14,31 +14,33 @@ from sqlalchemy.sql import ColumnElement
 from plugin.clock import iso
 from plugin.db import DbSession
 from plugin.models import Link
-from plugin.services.links import state_expression
+from plugin.services.links import expiry_differs, state_expression
 from plugin.services.params import IssueOptions
 
 
 @dataclass(frozen=True, slots=True)
 class StateGroup:
-    """The current links in one state among the chosen contacts: how many, their expiry range, how many never end."""
+    """The current links in one state among the chosen contacts: how many, their expiry range, how many never end,
+    how many end other than at the chosen expiry (renewing would change those)."""
 
     count: int
     first_expiry: datetime | None
     last_expiry: datetime | None
     without_expiry: int
+    other_expiry: int = 0
 
 
 def current_states(session: DbSession, survey_id: str, held: ColumnElement[bool],
-                   now: datetime) -> dict[str, StateGroup]:
+                   now: datetime, expires_at: datetime | None = None) -> dict[str, StateGroup]:
     """The current links to the survey of the contacts ``held`` chooses (``links.among``, ``links.in_segment``),
-    grouped by state (one statement)."""
+    grouped by state (one statement); ``expires_at`` is the expiry chosen for this run."""
     link_state = state_expression(now)
     rows = session.execute(
         select(link_state, func.count(), func.min(Link.expires_at), func.max(Link.expires_at),
-               func.count() - func.count(Link.expires_at))
+               func.count() - func.count(Link.expires_at), func.count().filter(expiry_differs(expires_at)))
         .where(Link.survey_id == survey_id, Link.is_current == true(), held)
         .group_by(link_state))
-    return {row[0]: StateGroup(int(row[1]), row[2], row[3], int(row[4] or 0)) for row in rows}
+    return {row[0]: StateGroup(int(row[1]), row[2], row[3], int(row[4] or 0), int(row[5] or 0)) for row in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +126,14 @@ def build_report(before: dict[str, StateGroup], options: IssueOptions, made: int
     revoked = before.get("revoked", StateGroup(0, None, None, 0)).count
     if options.rotate:
         return IssueReport(new=made, reissued=revoked, expires_at=options.expires_at)
-    open_states = ("live", "pending")
-    kept_states = ("used",) if options.renew else ("live", "pending", "used")
-    kept = [before[name] for name in kept_states if name in before]
+    open_groups = [before[name] for name in ("live", "pending") if name in before]
+    kept = [before[name] for name in (("used",) if options.renew else ("live", "pending", "used")) if name in before]
+    same = sum(group.count - group.other_expiry for group in open_groups)
+    if options.renew and same:  # unanswered links already ending at the chosen expiry: kept as they are
+        kept.append(StateGroup(same, options.expires_at, options.expires_at, same if options.expires_at is None else 0))
     firsts = [group.first_expiry for group in kept if group.first_expiry is not None]
     lasts = [group.last_expiry for group in kept if group.last_expiry is not None]
-    renewable = 0 if options.renew else sum(before[name].count for name in open_states if name in before)
+    renewable = 0 if options.renew else sum(group.other_expiry for group in open_groups)
     return IssueReport(
         new=made, reissued=revoked if options.reissue else 0, renewed=renewed,
         kept=sum(group.count for group in kept), kept_first_expiry=min(firsts, default=None),

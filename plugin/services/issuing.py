@@ -52,7 +52,7 @@ def _link_survey(session: DbSession, survey_id: str) -> Survey:
 def _issue(session: DbSession, survey: Survey, chosen: Select[Any], held: ColumnElement[bool],
            options: IssueOptions, now: datetime, actor: str, host: HostProvider,
            skipped: int = 0) -> IssueReport:
-    before = current_states(session, survey.id, held, now)
+    before = current_states(session, survey.id, held, now, options.expires_at)
     batch = links.issue_links(session, survey, chosen, options, now, actor, held)
     if batch.count:
         attach_single_use_urls(session, survey, batch.id, host)

@@ -53,6 +53,11 @@ def state_expression(now: datetime) -> Any:
     )
 
 
+def expiry_differs(expires_at: datetime | None) -> ColumnElement[bool]:
+    """Whether a link ends other than at ``expires_at`` (None: never): the links renewing to it would change."""
+    return Link.expires_at.is_distinct_from(literal(expires_at, UTCDateTime))
+
+
 def get_survey(session: DbSession, survey_id: str) -> Survey:
     """The survey, or NotFound naming the field ``survey``."""
     survey = session.get(Survey, survey_id)
@@ -172,10 +177,11 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
 
 
 def _renew(session: DbSession, current: Any, options: IssueOptions, now: datetime, actor: str) -> int:
-    """Give the current unanswered links that have not ended the chosen expiry; their URLs stay the same."""
+    """Give the current unanswered links that have not ended the chosen expiry; their URLs stay the same. Only
+    links whose expiry changes are counted and audited."""
     at = literal(now, UTCDateTime)
     unanswered = and_(current, Link.revoked_at.is_(None), Link.use_count < Link.max_uses,
-                      or_(Link.expires_at.is_(None), Link.expires_at > at))
+                      or_(Link.expires_at.is_(None), Link.expires_at > at), expiry_differs(options.expires_at))
     count = int(session.scalar(select(func.count()).select_from(Link).where(unanswered)) or 0)
     if count:
         _audit_select(session, "renewed", actor, now, unanswered, {"expiresAt": iso(options.expires_at)})

@@ -7,27 +7,25 @@ follows at once; other processes follow within ``events.KINDS_MAX_AGE`` seconds.
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 
+from adapters.urls import BadUrl
+from adapters.urls import check_url as check_url_rule
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, NotFound, Refused
 from plugin.event_models import EventDelivery, EventSubscription
 from plugin.services import events
 from webhooks.signature import SECRET_PREFIX
 
-MAX_URL = 2048
 MAX_DESCRIPTION = 255
 MAX_SUBSCRIPTIONS = 100  # each one is a fan-out target of every event: a bound, not a quota
 SECRET_BYTES = 32
-_URL_CHARACTERS = re.compile(r"[!-~]+")  # printable ASCII, no spaces or control characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,28 +42,13 @@ def new_secret() -> str:
 
 
 def check_url(value: Any) -> str:
-    """An absolute http(s) URL with a host, no credentials, no fragment; InvalidInput naming ``url`` otherwise."""
-    if not isinstance(value, str) or not value.strip():
+    """A receiver URL by the one URL rule of ``adapters.urls``; InvalidInput naming ``url`` otherwise."""
+    if not isinstance(value, str) or not value:
         raise InvalidInput("url", "a receiver URL (http:// or https://) is required")
-    url = value.strip()
-    if len(url) > MAX_URL:
-        raise InvalidInput("url", f"longer than {MAX_URL} characters")
-    if not _URL_CHARACTERS.fullmatch(url):
-        raise InvalidInput("url", "holds spaces, control or non-ASCII characters (percent-encode them)")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput("url", "must start with http:// or https://")
     try:
-        port = parts.port  # ValueError for a port that is not a number in range
-    except ValueError:
-        raise InvalidInput("url", "has a port that is not a number from 1 to 65535") from None
-    if not parts.hostname or port == 0:
-        raise InvalidInput("url", "names no host")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidInput("url", "must not hold a user name or password (receivers verify the signature)")
-    if parts.fragment or url.endswith("#"):
-        raise InvalidInput("url", "must not hold a fragment (#...)")
-    return url
+        return check_url_rule(value)
+    except BadUrl as exc:
+        raise InvalidInput("url", str(exc)) from exc
 
 
 def check_kinds(value: Any) -> list[str]:

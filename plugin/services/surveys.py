@@ -6,10 +6,10 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from adapters.urls import BadUrl, check_url
 from plugin.db import DbSession
 from plugin.errors import InvalidInput
 from plugin.models import Survey
@@ -24,13 +24,13 @@ def list_surveys(session: DbSession) -> list[Survey]:
 
 
 def check_public_url(url: Any) -> str:
-    """A survey's public URL: absolute http(s) with a host."""
-    if not isinstance(url, str) or len(url) > 2000:
+    """A survey's public URL, where respondents are redirected: the one URL rule of ``adapters.urls``."""
+    if not isinstance(url, str):
         raise InvalidInput("publicUrl", "a URL string is required")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-        raise InvalidInput("publicUrl", "must be an absolute http(s) URL without a #fragment")
-    return url
+    try:
+        return check_url(url)
+    except BadUrl as exc:
+        raise InvalidInput("publicUrl", str(exc)) from exc
 
 
 def check_language(value: Any) -> str | None:
@@ -43,8 +43,11 @@ def check_language(value: Any) -> str | None:
 
 
 def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now: datetime,
-                hidden_field: str, source: str = "manual") -> Survey:
-    """Create or update a survey from ``{name, publicUrl, type?, status?, hiddenFieldIds?, singleUse?, language?}``."""
+                hidden_field: str, source: str | None = None) -> Survey:
+    """Create or update a survey from ``{name, publicUrl, type?, status?, hiddenFieldIds?, singleUse?, language?}``.
+
+    ``source`` is given by a sync or install; an edit by hand (None) keeps a synced survey the host's, so the
+    next sync can still find it gone and ``host check`` still checks it, and makes a new survey ``manual``."""
     if not survey_id or len(survey_id) > 255 or not survey_id.replace("-", "").replace("_", "").isalnum():
         raise InvalidInput("surveyId", "letters, digits, '-' and '_' only, at most 255")
     row = session.get(Survey, survey_id)
@@ -70,7 +73,8 @@ def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now
         row = Survey(id=survey_id, created_at=now)
         session.add(row)
     row.name, row.public_url, row.type, row.status = name.strip(), url, kind, status
-    row.hidden_field_ids, row.single_use, row.source, row.updated_at = list(fields), single_use, source, now
+    row.hidden_field_ids, row.single_use, row.updated_at = list(fields), single_use, now
+    row.source = source or row.source or "manual"
     row.language = language
     session.flush()
     return row

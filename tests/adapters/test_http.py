@@ -155,6 +155,8 @@ def test_absolute_urls_to_another_host_are_refused() -> None:
 def test_base_url_must_be_absolute() -> None:
     with pytest.raises(ConfigurationError):
         HostClient("fb.example.org", {})
+    with pytest.raises(ConfigurationError, match="^host URL names no valid host"):
+        HostClient("http://[::1", {})
 
 
 def test_repr_hides_the_key() -> None:

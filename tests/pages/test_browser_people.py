@@ -114,3 +114,18 @@ def test_a_second_download_reports_kept_links_offers_renew_and_leaves_revoked_ou
     page.get_by_role("button", name="Re-issue a link to c3").click()
     assert "re-issued to c3" in page.get_by_role("status").first.inner_text()
     screenshot("10-share-reissued")
+
+
+def test_the_same_expiry_again_offers_no_renewal(page: Any, live_server: LiveServer) -> None:
+    key = live_server.reset()
+    sign_in(page, live_server, key)
+    page.goto(f"{live_server.url}/admin/surveys/{SURVEY_ID}")
+    status = page.locator("#generate-status")
+    for expected in ("Downloaded 3 links: 3 new.", "3 kept their existing link (valid through 2026-12-10)"):
+        page.get_by_label("Segment").select_option("alpha")
+        page.get_by_label("Expiry date").fill("2026-12-10")
+        with page.expect_download():
+            page.get_by_role("button", name="Generate & download links").click()
+        status.get_by_text(expected).wait_for()
+    # every kept link already ends on the chosen day: "apply the new expiry" would change nothing
+    assert page.get_by_role("button", name="Apply the new expiry to the kept links and download again").is_hidden()

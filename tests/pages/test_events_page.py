@@ -39,6 +39,9 @@ def test_a_form_without_its_csrf_token_is_refused(admin: FlaskClient) -> None:
 
 @pytest.mark.parametrize(("form", "said"), [
     ({"url": "javascript:alert(1)", "events": ["link.opened"]}, "url: must start with http:// or https://"),
+    ({"url": "http://[::1", "events": ["link.opened"]}, "url: names no valid host"),
+    ({"url": "http://[::1]]/", "events": ["link.opened"]}, "url: names no valid host"),
+    ({"url": "https://hooks.example.com/\r\nX: 1", "events": ["link.opened"]}, "url: holds spaces, control"),
     ({"url": HOOK}, "events: a non-empty list of event kinds is required"),
     ({"url": HOOK, "events": ["link.clicked"]}, "events: unknown event kind"),
 ])

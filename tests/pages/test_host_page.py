@@ -12,6 +12,7 @@ from plugin.db import db
 from plugin.manifest import manifest
 from plugin.services import install
 from plugin.services.adapters import OVERRIDE_KEY, Adapters
+from plugin.services.sync import apply_surveys
 from tests.helpers import NOW
 from tests.pages.support import LiveServer
 from tests.plugin.formbricks_host import FakeHost
@@ -61,15 +62,18 @@ def test_the_host_page_says_what_is_missing_then_that_all_works(page: Any, hoste
     with server.app.app_context():
         adapter = server.app.extensions[OVERRIDE_KEY].survey_host
         install.install(db.session, adapter, manifest(), server.url, ["sv_1"], "plink", NOW)
+        apply_surveys(db.session, adapter.surveys(), NOW, adapter.name)  # as a sync does: sv_2 lacks the field
         db.session.commit()
     page.reload()
     assert page.locator("#host-summary").inner_text() == (
         "Everything personal links need works with this host and key.")
     cards = page.locator(".host-check .card")
     names = [" ".join(cards.nth(i).locator("h2").inner_text().split()) for i in range(cards.count())]
-    assert names == ["OK host", "OK key permission", "OK contacts", "OK survey sv_1", "OK webhook",
-                     "OK webhook secret", "Warning webhook URL"]  # the live server is on a loopback address
+    assert names == ["OK host", "OK key permission", "OK contacts", "OK survey sv_1", "Information other surveys",
+                     "OK webhook", "OK webhook secret",
+                     "Warning webhook URL"]  # the live server is on a loopback address
     text = page.locator("main").inner_text()
     assert "NPS: link survey, inProgress, hidden field 'plink' present, single-use on" in text
+    assert "sv_2 (Plain: hidden field 'plink' missing)" in text  # information: nothing in use depends on it
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(f"host-{fake_host.version}-ok-{width}")

@@ -6,10 +6,10 @@ import csv
 import io
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plugin.db import db
-from plugin.models import Contact, Link, Segment
+from plugin.models import AuditEvent, Contact, Link, Segment
 from plugin.services import suppressions
 from plugin.services.export import HEADER
 from plugin.services.surveys import save_survey
@@ -238,6 +238,17 @@ def test_the_form_can_renew_the_kept_links_expiry(admin: FlaskClient, seeded: No
                                                       "expiresOn": "2026-12-31", "renew": "true"})
     assert response.headers["X-Links-Renewed"] == "2"
     assert {e.isoformat() for e in db.session.scalars(select(Link.expires_at))} == {"2027-01-01T00:00:00+00:00"}
+
+
+def test_the_form_offers_no_renewal_that_would_change_nothing(admin: FlaskClient, seeded: None) -> None:
+    generate(admin, "beta", "2026-12-10")
+    status, _, headers = generate(admin, "beta", "2026-12-10")  # the same date again: the links already end then
+    assert status == 200 and headers["X-Links-Kept"] == "2" and headers["X-Links-Renewable"] == "0"
+    token = csrf_of(admin.get(SHARE).get_data(as_text=True))
+    response = admin.post(f"{SHARE}/links.csv", data={"csrf_token": token, "segment": "beta",
+                                                      "expiresOn": "2026-12-10", "renew": "true"})
+    assert response.headers["X-Links-Renewed"] == "0" and response.headers["X-Links-Kept"] == "2"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "renewed")) == 0
 
 
 def test_the_form_leaves_suppressed_contacts_out_unless_ticked(admin: FlaskClient, seeded: None) -> None:

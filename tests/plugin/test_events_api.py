@@ -62,6 +62,9 @@ def test_pause_resume_and_delete(client: FlaskClient, api_headers: dict[str, str
     ({**GOOD, "url": "https://hooks.example.com/a b"}, "url", "holds spaces"),
     ({**GOOD, "url": "https://hooks.example.com/\r\nX-Injected: 1"}, "url", "holds spaces"),
     ({**GOOD, "url": "https://hooks.example.com/" + "a" * 2100}, "url", "longer than 2048"),
+    ({**GOOD, "url": "http://[::1"}, "url", "names no valid host"),
+    ({**GOOD, "url": "http://[::1]]/"}, "url", "names no valid host"),
+    ({**GOOD, "url": "https://hooks.example.com/\x85"}, "url", "holds spaces, control"),
     ({**GOOD, "url": 5}, "url", "a receiver URL"),
     ({"events": ["link.opened"]}, "url", "a receiver URL"),
     ({**GOOD, "events": []}, "events", "a non-empty list"),
@@ -153,6 +156,7 @@ def test_the_cli_subscribes_lists_delivers_and_unsubscribes(run: Callable[..., R
 
 @pytest.mark.parametrize(("args", "message"), [
     (("events", "subscribe", "ftp://x.example.com/", "--event", "link.opened"), "url: must start with http"),
+    (("events", "subscribe", "http://[::1", "--event", "link.opened"), "Error: url: names no valid host"),
     (("events", "subscribe", "https://x.example.com/"), "Missing option '--event'"),
     (("events", "subscribe", "https://x.example.com/", "--event", "link.clicked"), "'link.clicked' is not one"),
     (("events", "unsubscribe", "7"), "subscription 7 not found"),

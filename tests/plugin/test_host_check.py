@@ -11,7 +11,7 @@ from plugin.cli import cli
 from plugin.db import db
 from plugin.manifest import manifest
 from plugin.services import host_check
-from tests.helpers import PUBLIC_URL, SECRET_KEY
+from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY
 from tests.plugin.formbricks_host import FakeHost
 from tests.servers import serve_in_thread
 from webhooks.models import WebhookRegistration
@@ -114,6 +114,52 @@ def test_a_survey_without_the_hidden_field_fails_and_a_paused_one_warns(run, fak
     assert found["survey sv_gone"].startswith("FAIL: get survey sv_gone: not found on Formbricks (404)")
 
 
+def test_synced_surveys_not_in_use_are_information_and_it_exits_0(run, fake_host: FakeHost, probed) -> None:
+    """A workspace has drafts, finished surveys and surveys without the hidden field; only those installed or with
+    links that still open are checked, the rest are listed as information."""
+    fake_host.state.add_survey("sv_draft", name="Draft", status="draft", hidden_fields=None)
+    fake_host.state.add_survey("sv_done", name="Done", status="completed", hidden_fields=["plink"])
+    assert run("install", "--survey", "sv_1").exit_code == 0
+    assert run("sync").exit_code == 0
+    before = len(fake_host.state.requests_seen)
+    result = run("host", "check")
+    assert result.exit_code == 0, result.output
+    found = lines(result)
+    assert found["survey sv_1"].startswith("ok: NPS: link survey")  # installed, though it has no links yet
+    assert not {"survey sv_2", "survey sv_draft", "survey sv_done"} & set(found)
+    assert found["other surveys"] == (
+        "info: 3 of the host's surveys are not in use (not installed, no link that still opens), so they are not "
+        "checked: sv_2 (Plain: hidden field 'plink' missing), sv_done (Done: completed), sv_draft (Draft: draft, "
+        "hidden field 'plink' missing)")
+    assert "-> to use one, run personal-links install --survey ID" in result.output
+    assert result.output.rstrip().endswith("all needed parts work")
+    asked = [seen for seen in fake_host.state.requests_seen[before:] if "/surveys/" in seen]
+    assert asked and all("sv_1" in seen for seen in asked)  # the others are read from the sidecar, not the host
+
+
+def test_a_synced_survey_with_links_that_open_is_checked(run, fake_host: FakeHost, probed, tmp_path) -> None:
+    assert run("install", "--survey", "sv_1").exit_code == 0
+    assert run("sync").exit_code == 0
+    issued = run("links", "issue", "--survey", "sv_2", "--segment", "sg_pro", "-o", str(tmp_path / "l.csv"))
+    assert issued.exit_code == 0, issued.output
+    result = run("host", "check")
+    assert result.exit_code == 1
+    assert lines(result)["survey sv_2"].startswith("FAIL: Plain: link survey, inProgress, hidden field 'plink' "
+                                                   "missing")
+    assert "other surveys" not in lines(result)
+    assert result.output.rstrip().endswith("missing: survey sv_2")
+
+
+def test_a_sync_without_install_says_no_survey_is_in_use(run, fake_host: FakeHost, probed) -> None:
+    assert run("install").exit_code == 0 and run("sync").exit_code == 0
+    result = run("host", "check")
+    assert result.exit_code == 0, result.output
+    found = lines(result)
+    assert found["surveys"].startswith("warn: no survey of this host is in use: none was named by install and none "
+                                       "has a link that still opens")
+    assert found["other surveys"].startswith("info: 2 of the host's surveys are not in use")
+
+
 def test_a_webhook_for_another_url_or_without_its_secret_fails(run, fake_host: FakeHost, probed) -> None:
     assert run("install", "--public-url", "https://old-links.example.org").exit_code == 0
     moved = run("host", "check")
@@ -137,11 +183,12 @@ def test_a_wrong_key_is_one_line_that_says_so(run, fake_host: FakeHost, monkeypa
 def test_the_webhook_url_is_really_probed(app, fake_host: FakeHost) -> None:
     adapter = fake_host.adapter()
     with serve_in_thread(app) as url:  # the sidecar itself: its receiver answers the host's test event
-        report = host_check.check_host(db.session, adapter, app.config, manifest(), url, "plink", [])
+        report = host_check.check_host(db.session, adapter, app.config, manifest(), url, "plink", [], now=NOW)
     reach = report.lines[-1]
     assert (reach.name, reach.status) == ("webhook URL", "warn")  # it answers, but on a loopback address
     assert "DANGEROUSLY_ALLOW_WEBHOOK_INTERNAL_URLS" in reach.todo
-    closed = host_check.check_host(db.session, adapter, app.config, manifest(), "http://127.0.0.1:9", "plink", [])
+    closed = host_check.check_host(db.session, adapter, app.config, manifest(), "http://127.0.0.1:9", "plink", [],
+                                   now=NOW)
     assert closed.lines[-1].status == "fail" and "no answer" in closed.lines[-1].detail
 
 

@@ -65,3 +65,35 @@ def test_overlong_contact_fields_are_one_line_and_change_nothing(app, database_u
     assert "Traceback" not in result.output
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+HOSTILE_URLS = [
+    ("http://[::1", "names no valid host"),
+    ("http://[::1]]/", "names no valid host"),
+    ("https://f.example/s/1\r\nSet-Cookie: a=1", "holds spaces, control or non-ASCII characters"),
+    ("https://f.example/s/1\x85", "holds spaces, control or non-ASCII characters"),
+    ("https://f.example:0/s/1", "has a port that is not a number from 1 to 65535"),
+    ("https://user:pw@f.example/s/1", "must not hold a user name or password"),
+]
+
+
+@pytest.mark.parametrize(("url", "said"), HOSTILE_URLS)
+def test_hostile_survey_urls_are_422_and_change_nothing(client, app, api_headers, url: str, said: str) -> None:
+    assert client.put(f"{API}/surveys/s-1", headers=api_headers,
+                      json={"publicUrl": "https://f.example/s/1"}).status_code == 200
+    for survey_id in ("s-1", "s-2"):  # an update and a new survey
+        response = client.put(f"{API}/surveys/{survey_id}", headers=api_headers, json={"publicUrl": url})
+        assert response.status_code == 422, response.get_json()
+        (detail,) = response.get_json()["error"]["details"]
+        assert detail["field"] == "publicUrl" and detail["issue"].startswith(said)
+    db.session.rollback()
+    assert db.session.scalars(select(Survey.public_url)).all() == ["https://f.example/s/1"]
+
+
+@pytest.mark.parametrize(("url", "said"), HOSTILE_URLS[:3])
+def test_surveys_add_refuses_a_hostile_url_in_one_line(run, url: str, said: str) -> None:
+    result = run("surveys", "add", "s-1", "--url", url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"Error: publicUrl: {said}")
+    assert db.session.scalar(select(func.count()).select_from(Survey)) == 0

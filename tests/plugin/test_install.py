@@ -180,3 +180,12 @@ def test_install_and_uninstall_leave_other_webhooks_alone(run, fake_host: FakeHo
 
 def uninstalled(fake_host: FakeHost) -> list[str]:
     return [row.host_webhook_id for row in db.session.scalars(select(WebhookRegistration))]
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall"])
+def test_a_hostile_public_url_is_one_line_and_nothing_reaches_the_host(run, fake_host: FakeHost, command) -> None:
+    result = run(command, "--public-url", "http://[::1")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: publicUrl: names no valid host")
+    assert fake_host.state.webhooks == {} and live() == []

@@ -58,6 +58,40 @@ def test_renew_gives_existing_unanswered_links_the_new_expiry_and_keeps_their_ur
     assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "renewed")).all() == ["renewed"] * 2
 
 
+def renewals() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "renewed"))
+               or 0)
+
+
+def test_renew_counts_and_audits_only_links_whose_expiry_changes(client, seeded, api_headers) -> None:
+    download(client, api_headers, expiresOn="2026-12-10")
+    client.get(f"{CONTACT}/c1", headers=api_headers, query_string={"expiresOn": "2026-12-31", "renew": "true"})
+    assert renewals() == 1
+    headers, _ = download(client, api_headers, expiresOn="2026-12-31")
+    assert headers["X-Links-Renewable"] == "2"  # c1 already expires then: renewing it would change nothing
+    headers, _ = download(client, api_headers, expiresOn="2026-12-31", renew="true")
+    assert (headers["X-Links-Renewed"], headers["X-Links-Kept"], headers["X-Link-Count"]) == ("2", "1", "3")
+    assert headers["X-Links-Summary"] == ("0 new, 2 renewed to the new expiry (valid through 2026-12-31), same URL, "
+                                          "1 kept its existing link (valid through 2026-12-31)")
+    assert renewals() == 3
+    headers, rows = download(client, api_headers, expiresOn="2026-12-31", renew="true")
+    assert (headers["X-Links-Renewed"], headers["X-Links-Kept"], headers["X-Links-Renewable"]) == ("0", "3", "0")
+    assert headers["X-Links-Summary"] == "0 new, 3 kept their existing link (valid through 2026-12-31)"
+    assert len(rows) == 3 and renewals() == 3
+
+
+def test_renewing_links_without_expiry_to_no_expiry_changes_nothing(client, seeded, api_headers) -> None:
+    download(client, api_headers)
+    headers, _ = download(client, api_headers)
+    assert headers["X-Links-Renewable"] == "0"
+    headers, _ = download(client, api_headers, renew="true")
+    assert (headers["X-Links-Renewed"], headers["X-Links-Kept"], headers["X-Links-Kept-Without-Expiry"]) == (
+        "0", "3", "3")
+    assert renewals() == 0
+    body = client.get(f"{CONTACT}/c1", headers=api_headers, query_string={"renew": "true"}).get_json()
+    assert body["meta"]["issued"]["renewed"] == 0 and renewals() == 0
+
+
 def test_the_json_segment_endpoint_reports_in_meta(client, seeded, api_headers) -> None:
     client.get(f"{CONTACT}/c3", headers=api_headers)
     body = client.get("/api/v2/management/surveys/survey-1/contact-links/segments/alpha", headers=api_headers,

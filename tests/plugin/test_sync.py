@@ -184,3 +184,21 @@ def test_a_contact_file_bad_on_its_last_row_fails_the_sync_and_changes_nothing(a
     assert snapshot() == before
     run = db.session.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
     assert run.status == "failed" and "line 6002" in run.error
+
+
+def test_a_hand_edit_keeps_a_synced_survey_the_hosts(app, client, api_headers, fake_host_v5: FakeHost) -> None:
+    """PUT /surveys/{id} changes what it names, not where the survey comes from: the next sync still sees it
+    gone from the host (and host check still checks it)."""
+    adapter = fake_host_v5.adapter()
+    sync(db.session, adapter, adapter, NOW, "test")
+    db.session.commit()
+    api = "/api/personal-links/v1/surveys"
+    edited = client.put(f"{api}/sv_2", headers=api_headers, json={"name": "Plain, renamed", "language": "de"})
+    assert edited.status_code == 200 and edited.get_json()["data"]["source"] == "formbricks"
+    made = client.put(f"{api}/by-hand", headers=api_headers, json={"publicUrl": "https://f.example/s/by-hand"})
+    assert made.get_json()["data"]["source"] == "manual"
+    del fake_host_v5.state.surveys["sv_2"]
+    sync(db.session, adapter, adapter, NOW + timedelta(hours=1), "test")
+    db.session.commit()
+    assert {row.id: (row.source, row.status) for row in db.session.scalars(select(Survey))} == {
+        "sv_1": ("formbricks", "inProgress"), "sv_2": ("formbricks", "deleted"), "by-hand": ("manual", "inProgress")}

@@ -55,11 +55,31 @@ def test_switching_to_anonymous_needs_the_flag_and_says_how_many_attributions_go
         client: FlaskClient, answered: dict[str, int], api_headers: dict[str, str]) -> None:
     refused = make_anonymous(client, api_headers)
     assert refused.status_code == 409
-    assert "erases its 1 attribution(s)" in refused.json["error"]["detail"]
+    assert "erases its 1 attribution(s)" in refused.json["error"]["message"]  # where docs/anonymity.md says
+    assert refused.json["error"]["detail"] == refused.json["error"]["message"]
     assert refused.json["error"]["details"] == [{"field": "eraseAttributions", "issue": "required"}]
     db.session.expire_all()
     assert count(ResponseAttribution) == 1 and client.get(SURVEY.rsplit("/", 1)[0], headers=api_headers).json[
         "data"][0]["anonymous"] is False
+
+
+def test_a_survey_with_nothing_to_erase_becomes_anonymous_without_the_flag(
+        client: FlaskClient, links: dict[str, int], api_headers: dict[str, str]) -> None:
+    answer = make_anonymous(client, api_headers)  # links issued, none opened or answered: nothing to lose
+    assert answer.status_code == 200, answer.json
+    assert answer.json["data"]["anonymous"] is True
+    assert answer.json["data"]["modeChange"] == {"changed": True, "attributionsErased": 0, "hostErasuresQueued": 0}
+    assert count(AuditEvent, AuditEvent.action == "anonymous") == 1
+
+
+def test_opens_without_answers_still_need_the_flag(client: FlaskClient, links: dict[str, int],
+                                                   api_headers: dict[str, str]) -> None:
+    client.get(f"/c/{token_of(links['c2'])}")  # its open time goes with the switch: the admin decides
+    refused = make_anonymous(client, api_headers)
+    assert refused.status_code == 409
+    assert "erases its 0 attribution(s) and the open times of 1 link(s)" in refused.json["error"]["message"]
+    db.session.expire_all()
+    assert db.session.get(Link, links["c2"]).first_opened_at is not None
 
 
 def test_switching_erases_attributions_opens_audit_rows_and_bodies(
