@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from plugin import config, i18n, logs, monitoring, pool_ping, sessions, state
@@ -52,6 +53,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
     app = SidecarFlask(__name__, instance_path=config.instance_folder(os.environ.get("PERSONAL_LINKS_INSTANCE_PATH")))
     config.load(app, test_config)
+    if app.config["TRUSTED_PROXIES"]:  # the client's address is what the trusted proxies say (the auth throttle)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     app.url_map.converters["int"] = RowIdConverter
     logs.init_app(app)
     for note in app.extensions.pop(config.STARTUP_NOTES, []):
