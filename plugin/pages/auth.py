@@ -33,11 +33,11 @@ def sign_in_post() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
     if checked.key is None:
         return render_template("admin/sign_in.html", next=request.form.get("next", ""),
                                error="That key is not a live admin API key. Check it, or ask for a new one."), 401
-    row = checked.key
+    target = safe_next(request.form.get("next"))  # decided before the session is: an unsafe one is dropped
     session.clear()  # a new session on sign-in: nothing from before carries over, a new CSRF token too
     session.permanent = True
-    session[SESSION_KEY] = row.id
-    return redirect(safe_next(request.form.get("next")))
+    session[SESSION_KEY] = checked.key.id
+    return redirect(target)
 
 
 def _too_many(wait: int, first: str = "") -> tuple[str, int, dict[str, str]]:
