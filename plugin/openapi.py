@@ -92,6 +92,28 @@ COMPONENTS: dict[str, Any] = {
 }
 
 
+BODY_METHODS = ("post", "put", "patch")
+DESCRIPTION = (
+    "Personal survey links: host-compatible contact-links endpoints and the sidecar's own. Authenticate with an "
+    "admin API key in the x-api-key header. Every path answers a method it does not list with 405 and an Allow "
+    "header naming those it does; an integer id larger than its column holds (2147483647) is 404; a request "
+    "body over PERSONAL_LINKS_MAX_CONTENT_LENGTH (the webhook's: PERSONAL_LINKS_WEBHOOK_MAX_BYTES) is 413, "
+    "sent with a Content-Length or chunked.")
+
+
+def _with_body_limit(paths: dict[str, Any]) -> dict[str, Any]:
+    """The paths, with 413 on every operation that reads a body: each with a request body, and every POST, PUT
+    and PATCH of the admin API (plugin.text_guard reads each one's body before its view runs)."""
+    limited: dict[str, Any] = {}
+    for path, item in paths.items():
+        limited[path] = {}
+        for method, operation in item.items():
+            if "requestBody" in operation or (method in BODY_METHODS and path.startswith("/api/")):
+                operation = {**operation, "responses": {**operation["responses"], **error_responses(413)}}
+            limited[path][method] = operation
+    return limited
+
+
 def document() -> dict[str, Any]:
     """The whole document."""
     paths: dict[str, Any] = {}
@@ -103,10 +125,9 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Personal links sidecar admin API", "version": current_app.config.get("VERSION", "0"),
-                 "description": "Personal survey links: host-compatible contact-links endpoints and the "
-                                "sidecar's own. Authenticate with an admin API key in the x-api-key header."},
+                 "description": DESCRIPTION},
         "security": [{"apiKey": []}],
-        "paths": paths,
+        "paths": _with_body_limit(paths),
         "components": components,
     }
 
