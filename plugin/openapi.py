@@ -43,13 +43,14 @@ _RETRY_AFTER = {"Retry-After": {"description": "seconds until the client may try
                                  "schema": {"type": "integer"}}}
 
 
-def error_responses(*codes: int) -> dict[str, Any]:
+def error_responses(*codes: int, keyed: bool = True) -> dict[str, Any]:
     """Responses in the host's v2 error shape for the given status codes.
 
-    A route that needs a key (401) can also answer 429 (too many failed authentications from the address)
-    and 422 (text no database stores, in any parameter).
+    A route that needs an admin API key (401, ``keyed``) can also answer 429 (too many wrong keys from the
+    address or with the key prefix) and 422 (text no database stores, in any parameter); the webhook's 401 is
+    a signature's (``keyed=False``), which nothing throttles.
     """
-    listed = sorted({*codes, 422, 429} if 401 in codes else set(codes))
+    listed = sorted({*codes, 422, 429} if keyed and 401 in codes else set(codes))
     responses = {str(code): {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for code in listed}
     if "429" in responses:

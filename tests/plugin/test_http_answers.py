@@ -127,11 +127,15 @@ def _filled(path: str, integers: set[str], number: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda match: number if match.group(1) in integers else "x", path)
 
 
+@pytest.mark.settings(MAX_CONTENT_LENGTH=LIMIT, AUTH_FAILURE_LIMIT=1)
 def test_the_openapi_document_lists_what_is_answered(app: Flask, client, api_headers: dict[str, str]) -> None:
-    """For every documented operation: a body over the limit is 413 exactly where 413 is listed; an integer
-    path parameter past its range is 404, listed; and every path's 405 allows exactly the documented methods."""
+    """For every documented operation: a body over the limit is 413 exactly where 413 is listed, a wrong key
+    past the limit 429 exactly where 429 is; an integer path parameter past its range is 404, listed; and every
+    path's 405 allows exactly the documented methods."""
     document = client.get("/openapi.json").get_json()
     app.config["WEBHOOK_MAX_BYTES"] = LIMIT
+    wrong = {"headers": {"x-api-key": "plk_wrong"}, "environ_base": {"REMOTE_ADDR": "192.0.2.9"}}  # a guesser
+    assert client.get(f"{API}/surveys", **wrong).status_code == 401  # the one wrong key allowed
     oversized = b"{" + b" " * (2 * LIMIT) + b"}"
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -141,6 +145,8 @@ def test_the_openapi_document_lists_what_is_answered(app: Flask, client, api_hea
                                  headers=api_headers, content_type="application/json")
             documented = set(operation["responses"])
             assert (answer.status_code == 413) == ("413" in documented), (method, path, answer.status_code)
+            throttled = client.open(_filled(path, ints, "1"), method=method.upper(), **wrong)
+            assert (throttled.status_code == 429) == ("429" in documented), (method, path, throttled.status_code)
             if ints:
                 url = _filled(path, ints, PAST_RANGE[0])
                 assert client.open(url, method=method.upper(), headers=api_headers).status_code == 404, url
