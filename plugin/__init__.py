@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from plugin import config, i18n, logs, monitoring, pool_ping, sessions, state
 from plugin import db as database
+from plugin.request_body import SidecarRequest
 from plugin.tokens import MAX_ID
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -19,8 +21,10 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 class SidecarFlask(Flask):
     """Flask, except that an unhandled error is logged with the route template, not the path (paths hold tokens),
-    and that whether a view or hook is ``async`` is asked once per function, not on every request (a click runs
-    seven of them)."""
+    that a chunked request body is bounded like any other (plugin.request_body), and that whether a view or hook
+    is ``async`` is asked once per function, not on every request (a click runs seven of them)."""
+
+    request_class = SidecarRequest  # a chunked body over the limit is a 413 too
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -40,8 +44,22 @@ class SidecarFlask(Flask):
         self.logger.error("Exception on %s [%s]", logs.route_of(), request.method, exc_info=exc_info)
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression of the decimal numbers from 0 to ``limit`` (leading zeros allowed), nothing larger."""
+    text = str(limit)
+    shorter = [rf"\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    same_length = [rf"{text[:at]}[0-{int(digit) - 1}]\d{{{len(text) - at - 1}}}"
+                   for at, digit in enumerate(text) if digit != "0"]
+    return "0*(?:" + "|".join([*shorter, *same_length, text]) + ")"
+
+
 class RowIdConverter(IntegerConverter):
-    """``<int:...>`` in our routes is a row id: past the INTEGER columns' range it matches nothing (404)."""
+    """``<int:...>`` in our routes is a row id: past the INTEGER columns' range it matches nothing (404).
+
+    Refused by the pattern, not only by the value check after it: werkzeug answers a path whose pattern matched
+    one rule but whose value failed 405 when another method's rule has the same pattern."""
+
+    regex = digits_up_to(MAX_ID)
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
                  signed: bool = False) -> None:
@@ -52,6 +70,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings (defaults, ``PERSONAL_LINKS_*``, the mapping given), extensions, blueprints."""
     app = SidecarFlask(__name__, instance_path=config.instance_folder(os.environ.get("PERSONAL_LINKS_INSTANCE_PATH")))
     config.load(app, test_config)
+    if app.config["TRUSTED_PROXIES"]:  # the client's address is what the trusted proxies say (the auth throttle)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     app.url_map.converters["int"] = RowIdConverter
     logs.init_app(app)
     for note in app.extensions.pop(config.STARTUP_NOTES, []):

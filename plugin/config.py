@@ -84,9 +84,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "INBOX_RETENTION_DAYS": (30, "days an applied or ignored webhook delivery is kept"),
     "JOB_STALE_AFTER_INTERVALS": (3, "health reports a job stale after this many intervals without success"),
     "JOB_FAILURE_LIMIT": (3, "health reports a job failing after this many failed runs in a row"),
-    "AUTH_FAILURE_LIMIT": (10, "failed authentications (bad API key, failed sign-in) a client address may make "
-                               "per window before it is refused (429) until the window ends"),
+    "AUTH_FAILURE_LIMIT": (10, "wrong API keys (API or sign-in) a client address, or one key prefix, may send per "
+                               "window; then wrong keys get 429 until the window ends (a live key always gets in)"),
     "AUTH_FAILURE_WINDOW_SECONDS": (300, "the window of AUTH_FAILURE_LIMIT, in seconds"),
+    "TRUSTED_PROXIES": (0, "how many reverse proxies in front of the sidecar add X-Forwarded-For; that many "
+                           "entries from its end give the client's address (werkzeug's ProxyFix); 0: the peer's"),
     "ADMIN_SESSION_HOURS": (8, "how long an admin page sign-in lasts, in hours (the cookie's signed age)"),
     "WEBHOOK_SECRETS": ("", "comma-separated whsec_... secrets that verify host webhooks (several: rotation); "
                             "secrets of webhooks registered by the sidecar are read from the database too"),
@@ -120,6 +122,7 @@ INTEGER_SETTINGS = (
     "OPEN_FLUSH_MS",
     "CLIENT_TIMEOUT_SECONDS",
     "CLIENT_MIN_BYTES_PER_SECOND",
+    "TRUSTED_PROXIES",
 )
 
 

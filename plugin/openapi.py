@@ -43,13 +43,14 @@ _RETRY_AFTER = {"Retry-After": {"description": "seconds until the client may try
                                  "schema": {"type": "integer"}}}
 
 
-def error_responses(*codes: int) -> dict[str, Any]:
+def error_responses(*codes: int, keyed: bool = True) -> dict[str, Any]:
     """Responses in the host's v2 error shape for the given status codes.
 
-    A route that needs a key (401) can also answer 429 (too many failed authentications from the address)
-    and 422 (text no database stores, in any parameter).
+    A route that needs an admin API key (401, ``keyed``) can also answer 429 (too many wrong keys from the
+    address or with the key prefix) and 422 (text no database stores, in any parameter); the webhook's 401 is
+    a signature's (``keyed=False``), which nothing throttles.
     """
-    listed = sorted({*codes, 422, 429} if 401 in codes else set(codes))
+    listed = sorted({*codes, 422, 429} if keyed and 401 in codes else set(codes))
     responses = {str(code): {"description": "error", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for code in listed}
     if "429" in responses:
@@ -92,6 +93,28 @@ COMPONENTS: dict[str, Any] = {
 }
 
 
+BODY_METHODS = ("post", "put", "patch")
+DESCRIPTION = (
+    "Personal survey links: host-compatible contact-links endpoints and the sidecar's own. Authenticate with an "
+    "admin API key in the x-api-key header. Every path answers a method it does not list with 405 and an Allow "
+    "header naming those it does; an integer id larger than its column holds (2147483647) is 404; a request "
+    "body over PERSONAL_LINKS_MAX_CONTENT_LENGTH (the webhook's: PERSONAL_LINKS_WEBHOOK_MAX_BYTES) is 413, "
+    "sent with a Content-Length or chunked.")
+
+
+def _with_body_limit(paths: dict[str, Any]) -> dict[str, Any]:
+    """The paths, with 413 on every operation that reads a body: each with a request body, and every POST, PUT
+    and PATCH of the admin API (plugin.text_guard reads each one's body before its view runs)."""
+    limited: dict[str, Any] = {}
+    for path, item in paths.items():
+        limited[path] = {}
+        for method, operation in item.items():
+            if "requestBody" in operation or (method in BODY_METHODS and path.startswith("/api/")):
+                operation = {**operation, "responses": {**operation["responses"], **error_responses(413)}}
+            limited[path][method] = operation
+    return limited
+
+
 def document() -> dict[str, Any]:
     """The whole document."""
     paths: dict[str, Any] = {}
@@ -103,10 +126,9 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Personal links sidecar admin API", "version": current_app.config.get("VERSION", "0"),
-                 "description": "Personal survey links: host-compatible contact-links endpoints and the "
-                                "sidecar's own. Authenticate with an admin API key in the x-api-key header."},
+                 "description": DESCRIPTION},
         "security": [{"apiKey": []}],
-        "paths": paths,
+        "paths": _with_body_limit(paths),
         "components": components,
     }
 

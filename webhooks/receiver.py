@@ -231,5 +231,5 @@ PATHS = {
                                              "data": {"type": "object"}}}}}},
         "responses": {"200": {"description": "applied, duplicate, ignored or the Test Endpoint ping"},
                       "202": {"description": "stored; applying failed and is retried later"},
-                      **error_responses(400, 401, 413, 503)}}},
+                      **error_responses(400, 401, 413, 503, keyed=False)}}},
 }

@@ -70,5 +70,9 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response | tuple[Response, int]:
         status = exc.code or 500
         if _wants_json():
-            return _json(status, exc.description or exc.name)
+            response, status = _json(status, exc.description or exc.name)
+            for name, value in exc.get_headers():  # a 405's Allow; the body's own Content-Type stays
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response, status
         return harden(exc.get_response())

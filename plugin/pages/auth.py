@@ -29,22 +29,22 @@ def sign_in_post() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
                                   state().clock.now(), auth_throttle.Limits.from_config(current_app.config),
                                   "admin sign-in with a wrong key")
     if checked.key is None and checked.wait is not None:
-        return _too_many(checked.wait, "That key is not a live admin API key. " if checked.looked_at else "")
+        return _too_many(checked.wait, "" if checked.refused_before else "That key is not a live admin API key. ")
     if checked.key is None:
         return render_template("admin/sign_in.html", next=request.form.get("next", ""),
                                error="That key is not a live admin API key. Check it, or ask for a new one."), 401
-    row = checked.key
+    target = safe_next(request.form.get("next"))  # decided before the session is: an unsafe one is dropped
     session.clear()  # a new session on sign-in: nothing from before carries over, a new CSRF token too
     session.permanent = True
-    session[SESSION_KEY] = row.id
-    return redirect(safe_next(request.form.get("next")))
+    session[SESSION_KEY] = checked.key.id
+    return redirect(target)
 
 
 def _too_many(wait: int, first: str = "") -> tuple[str, int, dict[str, str]]:
-    """The sign-in page saying when to try again; the answer is 429 with Retry-After."""
+    """The sign-in page saying how long wrong keys are refused; the answer is 429 with Retry-After."""
     minutes = max(1, -(-wait // 60))
-    error = (f"{first}Too many failed sign-ins from your address: sign-in is paused. Try again in {minutes} "
-             f"minute{'s' if minutes > 1 else ''}.")
+    error = (f"{first}Too many failed sign-ins from your address: wrong keys are refused for {minutes} "
+             f"minute{'s' if minutes > 1 else ''}. A live admin API key still signs you in.")
     page = render_template("admin/sign_in.html", next=request.form.get("next", ""), error=error)
     return page, 429, {"Retry-After": str(wait)}
 

@@ -96,7 +96,9 @@ def admin_required(view: F) -> F:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: an admin path of this site only, never another site."""
-    if target and target.startswith("/admin/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after signing in: an admin path of this site only, never another site, and nothing that
+    cannot stand in a Location header (a CR or LF there is a 500; control characters have no place in it)."""
+    if (target and target.startswith("/admin/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
     return url_for("admin_surveys.list_surveys")

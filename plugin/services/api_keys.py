@@ -36,12 +36,19 @@ def create_key(session: DbSession, name: str, now: datetime) -> tuple[ApiKey, st
     return row, key
 
 
+def prefix_of(key: str | None) -> str | None:
+    """The public prefix of something shaped like one of our keys (as ``api-key list`` shows it), else None."""
+    if not key or not _KEY_SHAPE.fullmatch(key):
+        return None
+    return key[len(KEY_PREFIX):].split("_", 1)[0]
+
+
 def check_key(session: DbSession, key: str | None, now: datetime) -> ApiKey | None:
     """The live key row matching ``key``, or None; the comparison takes the same time either way."""
-    if not key or not _KEY_SHAPE.fullmatch(key):
+    prefix = prefix_of(key)
+    if key is None or prefix is None:
         hmac.compare_digest(_DUMMY_HASH, _DUMMY_HASH)
         return None
-    prefix = key[len(KEY_PREFIX):].split("_", 1)[0]
     row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
     expected = row.key_hash if row is not None else _DUMMY_HASH
     if not hmac.compare_digest(expected, _hash(key)) or row is None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask
 
 from plugin import create_app, metrics
@@ -125,6 +126,22 @@ def test_host_calls_are_counted_by_route_and_status_429s_included(app: Flask, cl
         assert total(after, key, route=route, status=status) - total(before, key, route=route, status=status) == 1
     assert total(after, "personal_links_host_api_call_seconds_count", route=route) - total(
         before, "personal_links_host_api_call_seconds_count", route=route) == 1
+
+
+@pytest.mark.settings(**ON, WEBHOOK_MAX_BYTES=1000)
+def test_a_chunked_webhook_body_over_the_limit_counts_as_too_large_not_as_a_forgery(app: Flask, client) -> None:
+    body = b'{"event": "responseCreated", "pad": "' + b"x" * 1500 + b'"}'
+    before = scrape(client)
+    with serve_in_thread(app) as url:
+        answer = requests.post(url + "/webhooks/formbricks", headers=signed(body), timeout=10,
+                               data=(body[start:start + 300] for start in range(0, len(body), 300)))  # chunked
+    assert answer.status_code == 413
+    after = scrape(client)
+    deliveries = "personal_links_webhook_deliveries_total"
+    for name, labels, moved in ((deliveries, {"outcome": "too-large", "status": "413"}, 1),
+                                (deliveries, {"outcome": "rejected"}, 0),
+                                ("personal_links_webhook_signature_failures_total", {}, 0)):
+        assert total(after, name, **labels) - total(before, name, **labels) == moved, name
 
 
 @pytest.mark.settings(**ON, PURGE_INTERVAL_SECONDS=0)
