@@ -10,7 +10,7 @@ import click
 from flask import Flask
 
 from plugin.cli.base import ACTOR, cli, fail, with_app
-from plugin.cli.output import atomic_output
+from plugin.cli.output import atomic_output, output_option
 from plugin.db import db
 from plugin.services import issuing, links
 from plugin.services.adapters import survey_host_provider
@@ -39,8 +39,8 @@ def links_group() -> None:
 @click.option("--reissue", is_flag=True, help="Give contacts whose link was revoked a new link.")
 @click.option("--include-suppressed", is_flag=True,
               help="Give a segment's suppressed contacts (bounced, opted out, complained) links too.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
-              help="The CSV file; written in full or not at all (a temporary file renamed at the end).")
+@output_option("The CSV file: a new one (made 0600: it holds bearer links) or a regular file (its mode kept); "
+               "written in full or not at all (a temporary file renamed at the end).")
 @with_app
 def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: str | None, **kw: Any) -> None:
     """Issue links for one contact or a segment and write them as CSV."""
