@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, OperationalError, ProgrammingError, SQLAlc
 
 from adapters.base import AdapterError
 from plugin import create_app
+from plugin.cli.output import shown
 from plugin.config import ConfigError
 from plugin.db import db
 from plugin.errors import ServiceError
@@ -22,8 +23,8 @@ ACTOR = "cli"
 
 
 def fail(message: str) -> None:
-    """Stop with one line on stderr."""
-    raise click.ClickException(message)
+    """Stop with one line on stderr (what it names of the data shown escaped, see ``shown``)."""
+    raise click.ClickException(shown(message))
 
 
 @contextmanager

@@ -1,4 +1,7 @@
-"""Where a command writes its file: a new path or a regular file, through a temporary file renamed into place.
+"""What a command writes: lines that show data without letting it drive the terminal, and files.
+
+Printed data may come from contacts or a synced host: ``shown`` escapes its control characters. A file goes
+to a new path or a regular file, through a temporary file renamed into place.
 
 A command that stops half-way (an error, Ctrl-C, a killed process) leaves the target as it was, never a
 truncated file that looks complete. Only a new path or a regular file is written: a rename over a device, a
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -22,6 +26,29 @@ from typing import Any, TextIO
 import click
 
 NEW_FILE_MODE = 0o600
+
+# C0 (tab and newline too: they break the tab-separated lines), DEL and C1 controls, the line and paragraph
+# separators, and the bidirectional embeddings, overrides and isolates (they reorder what a terminal shows)
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(found: re.Match[str]) -> str:
+    char = found.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def shown(text: str) -> str:
+    """``text`` as printed to a terminal: control characters as visible escapes (``\\x1b``, ``\\n``), so data
+    from contacts or a host (an OSC sequence in a name) never drives the terminal or splits a line."""
+    return text if text.isprintable() else _CONTROLS.sub(_escape, text)
+
+
+def fields(*cells: object) -> str:
+    """One tab-separated line of ``cells``, each ``shown`` (None as ``-``): a tab or newline in data stays in
+    its cell."""
+    return "\t".join(shown("-" if cell is None else str(cell)) for cell in cells)
+
 
 _KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))

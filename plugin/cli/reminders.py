@@ -11,6 +11,7 @@ import click
 from flask import Flask
 
 from plugin.cli.base import ACTOR, cli, fail, with_app
+from plugin.cli.output import shown
 from plugin.db import db
 from plugin.services import contacts_made, reminder_batches, reminders, send_log
 from plugin.services.reminder_batches import BatchView
@@ -72,11 +73,11 @@ def _echo_batch(found: BatchView) -> None:
     writer.writerow(["Contact ID", "Email", "First Name", "Last Name", "Personal Link", "Status", "Reminders Sent"])
     for row in found.contacts:
         url = state().link_url(row.link_id, batch.survey_id) if row.link_id is not None else ""
-        writer.writerow([row.contact_host_id, row.email or "", row.first_name or "", row.last_name or "", url,
-                         row.status, row.reminders_sent])
+        writer.writerow([shown(cell or "") for cell in (row.contact_host_id, row.email, row.first_name,
+                                                        row.last_name, url, row.status)] + [row.reminders_sent])
     counts = ", ".join(f"{name} {count}" for name, count in found.counts().items())
-    click.echo(f"batch {batch.id} of survey {batch.survey_id}: {batch.status} ({counts}); open until "
-               f"{batch.expires_at:%Y-%m-%d %H:%M} UTC", err=True)
+    click.echo(shown(f"batch {batch.id} of survey {batch.survey_id}: {batch.status} ({counts}); open until "
+                     f"{batch.expires_at:%Y-%m-%d %H:%M} UTC"), err=True)
 
 
 @reminders_group.command("create")
