@@ -26,8 +26,8 @@ def suppressions_group() -> None:
 def _line(item: suppressions.Listed) -> str:
     row = item.row
     removed = f"removed {row.removed_at:%Y-%m-%d} by {row.removed_by}" if row.removed_at else "in force"
-    return fields(row.id, item.contact_host_id or None, row.email or None, row.reason, f"{row.at:%Y-%m-%d %H:%M}", removed,
-                  row.note or "")
+    return fields(row.id, item.contact_host_id or None, row.email or None, row.reason, f"{row.at:%Y-%m-%d %H:%M}",
+                  removed, row.note or "")
 
 
 @suppressions_group.command("add")
