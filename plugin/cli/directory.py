@@ -105,7 +105,8 @@ def surveys_group() -> None:
 @click.option("--name", default=None)
 @click.option("--single-use", is_flag=True, help="The survey has single-use links turned on.")
 @click.option("--language", default=None,
-              help="The language of its respondent pages (en, de); default: the respondent's browser's.")
+              help="The language of its respondent pages (en or de, or a tag of one such as de-AT); default: the "
+                   "respondent's browser's.")
 @with_app
 def surveys_add(app: Flask, survey_id: str, public_url: str, name: str | None, single_use: bool,
                 language: str | None) -> None:
