@@ -31,10 +31,10 @@ def api_key_group() -> None:
 @click.argument("name")
 @with_app
 def api_key_create(app: Flask, name: str) -> None:
-    """Make a key; it is shown once and stored only as a hash."""
+    """Make a key named NAME (what it is for, 1-255 characters); it is shown once and stored only as a hash."""
     row, key = api_keys.create_key(db.session, name, state().clock.now())
     db.session.commit()
-    click.echo(f"created key {row.prefix} ({shown(name)}); it is shown once, keep it:")
+    click.echo(f"created key {row.prefix} ({shown(row.name)}); it is shown once, keep it:")
     click.echo(key)
 
 

@@ -199,3 +199,13 @@ def test_issue_prints_the_report_and_reissue_brings_a_revoked_contact_back(run, 
     assert back.exit_code == 0, back.output
     assert "replaces revoked link 1 for contact k1" in back.output
     assert run("links", "reissue", "1").exit_code == 1
+
+
+def test_an_api_key_needs_a_name_of_at_most_255_characters_on_both_databases(run) -> None:
+    for name in ("", "   "):
+        empty = run("api-key", "create", name)
+        assert empty.exit_code == 1 and empty.output == "Error: name: required: what the key is for (e.g. ops)\n"
+    long = run("api-key", "create", "k" * 5000)  # stored on SQLite, a DataError on PostgreSQL, before
+    assert long.exit_code == 1 and long.output == "Error: name: at most 255 characters (it has 5000)\n"
+    assert db.session.scalar(select(func.count()).select_from(ApiKey)) == 0
+    assert run("api-key", "create", "k" * 255).exit_code == 0
