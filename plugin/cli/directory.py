@@ -162,6 +162,8 @@ def segments_add_filter(app: Flask, segment_id: str, title: str, json_file: Any,
     else:
         if not (attribute and operator):
             fail("give both --attribute and --operator")
+        if value is None and operator not in ("isSet", "isNotSet"):
+            fail(f"--value: required with --operator {operator} (only isSet and isNotSet take none)")
         filters = local_segments.attribute_filter(str(attribute), str(operator), _value(value or ""))
     check_tree(filters, "--json" if json_file else "--value")  # JSON escapes can spell what arguments cannot
     row = local_segments.save_local_segment(db.session, segment_id, {"title": title, "filters": filters},

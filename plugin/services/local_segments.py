@@ -34,11 +34,27 @@ def _foreign_kinds(filters: Any, path: str = "filters") -> list[str]:
     return problems
 
 
+def _missing_values(filters: Any, path: str = "filters") -> list[str]:
+    """Filters whose operator compares with a value that is missing or blank: ``equals ""`` matched no one (empty
+    cells are left out of a contact) and ``contains ""`` everyone, silently. (A host's segments are evaluated as
+    the host saved them; only what is saved here is held to this.)"""
+    problems = []
+    for index, item in enumerate(filters):
+        where, res = f"{path}[{index}].resource", item["resource"]
+        if isinstance(res, list):
+            problems.extend(_missing_values(res, where))
+            continue
+        operator, value = res["qualifier"]["operator"], res.get("value")
+        if operator not in ("isSet", "isNotSet") and (value is None or isinstance(value, str) and not value.strip()):
+            problems.append(f"{where}.value: operator {operator!r} needs a value (only isSet and isNotSet take none)")
+    return problems
+
+
 def check_filters(filters: Any) -> list[Any]:
     """The filter tree when a local segment can use it; InvalidInput listing every problem by its path."""
     problems = segment_filters.validate(filters)
     if not problems:
-        problems = _foreign_kinds(filters)
+        problems = _foreign_kinds(filters) or _missing_values(filters)
     if problems:
         raise InvalidInput("filters", "; ".join(problems))
     return filters  # type: ignore[no-any-return]
