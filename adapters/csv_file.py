@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 
-from adapters.base import ConfigurationError, Contact, Segment, SourceFormatError
+from adapters.base import ConfigurationError, Contact, Segment, SourceFormatError, attribute_name_problem
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_ID_LENGTH = 255  # contact ids and segment titles, as the sidecar stores them
@@ -187,7 +187,9 @@ def _header(reader: Iterator[list[str]]) -> list[str]:
         if not name:
             raise SourceFormatError("a column has an empty name", line=1)
         if name in seen:
-            raise SourceFormatError(f"column {name!r} appears twice", line=1)
+            raise SourceFormatError(f"column {name[:60]!r} appears twice", line=1)
+        if (problem := attribute_name_problem(name)) is not None:
+            raise SourceFormatError(f"column {name[:60] + '...'!r}: {problem}", line=1)
         seen.add(name)
     return names
 

@@ -114,3 +114,15 @@ def test_a_filter_without_a_value_is_refused_by_the_cli(run, seeded) -> None:
     assert run("segments", "add-filter", "x", "--title", "X", "--attribute", "plan", "--operator",
                "isSet").exit_code == 0
     assert db.session.get(Segment, "x") is not None
+
+
+def test_an_attribute_name_longer_than_255_characters_is_refused(client, api_headers, run, seeded) -> None:
+    long = "a" * 100_000
+    put = client.put(f"{API}/long", json={"title": "Long", "filters": attribute_filter(long, "isSet", None)},
+                     headers=api_headers)
+    assert put.status_code == 422
+    assert ("filters[0].resource.root.contactAttributeKey: an attribute name is at most 255 characters (it has "
+            "100000)") in put.get_json()["error"]["detail"]
+    cli = run("segments", "add-filter", "long", "--title", "Long", "--attribute", long, "--operator", "isSet")
+    assert cli.exit_code == 1 and "at most 255 characters (it has 100000)" in cli.output
+    assert len(cli.output) < 300 and db.session.get(Segment, "long") is None
