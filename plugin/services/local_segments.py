@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters import segment_filters
-from adapters.base import AdapterError
+from adapters.base import AdapterError, attribute_name_problem
 from adapters.base import Contact as SourceContact
-from adapters.base import attribute_name_problem
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, NotFound, Refused
 from plugin.models import Contact, Segment
