@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -44,21 +44,22 @@ def made_record(app: Flask, survey_id: str, contacts: tuple[str, ...], kind: str
 
 
 @made_group.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--survey", "survey_id", help="The survey of every row (when the file has no survey column).")
 @click.option("--kind", type=click.Choice(contacts_made.KINDS), help="The kind of every row without one.")
 @click.option("--channel", help="The channel of every row without one.")
 @with_app
-def made_import(app: Flask, file: Any, survey_id: str | None, kind: str | None, channel: str | None) -> None:
+def made_import(app: Flask, file: Path, survey_id: str | None, kind: str | None, channel: str | None) -> None:
     """Record a mailer's send log (CSV): every row checked, all recorded or none, bad rows named by line."""
     try:
-        count = send_log.import_send_log(db.session, file, state().clock.now(), ACTOR, survey_id=survey_id,
+        handle = file.open("rb")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    with handle:
+        count = send_log.import_send_log(db.session, handle, state().clock.now(), ACTOR, survey_id=survey_id,
                                          kind=kind, channel=channel)
-    except UnicodeDecodeError:
-        db.session.rollback()
-        fail(f"{file.name}: not UTF-8 text")
     db.session.commit()
-    click.echo(f"recorded {count} contact(s) made from {file.name}")
+    click.echo(shown(f"recorded {count} contact(s) made from {file}"))
 
 
 @cli.group("reminders")

@@ -13,7 +13,7 @@ from plugin.cli.output import fields, shown
 from plugin.db import db
 from plugin.services import suppressions
 from plugin.services.params import parse_choice, parse_int
-from plugin.services.suppression_import import MAX_FILE_BYTES, BadRows, decoded_lines, import_csv
+from plugin.services.suppression_import import MAX_FILE_BYTES, BadRows, import_csv
 from plugin.state import state
 from plugin.tokens import MAX_ID
 
@@ -100,7 +100,7 @@ def suppressions_import(app: Flask, file: Path) -> None:
         fail(f"cannot read {file}: {exc.strerror}")
     with handle:
         try:
-            result = import_csv(db.session, decoded_lines(handle, MAX_FILE_BYTES), state().clock.now(), ACTOR)
+            result = import_csv(db.session, handle, state().clock.now(), ACTOR, MAX_FILE_BYTES)
         except BadRows as exc:
             db.session.rollback()
             for detail in exc.details:
