@@ -53,6 +53,16 @@ class Segment:
     filters: Any = None
 
 
+MAX_ATTRIBUTE_NAME = 255  # characters of an attribute's name (a file's column, a filter's key), as of an id
+
+
+def attribute_name_problem(name: str) -> str | None:
+    """What is wrong with an attribute's name, or None: at most ``MAX_ATTRIBUTE_NAME`` characters."""
+    if len(name) > MAX_ATTRIBUTE_NAME:
+        return f"an attribute name is at most {MAX_ATTRIBUTE_NAME} characters (it has {len(name)})"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     """One contact of the host: its own id, the host's user id, the named fields, and the other attributes.

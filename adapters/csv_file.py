@@ -17,11 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 
-from adapters.base import ConfigurationError, Contact, Segment, SourceFormatError
+from adapters.base import ConfigurationError, Contact, Segment, SourceFormatError, attribute_name_problem
+from adapters.csv_text import reader, text_lines
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_ID_LENGTH = 255  # contact ids and segment titles, as the sidecar stores them
@@ -61,7 +62,7 @@ class CsvContactSource:
         if self._path is not None:
             _check_file(self._path)
         with self._lines() as lines:
-            _header(csv.reader(lines, strict=True))
+            _header(reader(lines))
 
     @property
     def text_checked(self) -> bool:
@@ -83,11 +84,12 @@ class CsvContactSource:
         if self._text is not None:
             return max(self._text.count("\n") - 1, 0)
         assert self._path is not None
-        count = 0
+        ends = [0, 0]
         with _open(self._path) as handle:
             while chunk := handle.read(1 << 20):
-                count += chunk.count(b"\n")
-        return max(count - 1, 0)
+                ends[0] += chunk.count(b"\n")
+                ends[1] += chunk.count(b"\r")
+        return max(max(ends) - 1, 0)  # LF or CRLF ends: as many LFs as lines; CR ends: as many CRs
 
     def contacts(self) -> Iterator[Contact]:
         """Every contact of the file, in file order, each carrying its segments and its line."""
@@ -114,7 +116,7 @@ class _Lines:
             lines = io.StringIO((self._text or "").removeprefix("\ufeff"), newline="")
             return (_no_nul(line, number) for number, line in enumerate(lines, start=1))
         self._handle = _open(self._path)
-        return _decoded(self._handle)
+        return text_lines(self._handle, MAX_FILE_BYTES)
 
     def __exit__(self, *exc: object) -> None:
         if self._handle is not None:
@@ -137,20 +139,6 @@ def _check_file(file: Path) -> None:
         raise SourceFormatError(f"cannot read {file}: {exc.strerror}") from exc
     if size > MAX_FILE_BYTES:
         raise SourceFormatError(f"{file} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-
-
-def _decoded(handle: Iterable[bytes]) -> Iterator[str]:
-    """Each line as text; SourceFormatError naming the line when it is not UTF-8 or the file grows too big."""
-    read = 0
-    for number, raw in enumerate(handle, start=1):
-        read += len(raw)
-        if read > MAX_FILE_BYTES:  # whatever stat said: the file may grow while it is read
-            raise SourceFormatError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise SourceFormatError("the file is not UTF-8 text (save it as CSV UTF-8)", line=number) from None
-        yield _no_nul(line.removeprefix("\ufeff") if number == 1 else line, number)
 
 
 def _no_nul(line: str, number: int) -> str:
@@ -187,14 +175,16 @@ def _header(reader: Iterator[list[str]]) -> list[str]:
         if not name:
             raise SourceFormatError("a column has an empty name", line=1)
         if name in seen:
-            raise SourceFormatError(f"column {name!r} appears twice", line=1)
+            raise SourceFormatError(f"column {name[:60]!r} appears twice", line=1)
+        if (problem := attribute_name_problem(name)) is not None:
+            raise SourceFormatError(f"column {name[:60] + '...'!r}: {problem}", line=1)
         seen.add(name)
     return names
 
 
 def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
-    reader = csv.reader(lines, strict=True)
-    names = _header(reader)
+    rows = reader(lines)
+    names = _header(rows)
     width = len(names)
     at = {name: index for index, name in enumerate(names)}
     # the named fields of a row in one call; a column the file lacks reads the empty cell put after the last
@@ -204,8 +194,8 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
     titles: dict[str, tuple[Segment, ...]] = {}  # a cell's text -> its segments: most rows repeat a few
     strip = str.strip
     try:
-        for row in reader:
-            line = reader.line_num
+        for row in rows:
+            line = rows.line_num
             if len(row) != width:
                 if not any(cell.strip() for cell in row):
                     continue
@@ -232,4 +222,4 @@ def _rows(lines: Iterator[str], found: dict[str, Segment]) -> Iterator[Contact]:
             yield Contact(host_id, custom_id or None, email or None, first_name or None, last_name or None,
                           attributes, segments, line)
     except csv.Error as exc:
-        raise SourceFormatError(f"malformed CSV: {exc}", line=reader.line_num) from None
+        raise SourceFormatError(f"malformed CSV: {exc}", line=rows.line_num) from None

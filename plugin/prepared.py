@@ -70,13 +70,13 @@ class Prepared:
     def run(self, cursor: Any, dialect: Dialect, params: Mapping[str, Any]) -> Any:
         """Execute with ``params`` (by bind name); the cursor, for ``rowcount`` or ``fetch``."""
         compiled = self._for(dialect)
-        _execute(cursor.execute, dialect, compiled.sql, compiled.arguments(params))
+        execute(cursor.execute, dialect, compiled.sql, compiled.arguments(params))
         return cursor
 
     def run_many(self, cursor: Any, dialect: Dialect, many: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per parameter set, in one ``executemany``."""
         compiled = self._for(dialect)
-        _execute(cursor.executemany, dialect, compiled.sql, [compiled.arguments(params) for params in many])
+        execute(cursor.executemany, dialect, compiled.sql, [compiled.arguments(params) for params in many])
 
     def sql(self, dialect: Dialect) -> str:
         """The statement's SQL in the dialect's parameter style."""
@@ -94,9 +94,11 @@ class Prepared:
                                   for process, value in zip(compiled.results, row, strict=True))
 
 
-def _execute(execute: Callable[[str, Any], Any], dialect: Dialect, sql: str, arguments: Any) -> None:
+def execute(call: Callable[[str, Any], Any], dialect: Dialect, sql: str, arguments: Any) -> None:
+    """Run ``call(sql, arguments)`` (a DBAPI cursor's ``execute`` or ``executemany``); the driver's errors
+    raised as SQLAlchemy raises them (``OperationalError``...), so every caller handles one kind of error."""
     try:
-        execute(sql, arguments)
+        call(sql, arguments)
     except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it: OperationalError, IntegrityError...
         raise DBAPIError.instance(sql, arguments, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
 
@@ -162,10 +164,10 @@ class Driver:
     def control(self, statement: str) -> None:
         """Run a statement with no parameters (``BEGIN IMMEDIATE``, ``SAVEPOINT x``...) on the cursor; its errors
         are raised as SQLAlchemy raises them."""
-        _execute(self.cursor.execute, self.dialect, statement, ())
+        execute(self.cursor.execute, self.dialect, statement, ())
 
     def _tell(self, prepared: Prepared, params: Mapping[str, Any]) -> None:
         if not (self.connection._has_events or self.connection.engine._has_events):
             return
-        self.connection.dispatch.before_cursor_execute(self.connection, self.cursor, prepared.sql(self.dialect),
+        self.connection.dispatch.before_cursorexecute(self.connection, self.cursor, prepared.sql(self.dialect),
                                                        dict(params), None, False)

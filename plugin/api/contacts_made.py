@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Blueprint, Response, g, request
@@ -10,7 +11,6 @@ from plugin.api.auth import require_api_key
 from plugin.api.body import json_object
 from plugin.api.idempotent import IDEMPOTENCY_PARAM, answer_once
 from plugin.db import db
-from plugin.errors import InvalidInput
 from plugin.openapi import error_responses, param
 from plugin.services import contacts_made, send_log
 from plugin.state import state
@@ -36,12 +36,8 @@ def record() -> Response:
 def import_csv() -> Response:
     """Record a mailer's send log (CSV body); every row checked, all recorded or none."""
     def effect() -> tuple[dict[str, Any], int]:
-        try:
-            text = request.get_data(cache=True).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InvalidInput("body", "the send log must be UTF-8 text") from None
         count = send_log.import_send_log(
-            db.session, text.splitlines(keepends=True), state().clock.now(), g.actor,
+            db.session, io.BytesIO(request.get_data(cache=True)), state().clock.now(), g.actor,
             survey_id=request.args.get("survey") or None, kind=request.args.get("kind") or None,
             channel=request.args.get("channel") or None)
         return {"data": {"recorded": count}}, 201

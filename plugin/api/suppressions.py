@@ -16,7 +16,7 @@ from plugin.models import Suppression
 from plugin.openapi import error_responses, json_response, param
 from plugin.services import suppressions
 from plugin.services.params import parse_bool, parse_choice, parse_int
-from plugin.services.suppression_import import MAX_REPORTED, decoded_lines, import_csv
+from plugin.services.suppression_import import MAX_REPORTED, import_csv
 from plugin.state import state
 from plugin.tokens import MAX_ID
 
@@ -70,8 +70,8 @@ def import_file() -> Response:
     """Suppressions from a CSV body (text/csv); every bad row named by its line, and then none stored."""
     if request.mimetype not in ("text/csv", "text/plain"):
         raise InvalidInput("Content-Type", "send the file as text/csv")
-    lines = decoded_lines(io.BytesIO(request.get_data(cache=False)))  # at most MAX_CONTENT_LENGTH (else 413)
-    result = import_csv(db.session, lines, state().clock.now(), g.actor)
+    body = io.BytesIO(request.get_data(cache=False))  # at most MAX_CONTENT_LENGTH (else 413)
+    result = import_csv(db.session, body, state().clock.now(), g.actor)
     db.session.commit()
     return jsonify({"data": {"added": result.added, "already": result.already}})
 

@@ -13,17 +13,19 @@ from sqlalchemy.exc import DataError, OperationalError, ProgrammingError, SQLAlc
 
 from adapters.base import AdapterError
 from plugin import create_app
+from plugin.cli.output import shown
 from plugin.config import ConfigError
-from plugin.db import db
+from plugin.db import SQLITE_BUSY_TIMEOUT_MS, db
 from plugin.errors import ServiceError
 from plugin.services.text import problem
 
 ACTOR = "cli"
+BUSY_WORDS = ("database is locked", "database is busy")  # SQLite's busy error, and plugin.write_turn's
 
 
 def fail(message: str) -> None:
-    """Stop with one line on stderr."""
-    raise click.ClickException(message)
+    """Stop with one line on stderr (what it names of the data shown escaped, see ``shown``)."""
+    raise click.ClickException(shown(message))
 
 
 @contextmanager
@@ -47,11 +49,18 @@ def app_context(ctx: click.Context) -> Iterator[Flask]:
             fail(f"a value cannot be stored (a NUL character, too long, or out of range): {_first_line(exc)}")
         except (OperationalError, ProgrammingError) as exc:
             db.session.rollback()
-            fail(f"database error: {_first_line(exc)} (is the database reachable and upgraded? "
-                 f"run: personal-links db upgrade)")
+            fail(f"database error: {_first_line(exc)} ({_hint(exc)})")
         except SQLAlchemyError as exc:
             db.session.rollback()
             fail(f"database error: {_first_line(exc)}")
+
+
+def _hint(exc: SQLAlchemyError) -> str:
+    """What to do: wait for a busy SQLite database, else check that the database is there and upgraded."""
+    if isinstance(exc, OperationalError) and any(word in _first_line(exc) for word in BUSY_WORDS):
+        return (f"another process is writing and kept it busy for over {SQLITE_BUSY_TIMEOUT_MS // 1000} s; "
+                "run the command again")
+    return "is the database reachable and upgraded? run: personal-links db upgrade"
 
 
 def _first_line(exc: SQLAlchemyError) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from adapters.csv_file import CsvContactSource
 from plugin.cli.base import ACTOR, cli, fail, with_app
+from plugin.cli.output import fields, shown
 from plugin.db import db
 from plugin.services import api_keys, links, local_segments, surveys
 from plugin.services import segments as segments_service
@@ -30,10 +31,10 @@ def api_key_group() -> None:
 @click.argument("name")
 @with_app
 def api_key_create(app: Flask, name: str) -> None:
-    """Make a key; it is shown once and stored only as a hash."""
+    """Make a key named NAME (what it is for, 1-255 characters); it is shown once and stored only as a hash."""
     row, key = api_keys.create_key(db.session, name, state().clock.now())
     db.session.commit()
-    click.echo(f"created key {row.prefix} ({name}); it is shown once, keep it:")
+    click.echo(f"created key {row.prefix} ({shown(row.name)}); it is shown once, keep it:")
     click.echo(key)
 
 
@@ -44,7 +45,7 @@ def api_key_revoke(app: Flask, prefix: str) -> None:
     """Revoke a key by its prefix (see: api-key list)."""
     api_keys.revoke_key(db.session, prefix, state().clock.now())
     db.session.commit()
-    click.echo(f"revoked key {prefix}")
+    click.echo(shown(f"revoked key {prefix}"))
 
 
 @api_key_group.command("list")
@@ -52,8 +53,8 @@ def api_key_revoke(app: Flask, prefix: str) -> None:
 def api_key_list(app: Flask) -> None:
     """List keys (prefix, name, created, last used, revoked)."""
     for row in api_keys.list_keys(db.session):
-        click.echo(f"{row.prefix}\t{row.name}\tcreated {row.created_at:%Y-%m-%d}\t"
-                   f"last used {row.last_used_at or '-'}\t{'revoked' if row.revoked_at else 'active'}")
+        click.echo(fields(row.prefix, row.name, f"created {row.created_at:%Y-%m-%d}",
+                          f"last used {row.last_used_at or '-'}", "revoked" if row.revoked_at else "active"))
 
 
 @cli.group()
@@ -90,7 +91,7 @@ def segments_list(app: Flask) -> None:
     if not rows:
         fail(segments_service.NO_SEGMENTS)
     for row in rows:
-        click.echo(f"{row.id}\t{row.title}\t{row.kind}\t{row.member_count} contacts")
+        click.echo(fields(row.id, row.title, row.kind, f"{row.member_count} contacts"))
 
 
 @cli.group("surveys")
@@ -104,7 +105,8 @@ def surveys_group() -> None:
 @click.option("--name", default=None)
 @click.option("--single-use", is_flag=True, help="The survey has single-use links turned on.")
 @click.option("--language", default=None,
-              help="The language of its respondent pages (en, de); default: the respondent's browser's.")
+              help="The language of its respondent pages (en or de, or a tag of one such as de-AT); default: the "
+                   "respondent's browser's.")
 @with_app
 def surveys_add(app: Flask, survey_id: str, public_url: str, name: str | None, single_use: bool,
                 language: str | None) -> None:
@@ -116,9 +118,9 @@ def surveys_add(app: Flask, survey_id: str, public_url: str, name: str | None, s
         body["language"] = language
     row = surveys.save_survey(db.session, survey_id, body, state().clock.now(), state().hidden_field)
     db.session.commit()
-    click.echo(f"survey {row.id} ({row.name}) -> {row.public_url}")
+    click.echo(shown(f"survey {row.id} ({row.name}) -> {row.public_url}"))
     for warning in surveys.warnings_for(row, state().hidden_field):
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(shown(f"warning: {warning}"), err=True)
 
 
 @surveys_group.command("list")
@@ -126,7 +128,7 @@ def surveys_add(app: Flask, survey_id: str, public_url: str, name: str | None, s
 def surveys_list(app: Flask) -> None:
     """List known surveys."""
     for row in surveys.list_surveys(db.session):
-        click.echo(f"{row.id}\t{row.name}\t{row.type}\t{row.status}\t{row.public_url}")
+        click.echo(fields(row.id, row.name, row.type, row.status, row.public_url))
 
 
 
@@ -160,13 +162,15 @@ def segments_add_filter(app: Flask, segment_id: str, title: str, json_file: Any,
     else:
         if not (attribute and operator):
             fail("give both --attribute and --operator")
+        if value is None and operator not in ("isSet", "isNotSet"):
+            fail(f"--value: required with --operator {operator} (only isSet and isNotSet take none)")
         filters = local_segments.attribute_filter(str(attribute), str(operator), _value(value or ""))
     check_tree(filters, "--json" if json_file else "--value")  # JSON escapes can spell what arguments cannot
     row = local_segments.save_local_segment(db.session, segment_id, {"title": title, "filters": filters},
                                             state().clock.now())
     db.session.commit()
     count = db.session.scalar(select(func.count()).select_from(links.segment_contacts(row.id).subquery()))
-    click.echo(f"local segment {row.id} ({row.title}): {count} contacts")
+    click.echo(shown(f"local segment {row.id} ({row.title}): {count} contacts"))
 
 
 @segments.command("remove")
@@ -176,4 +180,4 @@ def segments_remove(app: Flask, segment_id: str) -> None:
     """Remove a local segment."""
     local_segments.remove_local_segment(db.session, segment_id)
     db.session.commit()
-    click.echo(f"removed local segment {segment_id}")
+    click.echo(shown(f"removed local segment {segment_id}"))

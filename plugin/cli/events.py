@@ -9,6 +9,7 @@ from flask import Flask
 
 from plugin.cli.base import cli, with_app
 from plugin.cli.jobs import run_job_once
+from plugin.cli.output import fields, shown
 from plugin.clock import iso
 from plugin.db import db
 from plugin.event_models import DELIVERY_STATUSES
@@ -32,8 +33,8 @@ def subscribe(app: Flask, url: str, kinds: tuple[str, ...], description: str) ->
     created = subscriptions.create_subscription(
         db.session, {"url": url, "events": list(kinds), "description": description}, state().clock.now())
     db.session.commit()
-    click.echo(f"subscription {created.subscription.id}: {created.subscription.url} "
-               f"({', '.join(created.subscription.kinds)})")
+    click.echo(shown(f"subscription {created.subscription.id}: {created.subscription.url} "
+                     f"({', '.join(created.subscription.kinds)})"))
     click.echo("its signing secret, shown once (the receiver verifies webhook-signature with it):")
     click.echo(created.secret)
 
@@ -43,7 +44,7 @@ def subscribe(app: Flask, url: str, kinds: tuple[str, ...], description: str) ->
 def list_subscriptions(app: Flask) -> None:
     """Every subscription: id, status, URL, kinds (never the secret)."""
     for row in subscriptions.list_subscriptions(db.session):
-        click.echo(f"{row.id}\t{row.status}\t{row.url}\t{','.join(row.kinds)}\t{row.description or ''}")
+        click.echo(fields(row.id, row.status, row.url, ",".join(row.kinds), row.description or ""))
 
 
 @events_group.command("unsubscribe")
@@ -77,9 +78,9 @@ def deliveries(app: Flask, subscription_id: int | None, status: str | None, limi
     total, rows = delivery_log.list_deliveries(db.session, subscription_id=subscription_id, status=status,
                                                limit=limit)
     for row in rows:
-        click.echo(f"{row.id}\t{row.event_id}\t{row.kind}\tsubscription {row.subscription_id}\t{row.status}\t"
-                   f"attempts {row.attempts}\t{row.last_status or '-'}\t{row.last_error or ''}\t"
-                   f"next {iso(row.next_attempt_at) or '-'}")
+        click.echo(fields(row.id, row.event_id, row.kind, f"subscription {row.subscription_id}", row.status,
+                          f"attempts {row.attempts}", row.last_status or None, row.last_error or "",
+                          f"next {iso(row.next_attempt_at) or '-'}"))
     click.echo(f"{len(rows)} of {total}")
 
 

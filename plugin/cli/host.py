@@ -9,6 +9,7 @@ from flask import Flask
 
 from adapters.base import SurveyHost
 from plugin.cli.base import ACTOR, cli, fail, with_app
+from plugin.cli.output import shown
 from plugin.db import db
 from plugin.manifest import manifest
 from plugin.services import host_check, install, sync
@@ -50,12 +51,12 @@ def install_command(app: Flask, survey_ids: tuple[str, ...], public_url: str | N
     done = install.install(db.session, _survey_host(app), manifest(), public_url or app.config["PUBLIC_URL"],
                            survey_ids, state().hidden_field, state().clock.now())
     db.session.commit()
-    click.echo(f"API key accepted: workspace {done.workspace}")
+    click.echo(shown(f"API key accepted: workspace {done.workspace}"))
     for survey_id in done.surveys:
-        click.echo(f"survey {survey_id}: a link survey with the hidden field {state().hidden_field!r}")
+        click.echo(shown(f"survey {survey_id}: a link survey with the hidden field {state().hidden_field!r}"))
     verb = "registered" if done.created else "already registered"
-    click.echo(f"webhook {done.webhook_id} {verb} at {done.webhook_url} for {', '.join(done.events)}"
-               + (" (its secret is stored)" if done.created else ""))
+    click.echo(shown(f"webhook {done.webhook_id} {verb} at {done.webhook_url} for {', '.join(done.events)}"
+                     + (" (its secret is stored)" if done.created else "")))
 
 
 @cli.command("uninstall")
@@ -66,7 +67,7 @@ def uninstall_command(app: Flask, public_url: str | None) -> None:
     removed = install.uninstall(db.session, _survey_host(app), manifest(), public_url or app.config["PUBLIC_URL"],
                                 state().clock.now())
     db.session.commit()
-    click.echo(f"removed webhook(s) {', '.join(removed)}" if removed else "no webhook of ours on the host")
+    click.echo(shown(f"removed webhook(s) {', '.join(removed)}") if removed else "no webhook of ours on the host")
 
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "info": "info"}
@@ -86,10 +87,10 @@ def host_check_command(app: Flask, survey_ids: tuple[str, ...]) -> None:
     report = host_check.check_configured(app, manifest(), state().hidden_field, list(survey_ids) or None,
                                          now=state().clock.now())
     for line in report.lines:
-        click.echo(f"[{MARKS[line.status]}] {line.name}: {line.detail}")
+        click.echo(f"[{MARKS[line.status]}] {shown(f'{line.name}: {line.detail}')}")
         if line.todo:
-            click.echo(f"       -> {line.todo}")
+            click.echo(f"       -> {shown(line.todo)}")
     failed = [line.name for line in report.lines if line.status == "fail"]
-    click.echo("all needed parts work" if report.ok else f"missing: {', '.join(failed)}")
+    click.echo("all needed parts work" if report.ok else shown(f"missing: {', '.join(failed)}"))
     if not report.ok:
         sys.exit(1)

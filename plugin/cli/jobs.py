@@ -6,6 +6,7 @@ import click
 from flask import Flask
 
 from plugin.cli.base import cli, fail, with_app
+from plugin.cli.output import fields
 from plugin.jobs.runner import recent_runs, run_job
 from plugin.jobs.tasks import JOBS
 
@@ -53,5 +54,5 @@ def jobs_run(app: Flask, name: str) -> None:
 def jobs_runs(app: Flask, limit: int) -> None:
     """The newest job runs."""
     for run in recent_runs(limit=limit):
-        click.echo(f"{run.started_at:%Y-%m-%d %H:%M:%S}\t{run.job}\t{run.trigger}\t{run.status}\t"
-                   f"{run.counts or ''}\t{run.error or ''}")
+        click.echo(fields(f"{run.started_at:%Y-%m-%d %H:%M:%S}", run.job, run.trigger, run.status,
+                          run.counts or "", run.error or ""))

@@ -10,7 +10,7 @@ import click
 from flask import Flask
 
 from plugin.cli.base import ACTOR, cli, fail, with_app
-from plugin.cli.output import atomic_output
+from plugin.cli.output import atomic_output, output_option, shown
 from plugin.db import db
 from plugin.services import issuing, links
 from plugin.services.adapters import survey_host_provider
@@ -39,8 +39,8 @@ def links_group() -> None:
 @click.option("--reissue", is_flag=True, help="Give contacts whose link was revoked a new link.")
 @click.option("--include-suppressed", is_flag=True,
               help="Give a segment's suppressed contacts (bounced, opted out, complained) links too.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
-              help="The CSV file; written in full or not at all (a temporary file renamed at the end).")
+@output_option("The CSV file: a new one (made 0600: it holds bearer links) or a regular file (its mode kept); "
+               "written in full or not at all (a temporary file renamed at the end).")
 @with_app
 def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: str | None, **kw: Any) -> None:
     """Issue links for one contact or a segment and write them as CSV."""
@@ -61,9 +61,17 @@ def links_issue(app: Flask, survey_id: str, contact_id: str | None, segment_id: 
         db.session.commit()
         with click.progressbar(length=issued.members, label="writing links", file=sys.stderr) as bar:
             batches = _counted(links.iter_batches(db.session, issued.export), bar.update)
+            if kw["output"] == "-":  # printed, perhaps to a terminal: its data shown escaped; a file keeps it
+                batches = _shown_rows(batches)
             for chunk in csv_lines(batches, state().link_urls(issued.survey.id)):
                 out.write(chunk)
     click.echo(issued.report.sentence().replace("Downloaded", "Wrote", 1), err=True)
+
+
+def _shown_rows(batches: Iterator[Sequence[Any]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Export rows (a link id, then the contact's texts) with each text ``shown``."""
+    for batch in batches:
+        yield [(row[0], *(cell if cell is None else shown(cell) for cell in row[1:])) for row in batch]
 
 
 def _counted(batches: Iterator[Sequence[T]], progress: Callable[[int], None]) -> Iterator[Sequence[T]]:
@@ -97,5 +105,5 @@ def links_reissue(app: Flask, link_id: int, **kw: Any) -> None:
     issued = issuing.reissue_link(db.session, link_id, args, state().clock.now(), ACTOR, survey_host_provider(app))
     db.session.commit()
     row = next(links.iter_link_rows(db.session, issued.rows))
-    click.echo(f"link {row.link_id} replaces revoked link {link_id} for contact {row.contact_host_id}: "
-               f"{state().link_url(row.link_id, row.survey_id)}")
+    click.echo(shown(f"link {row.link_id} replaces revoked link {link_id} for contact {row.contact_host_id}: "
+                     f"{state().link_url(row.link_id, row.survey_id)}"))

@@ -6,12 +6,13 @@ import click
 
 from plugin.cli.base import fail
 from plugin.cli.events import events_group
+from plugin.cli.output import shown
 from plugin.services.event_receiver import EventReceiver, Received
 from webhooks.signature import parse_secret
 
 
 def _print(received: Received) -> None:
-    click.echo(received.line)  # click.echo flushes: a script reading the output sees each line at once
+    click.echo(shown(received.line))  # click.echo flushes: a script reading the output sees each line at once
 
 
 @events_group.command("listen")

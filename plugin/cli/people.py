@@ -10,6 +10,7 @@ from flask import Flask
 
 from plugin.cli.base import with_app
 from plugin.cli.directory import contacts, segments
+from plugin.cli.output import fields
 from plugin.db import db
 from plugin.services import people
 from plugin.services.links import get_segment
@@ -36,7 +37,7 @@ def _listing(kw: dict[str, Any]) -> people.Listing:
 def _print(page: people.ContactPage, what: str) -> None:
     for row in page.rows:
         segment_ids = ",".join(segment_id for segment_id, _ in row.segments)
-        click.echo("\t".join((row.host_id, row.name or "-", row.email or "-", row.state, segment_ids or "-")))
+        click.echo(fields(row.host_id, row.name or None, row.email or None, row.state, segment_ids or None))
     start = page.listing.skip + 1 if page.rows else 0
     tail = f"; next page: --after {page.next_after}" if page.next_after else ""
     after = f" after {page.listing.after}" if page.listing.after else ""

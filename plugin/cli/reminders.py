@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
 
 import click
 from flask import Flask
 
 from plugin.cli.base import ACTOR, cli, fail, with_app
+from plugin.cli.output import shown
 from plugin.db import db
 from plugin.services import contacts_made, reminder_batches, reminders, send_log
 from plugin.services.reminder_batches import BatchView
@@ -43,21 +44,22 @@ def made_record(app: Flask, survey_id: str, contacts: tuple[str, ...], kind: str
 
 
 @made_group.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--survey", "survey_id", help="The survey of every row (when the file has no survey column).")
 @click.option("--kind", type=click.Choice(contacts_made.KINDS), help="The kind of every row without one.")
 @click.option("--channel", help="The channel of every row without one.")
 @with_app
-def made_import(app: Flask, file: Any, survey_id: str | None, kind: str | None, channel: str | None) -> None:
+def made_import(app: Flask, file: Path, survey_id: str | None, kind: str | None, channel: str | None) -> None:
     """Record a mailer's send log (CSV): every row checked, all recorded or none, bad rows named by line."""
     try:
-        count = send_log.import_send_log(db.session, file, state().clock.now(), ACTOR, survey_id=survey_id,
+        handle = file.open("rb")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    with handle:
+        count = send_log.import_send_log(db.session, handle, state().clock.now(), ACTOR, survey_id=survey_id,
                                          kind=kind, channel=channel)
-    except UnicodeDecodeError:
-        db.session.rollback()
-        fail(f"{file.name}: not UTF-8 text")
     db.session.commit()
-    click.echo(f"recorded {count} contact(s) made from {file.name}")
+    click.echo(shown(f"recorded {count} contact(s) made from {file}"))
 
 
 @cli.group("reminders")
@@ -72,11 +74,11 @@ def _echo_batch(found: BatchView) -> None:
     writer.writerow(["Contact ID", "Email", "First Name", "Last Name", "Personal Link", "Status", "Reminders Sent"])
     for row in found.contacts:
         url = state().link_url(row.link_id, batch.survey_id) if row.link_id is not None else ""
-        writer.writerow([row.contact_host_id, row.email or "", row.first_name or "", row.last_name or "", url,
-                         row.status, row.reminders_sent])
+        writer.writerow([shown(cell or "") for cell in (row.contact_host_id, row.email, row.first_name,
+                                                        row.last_name, url, row.status)] + [row.reminders_sent])
     counts = ", ".join(f"{name} {count}" for name, count in found.counts().items())
-    click.echo(f"batch {batch.id} of survey {batch.survey_id}: {batch.status} ({counts}); open until "
-               f"{batch.expires_at:%Y-%m-%d %H:%M} UTC", err=True)
+    click.echo(shown(f"batch {batch.id} of survey {batch.survey_id}: {batch.status} ({counts}); open until "
+                     f"{batch.expires_at:%Y-%m-%d %H:%M} UTC"), err=True)
 
 
 @reminders_group.command("create")

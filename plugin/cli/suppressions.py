@@ -9,10 +9,11 @@ import click
 from flask import Flask
 
 from plugin.cli.base import ACTOR, cli, fail, with_app
+from plugin.cli.output import fields, shown
 from plugin.db import db
 from plugin.services import suppressions
 from plugin.services.params import parse_choice, parse_int
-from plugin.services.suppression_import import MAX_FILE_BYTES, BadRows, decoded_lines, import_csv
+from plugin.services.suppression_import import MAX_FILE_BYTES, BadRows, import_csv
 from plugin.state import state
 from plugin.tokens import MAX_ID
 
@@ -25,8 +26,8 @@ def suppressions_group() -> None:
 def _line(item: suppressions.Listed) -> str:
     row = item.row
     removed = f"removed {row.removed_at:%Y-%m-%d} by {row.removed_by}" if row.removed_at else "in force"
-    return "\t".join((str(row.id), item.contact_host_id or "-", row.email or "-", row.reason,
-                      f"{row.at:%Y-%m-%d %H:%M}", removed, row.note or ""))
+    return fields(row.id, item.contact_host_id or None, row.email or None, row.reason, f"{row.at:%Y-%m-%d %H:%M}",
+                  removed, row.note or "")
 
 
 @suppressions_group.command("add")
@@ -99,11 +100,11 @@ def suppressions_import(app: Flask, file: Path) -> None:
         fail(f"cannot read {file}: {exc.strerror}")
     with handle:
         try:
-            result = import_csv(db.session, decoded_lines(handle, MAX_FILE_BYTES), state().clock.now(), ACTOR)
+            result = import_csv(db.session, handle, state().clock.now(), ACTOR, MAX_FILE_BYTES)
         except BadRows as exc:
             db.session.rollback()
             for detail in exc.details:
-                click.echo(f"{file}: {detail['field']}: {detail['issue']}", err=True)
+                click.echo(shown(f"{file}: {detail['field']}: {detail['issue']}"), err=True)
             fail(exc.message)
     db.session.commit()
     click.echo(f"suppressions: {result.added} added, {result.already} already in force")

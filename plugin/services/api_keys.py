@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from plugin.db import DbSession
-from plugin.errors import NotFound
+from plugin.errors import InvalidInput, NotFound
 from plugin.models import ApiKey
 
 KEY_PREFIX = "plk_"
 _ALPHABET = string.ascii_letters + string.digits
 _KEY_SHAPE = re.compile(r"plk_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{20,100}")  # what create_key makes; nothing else is looked up
 LAST_USED_PRECISION = timedelta(minutes=5)
+MAX_NAME = 255  # the column's length; checked here so SQLite (which would store more) and PostgreSQL agree
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 
@@ -26,8 +27,19 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def check_name(name: str) -> str:
+    """A key's name, trimmed: what the key is for, required, at most ``MAX_NAME`` characters."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name", "required: what the key is for (e.g. ops)")
+    if len(name) > MAX_NAME:
+        raise InvalidInput("name", f"at most {MAX_NAME} characters (it has {len(name)})")
+    return name
+
+
 def create_key(session: DbSession, name: str, now: datetime) -> tuple[ApiKey, str]:
     """A new key: the row (with its public prefix) and the key itself, which is never stored."""
+    name = check_name(name)
     prefix = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(name=name, prefix=prefix, key_hash=_hash(key), created_at=now)

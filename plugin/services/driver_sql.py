@@ -2,7 +2,8 @@
 transaction, without SQLAlchemy's per-row work (statement compiling, type processing, ``Row`` objects).
 
 Values must be as the driver takes them (``bind_value`` works one out once) and come back as the driver gives
-them (SQLite: JSON as text; psycopg: parsed).
+them (SQLite: JSON as text; psycopg: parsed). The driver's errors are raised as SQLAlchemy raises them
+(``plugin.prepared.execute``), so a busy database is the same ``OperationalError`` here as anywhere.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from itertools import chain
 from typing import Any
 
 from plugin.db import DbSession
+from plugin.prepared import execute
 
 VALUES_ROWS = 1000  # rows per multi-row INSERT: at most 9,000 parameters, under SQLite's 32,766
 
@@ -30,9 +32,10 @@ def bind_value(session: DbSession, column: Any, value: Any) -> Any:
 
 def rows(session: DbSession, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """Every row of one statement in the driver's own SQL (see ``mark``), as the driver's tuples."""
-    cursor = session.connection().connection.cursor()  # the session's connection: inside its transaction
+    connection = session.connection()
+    cursor = connection.connection.cursor()  # the session's connection: inside its transaction
     try:
-        cursor.execute(sql, tuple(params))
+        execute(cursor.execute, connection.dialect, sql, tuple(params))
         return list(cursor.fetchall()) if cursor.description is not None else []
     finally:
         cursor.close()
@@ -74,15 +77,11 @@ def insert_keyed(session: DbSession, table: str, columns: Sequence[str], values:
     if session.get_bind().dialect.name != "sqlite":
         return [(row[0], row[1]) for row in insert_many(session, table, columns, values, returning=f"{columns[0]}, id")]
     found: list[tuple[Any, int]] = []
-    cursor = session.connection().connection.cursor()
-    try:
-        for start in range(0, len(values), VALUES_ROWS):
-            chunk = values[start:start + VALUES_ROWS]
-            insert_many(session, table, columns, chunk)
-            last = cursor.execute("SELECT last_insert_rowid(), max(id) FROM " + table).fetchone()
-            if last[0] != last[1]:
-                raise RuntimeError(f"{table}: ids given at random")  # only once the largest possible id is taken
-            found += zip((row[0] for row in chunk), range(last[0] - len(chunk) + 1, last[0] + 1), strict=True)
-    finally:
-        cursor.close()
+    for start in range(0, len(values), VALUES_ROWS):
+        chunk = values[start:start + VALUES_ROWS]
+        insert_many(session, table, columns, chunk)
+        last = rows(session, "SELECT last_insert_rowid(), max(id) FROM " + table)[0]
+        if last[0] != last[1]:
+            raise RuntimeError(f"{table}: ids given at random")  # only once the largest possible id is taken
+        found += zip((row[0] for row in chunk), range(last[0] - len(chunk) + 1, last[0] + 1), strict=True)
     return found

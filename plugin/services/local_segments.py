@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from adapters import segment_filters
-from adapters.base import AdapterError
+from adapters.base import AdapterError, attribute_name_problem
 from adapters.base import Contact as SourceContact
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, NotFound, Refused
@@ -34,11 +34,30 @@ def _foreign_kinds(filters: Any, path: str = "filters") -> list[str]:
     return problems
 
 
+def _local_problems(filters: Any, path: str = "filters") -> list[str]:
+    """Filters whose operator compares with a value that is missing or blank (``equals ""`` matched no one, as
+    empty cells are left out of a contact, and ``contains ""`` everyone, silently) or whose attribute name is too
+    long. (A host's segments are evaluated as the host saved them; only what is saved here is held to this.)"""
+    problems = []
+    for index, item in enumerate(filters):
+        where, res = f"{path}[{index}].resource", item["resource"]
+        if isinstance(res, list):
+            problems.extend(_local_problems(res, where))
+            continue
+        key = res["root"].get("contactAttributeKey")
+        if isinstance(key, str) and (problem := attribute_name_problem(key)) is not None:
+            problems.append(f"{where}.root.contactAttributeKey: {problem}")
+        operator, value = res["qualifier"]["operator"], res.get("value")
+        if operator not in ("isSet", "isNotSet") and (value is None or isinstance(value, str) and not value.strip()):
+            problems.append(f"{where}.value: operator {operator!r} needs a value (only isSet and isNotSet take none)")
+    return problems
+
+
 def check_filters(filters: Any) -> list[Any]:
     """The filter tree when a local segment can use it; InvalidInput listing every problem by its path."""
     problems = segment_filters.validate(filters)
     if not problems:
-        problems = _foreign_kinds(filters)
+        problems = _foreign_kinds(filters) or _local_problems(filters)
     if problems:
         raise InvalidInput("filters", "; ".join(problems))
     return filters  # type: ignore[no-any-return]

@@ -4,17 +4,19 @@ Columns, named as mailers tend to (case, spaces, ``_`` and ``-`` do not matter):
 ``id``) or ``email``; ``survey`` (or ``surveyId``); ``kind``; ``channel``; ``sent at`` (or ``sentAt``,
 ``timestamp``). ``survey``, ``kind`` and ``channel`` may be given once for the whole file instead. Rows are read
 and stored a batch at a time in the caller's transaction; a bad row is reported by its line and, at the end, the
-whole import is refused (InvalidInput listing the lines): the caller's rollback leaves nothing recorded.
+whole import is refused (InvalidInput listing the lines): the caller's rollback leaves nothing recorded. The file
+is read by ``adapters.csv_text``, the one CSV reader (any line ends, UTF-8 checked by line).
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
+from adapters.base import SourceFormatError
+from adapters.csv_text import reader, text_lines
 from plugin.db import DbSession
 from plugin.errors import InvalidInput
 from plugin.services import contacts_made
@@ -25,7 +27,7 @@ ALIASES = {"contactid": "contact", "contact": "contact", "id": "contact", "email
            "sentat": "sent_at", "sent": "sent_at", "timestamp": "sent_at", "date": "sent_at"}
 BATCH = 1000
 MAX_PROBLEMS = 50
-MAX_FIELD = 64 * 1024  # the longest cell read; a longer one is a broken file, not a send log
+MAX_FILE_BYTES = 64 * 1024 * 1024
 WHAT = "send log refused, nothing recorded"
 
 
@@ -62,15 +64,14 @@ def _at_line(field: str) -> str:
     return field.replace(".", ", ", 1)
 
 
-def import_send_log(session: DbSession, lines: Iterable[str], now: datetime, actor: str, *,
+def import_send_log(session: DbSession, file: BinaryIO, now: datetime, actor: str, *,
                     survey_id: str | None = None, kind: str | None = None, channel: str | None = None,
                     source: str = "import") -> int:
     """Record every row of the send log; how many. InvalidInput naming the bad lines (at most ``MAX_PROBLEMS``)
     when any row is bad or unknown: the caller rolls back, nothing is half-applied."""
-    csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(lines)
+    rows = reader(text_lines(file, MAX_FILE_BYTES))
     try:
-        header = next(reader, None)
+        header = next(rows, None)
         if header is None:
             raise InvalidInput("file", "is empty: a header row and one row per message sent are required")
         columns = _columns(header)
@@ -78,11 +79,11 @@ def import_send_log(session: DbSession, lines: Iterable[str], now: datetime, act
         problems: list[tuple[str, str]] = []
         pending: list[Entry] = []
         recorded = 0
-        for cells in reader:
+        for cells in rows:
             if not any(cell.strip() for cell in cells):
                 continue
             try:
-                pending.append(_entry(reader.line_num, cells, columns, defaults, now))
+                pending.append(_entry(rows.line_num, cells, columns, defaults, now))
             except InvalidInput as exc:
                 problems.extend((_at_line(d["field"]), d["issue"]) for d in exc.details)
             if len(pending) >= BATCH:
@@ -92,7 +93,9 @@ def import_send_log(session: DbSession, lines: Iterable[str], now: datetime, act
                 break
         recorded += _store(session, pending, problems, now, actor, source)
     except csv.Error as exc:
-        raise InvalidInput(f"line {reader.line_num}", f"not CSV: {exc}") from None
+        raise InvalidInput(f"line {rows.line_num}", f"not CSV: {exc}") from None
+    except SourceFormatError as exc:
+        raise InvalidInput("file", exc.message) from None
     if problems:
         raise InvalidInput.of(problems[:MAX_PROBLEMS], WHAT)
     if recorded == 0:

@@ -4,22 +4,28 @@ Columns (header names matched without regard to case, spaces, dashes or undersco
 ``contactId`` (or ``id``, ``Formbricks Contact ID``) and/or ``email`` (``e-mail``, ``address``), ``reason``
 (bounce, opt-out, complaint), ``at`` (``date``, ``suppressedAt``: ISO-8601; empty: now) and ``note``.
 
-Rows are checked and stored one at a time in the caller's transaction, so memory stays flat however long the
-file. Every bad row is reported by its line (the first ``MAX_REPORTED`` of them) and then nothing is stored:
-the caller rolls back on ``BadRows``.
+The file is read by ``adapters.csv_text`` (the one CSV reader: any line ends, UTF-8 checked by line). Rows
+are checked and stored one at a time in the caller's transaction, so memory stays flat however long the file.
+Every bad row is reported by its line (the first ``MAX_REPORTED`` of them) and then nothing is stored: the
+caller rolls back on ``BadRows``.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, BinaryIO
 
+from adapters.base import SourceFormatError
+from adapters.csv_text import reader, text_lines
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, ServiceError
 from plugin.services import suppressions
+
+if TYPE_CHECKING:
+    from _csv import Reader as _reader
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_REPORTED = 100  # bad rows named in the error's details
@@ -48,23 +54,6 @@ class Imported:
     already: int
 
 
-def decoded_lines(chunks: Iterable[bytes], limit: int = MAX_FILE_BYTES) -> Iterator[str]:
-    """The lines of a UTF-8 file as text (a byte-order mark allowed); InvalidInput naming the line when one is not
-    UTF-8 or holds a NUL, or when the file is larger than ``limit`` bytes."""
-    read = 0
-    for number, raw in enumerate(chunks, start=1):
-        read += len(raw)
-        if read > limit:
-            raise InvalidInput("file", f"larger than {limit // (1024 * 1024)} MiB")
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput("file", f"line {number}: not UTF-8 text (save it as CSV UTF-8)") from None
-        if "\x00" in line:
-            raise InvalidInput("file", f"line {number}: holds a NUL byte: not a CSV text file")
-        yield line.removeprefix("\ufeff") if number == 1 else line
-
-
 def _columns(header: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -81,11 +70,19 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
-def import_csv(session: DbSession, lines: Iterable[str], now: datetime, actor: str) -> Imported:
-    """Record the file's suppressions (``suppressions.add`` each); BadRows when any row is bad."""
-    reader = csv.reader(lines, strict=True)
+def import_csv(session: DbSession, file: BinaryIO, now: datetime, actor: str,
+               limit: int = MAX_FILE_BYTES) -> Imported:
+    """Record the file's suppressions (``suppressions.add`` each); BadRows when any row is bad, InvalidInput
+    naming the line when the file is not UTF-8 CSV of at most ``limit`` bytes."""
     try:
-        header = next(reader)
+        return _import(session, reader(text_lines(file, limit)), now, actor)
+    except SourceFormatError as exc:
+        raise InvalidInput("file", exc.message) from None
+
+
+def _import(session: DbSession, rows: _reader, now: datetime, actor: str) -> Imported:
+    try:
+        header = next(rows)
     except StopIteration:
         raise InvalidInput("file", "empty: it needs a header row with reason and contactId or email") from None
     except csv.Error as exc:
@@ -95,11 +92,11 @@ def import_csv(session: DbSession, lines: Iterable[str], now: datetime, actor: s
     bad: list[tuple[int, str]] = []
     while True:
         try:
-            row = next(reader)
+            row = next(rows)
         except StopIteration:
             break
         except csv.Error as exc:
-            raise InvalidInput("file", f"line {reader.line_num}: malformed CSV: {exc}") from None
+            raise InvalidInput("file", f"line {rows.line_num}: malformed CSV: {exc}") from None
         if not any(cell.strip() for cell in row):
             continue
         given = {key: row[index].strip() if index < len(row) else "" for key, index in columns.items()}
@@ -111,7 +108,7 @@ def import_csv(session: DbSession, lines: Iterable[str], now: datetime, actor: s
         except ServiceError as exc:
             total_bad += 1
             if len(bad) < MAX_REPORTED:
-                bad.append((reader.line_num, exc.message))
+                bad.append((rows.line_num, exc.message))
             continue
         added, already = added + new, already + (not new)
     if total_bad:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from adapters.urls import BadUrl, check_url
 from plugin.db import DbSession
 from plugin.errors import InvalidInput
+from plugin.i18n import LANGUAGES, shipped
 from plugin.models import Survey
 
 SURVEY_TYPES = ("link", "app")
@@ -33,12 +34,16 @@ def check_public_url(url: Any) -> str:
         raise InvalidInput("publicUrl", str(exc)) from exc
 
 
-def check_language(value: Any) -> str | None:
-    """A survey's language: null, or a language tag such as ``de`` or ``pt-BR`` (at most 35 characters)."""
+def check_language(value: Any, shipped_only: bool = False) -> str | None:
+    """A survey's language: null, or a language tag such as ``de`` or ``pt-BR`` (at most 35 characters); with
+    ``shipped_only`` (set by hand), a tag of a shipped language (``de``, ``de-AT``), the only ones a page speaks."""
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > 35 or not _LANGUAGE_TAG.fullmatch(value):
         raise InvalidInput("language", "a language tag such as en, de or pt-BR, or null")
+    if shipped_only and shipped(value) is None:
+        raise InvalidInput("language", f"{value!r} does not ship: one of {', '.join(LANGUAGES)} (or a tag of one, "
+                                       "such as de-AT), or null")
     return value
 
 
@@ -68,7 +73,9 @@ def save_survey(session: DbSession, survey_id: str, body: Mapping[str, Any], now
     status = body.get("status", row.status if row else "inProgress")
     if not isinstance(status, str) or not 0 < len(status) <= 32:
         raise InvalidInput("status", "a string of at most 32 characters")
-    language = check_language(body.get("language", row.language if row else None))
+    # a language given by hand (no source) must ship; the host's is kept as the host names it (the pages fall back)
+    language = check_language(body.get("language", row.language if row else None),
+                              shipped_only="language" in body and source in (None, "manual"))
     if row is None:
         row = Survey(id=survey_id, created_at=now)
         session.add(row)

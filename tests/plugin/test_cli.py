@@ -199,3 +199,26 @@ def test_issue_prints_the_report_and_reissue_brings_a_revoked_contact_back(run, 
     assert back.exit_code == 0, back.output
     assert "replaces revoked link 1 for contact k1" in back.output
     assert run("links", "reissue", "1").exit_code == 1
+
+
+def test_an_api_key_needs_a_name_of_at_most_255_characters_on_both_databases(run) -> None:
+    for name in ("", "   "):
+        empty = run("api-key", "create", name)
+        assert empty.exit_code == 1 and empty.output == "Error: name: required: what the key is for (e.g. ops)\n"
+    long = run("api-key", "create", "k" * 5000)  # stored on SQLite, a DataError on PostgreSQL, before
+    assert long.exit_code == 1 and long.output == "Error: name: at most 255 characters (it has 5000)\n"
+    assert db.session.scalar(select(func.count()).select_from(ApiKey)) == 0
+    assert run("api-key", "create", "k" * 255).exit_code == 0
+
+
+def test_an_attribute_name_longer_than_255_characters_is_refused(run, tmp_path: Path) -> None:
+    """A column of a contacts file names an attribute; 100,000 characters were stored as a key of every contact."""
+    contacts = tmp_path / "c.csv"
+    contacts.write_text(f"id,{'a' * 100_000}\nk1,x\n")
+    result = run("contacts", "import", str(contacts))
+    assert result.exit_code == 1
+    assert result.output == ("Error: line 1: column 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': "
+                             "an attribute name is at most 255 characters (it has 100000)\n")
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    contacts.write_text(f"id,{'a' * 255}\nk1,x\n")
+    assert run("contacts", "import", str(contacts)).exit_code == 0

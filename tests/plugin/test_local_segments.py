@@ -91,3 +91,38 @@ def test_cli_builds_a_segment_from_an_attribute_or_a_json_file(app, seeded, data
     assert runner.invoke(cli, ["segments", "remove", "free"], obj={}).exit_code == 0
     db.session.rollback()
     assert sorted(db.session.scalars(select(Segment.id).where(Segment.kind == "local"))) == ["pro"]
+
+
+@pytest.mark.parametrize("operator, value", [("equals", ""), ("contains", "  ")])
+def test_a_filter_without_a_value_is_refused_by_the_api(client, api_headers, seeded, operator: str, value) -> None:
+    """``equals ""`` matched no one (empty cells are left out) and ``contains ""`` everyone, silently (a missing
+    value was refused already)."""
+    put = client.put(f"{API}/empty", json={"title": "Empty", "filters": attribute_filter("plan", operator, value)},
+                     headers=api_headers)
+    assert put.status_code == 422, put.get_json()
+    assert f"operator {operator!r} needs a value" in put.get_json()["error"]["detail"]
+    assert db.session.get(Segment, "empty") is None
+
+
+def test_a_filter_without_a_value_is_refused_by_the_cli(run, seeded) -> None:
+    missing = run("segments", "add-filter", "x", "--title", "X", "--attribute", "plan", "--operator", "equals")
+    assert missing.exit_code == 1
+    assert missing.output == "Error: --value: required with --operator equals (only isSet and isNotSet take none)\n"
+    empty = run("segments", "add-filter", "x", "--title", "X", "--attribute", "plan", "--operator", "contains",
+                "--value", "")
+    assert empty.exit_code == 1 and "operator 'contains' needs a value" in empty.output
+    assert run("segments", "add-filter", "x", "--title", "X", "--attribute", "plan", "--operator",
+               "isSet").exit_code == 0
+    assert db.session.get(Segment, "x") is not None
+
+
+def test_an_attribute_name_longer_than_255_characters_is_refused(client, api_headers, run, seeded) -> None:
+    long = "a" * 100_000
+    put = client.put(f"{API}/long", json={"title": "Long", "filters": attribute_filter(long, "isSet", None)},
+                     headers=api_headers)
+    assert put.status_code == 422
+    assert ("filters[0].resource.root.contactAttributeKey: an attribute name is at most 255 characters (it has "
+            "100000)") in put.get_json()["error"]["detail"]
+    cli = run("segments", "add-filter", "long", "--title", "Long", "--attribute", long, "--operator", "isSet")
+    assert cli.exit_code == 1 and "at most 255 characters (it has 100000)" in cli.output
+    assert len(cli.output) < 300 and db.session.get(Segment, "long") is None

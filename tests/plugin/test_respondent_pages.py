@@ -200,7 +200,7 @@ def test_a_survey_language_is_set_by_put_and_refused_when_malformed(client: Flas
     assert refused.status_code == 422 and refused.get_json()["error"]["details"][0]["field"] == "language"
     assert client.put(url, json={"name": "Renamed"}, headers=api_headers).get_json()["data"]["language"] == "de"
     assert client.put(url, json={"language": None}, headers=api_headers).get_json()["data"]["language"] is None
-    save_survey(db.session, "survey-1", {"language": "pt-BR"}, NOW, "plink")
+    save_survey(db.session, "survey-1", {"language": "pt-BR"}, NOW, "plink", source="formbricks")  # the host's
     assert db.session.get(Survey, "survey-1").language == "pt-BR"
 
 

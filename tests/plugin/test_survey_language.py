@@ -9,6 +9,7 @@ from adapters.formbricks_records import survey_from_api
 from plugin.cli import cli
 from plugin.db import db
 from plugin.models import Survey
+from plugin.services.surveys import save_survey
 from plugin.services.sync import sync
 from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY
 from tests.plugin.formbricks_host import FakeHost
@@ -49,3 +50,20 @@ def test_surveys_add_with_a_language(app, database_url, monkeypatch) -> None:
     refused = runner.invoke(cli, ["surveys", "add", "sv", "--url", "https://f.example/s/sv", "--language", "x y"],
                             obj={})
     assert refused.exit_code != 0 and "language" in refused.output and "Traceback" not in refused.output
+
+
+def test_a_language_that_does_not_ship_is_refused_when_set_by_hand(app, client, api_headers, run) -> None:
+    """The help promises en or de: by hand (API, CLI) a tag of another language is refused, not stored to be
+    ignored by every page; a host's survey keeps the language the host names."""
+    added = run("surveys", "add", "sv", "--url", "https://f.example/s/sv", "--language", "fr")
+    assert added.exit_code == 1 and added.output.count("\n") == 1
+    assert "language" in added.output and "en, de" in added.output
+    assert db.session.get(Survey, "sv") is None
+    assert run("surveys", "add", "sv", "--url", "https://f.example/s/sv", "--language", "de-AT").exit_code == 0
+    url = "/api/personal-links/v1/surveys/sv"
+    refused = client.put(url, json={"language": "fr"}, headers=api_headers)
+    assert refused.status_code == 422 and refused.get_json()["error"]["details"][0]["field"] == "language"
+    assert client.put(url, json={"language": "en"}, headers=api_headers).get_json()["data"]["language"] == "en"
+    save_survey(db.session, "sv", {"language": "fr"}, NOW, "plink", source="formbricks")
+    assert db.session.get(Survey, "sv").language == "fr"
+    assert client.put(url, json={"name": "Renamed"}, headers=api_headers).status_code == 200  # fr is not re-checked
