@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ SECRET_KEY = "test-secret-key-0123456789"
 PUBLIC_URL = "https://links.example.com"
 POSTGRES_URL = os.environ.get("PERSONAL_LINKS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_POSTGRES") == "1"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 def base_config(database_url: str, **extra: Any) -> dict[str, Any]:

@@ -20,15 +20,15 @@ from plugin.services.surveys import save_survey
 from tests.helpers import NOW
 from tests.webhooks.support import OTHER_SURVEY_ID, SECRET, SURVEY_ID
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"  # copies of the shared cases, kept in the repository
 
 
 def _standard_cases() -> list[dict[str, Any]]:
-    return json.loads((SHARED / "standard-webhooks-cases.json").read_text(encoding="utf-8"))["cases"]
+    return json.loads((FIXTURES / "standard-webhooks-cases.json").read_text(encoding="utf-8"))["cases"]
 
 
 def _captured() -> list[dict[str, Any]]:
-    lines = (SHARED / "formbricks-webhooks-captured.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (FIXTURES / "formbricks-webhooks-captured.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
