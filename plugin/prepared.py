@@ -169,5 +169,5 @@ class Driver:
     def _tell(self, prepared: Prepared, params: Mapping[str, Any]) -> None:
         if not (self.connection._has_events or self.connection.engine._has_events):
             return
-        self.connection.dispatch.before_cursorexecute(self.connection, self.cursor, prepared.sql(self.dialect),
+        self.connection.dispatch.before_cursor_execute(self.connection, self.cursor, prepared.sql(self.dialect),
                                                        dict(params), None, False)
