@@ -8,6 +8,7 @@ import importlib
 import logging
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,29 +44,36 @@ def assert_one_line_each(records: list[logging.LogRecord], count: int) -> None:
         assert record.exc_info is None and "\n" not in record.getMessage() and "[SQL" not in record.getMessage()
 
 
-@pytest.fixture
-def failing_claims(app: Flask, database_url: str) -> Iterator[None]:
-    """The database refuses every claim of a period (a trigger on job_leases), as a full disk would."""
+@contextmanager
+def refusing(database_url: str, statement: str, table: str) -> Iterator[None]:
+    """The database refuses every ``statement`` (UPDATE, INSERT) on ``table`` (a trigger), as a full disk would."""
     engine = sa.create_engine(database_url)
+    postgres = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
+        if postgres:
             connection.execute(sa.text(
-                "CREATE FUNCTION refuse_claim() RETURNS trigger AS $$ BEGIN "
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION 'could not extend file: No space left on device'; END $$ LANGUAGE plpgsql"))
-            connection.execute(sa.text("CREATE TRIGGER refuse_claim BEFORE UPDATE ON job_leases "
-                                       "FOR EACH ROW EXECUTE FUNCTION refuse_claim()"))
+            connection.execute(sa.text(f"CREATE TRIGGER refuse BEFORE {statement} ON {table} "
+                                       "FOR EACH ROW EXECUTE FUNCTION refuse()"))
         else:
-            connection.execute(sa.text("CREATE TRIGGER refuse_claim BEFORE UPDATE ON job_leases "
+            connection.execute(sa.text(f"CREATE TRIGGER refuse BEFORE {statement} ON {table} "
                                        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"))
     try:
         yield
     finally:
         with engine.begin() as connection:
-            connection.execute(sa.text("DROP TRIGGER refuse_claim" + (
-                " ON job_leases" if engine.dialect.name == "postgresql" else "")))
-            if engine.dialect.name == "postgresql":
-                connection.execute(sa.text("DROP FUNCTION refuse_claim()"))
+            connection.execute(sa.text("DROP TRIGGER refuse" + (f" ON {table}" if postgres else "")))
+            if postgres:
+                connection.execute(sa.text("DROP FUNCTION refuse()"))
         engine.dispose()
+
+
+@pytest.fixture
+def failing_claims(app: Flask, database_url: str) -> Iterator[None]:
+    """The database refuses every claim of a period."""
+    with refusing(database_url, "UPDATE", "job_leases"):
+        yield
 
 
 def test_a_claim_the_database_refuses_is_one_line_and_a_failed_run(
@@ -204,3 +212,16 @@ def test_a_job_error_is_stored_and_logged_without_its_statement_or_values(
     [full] = [record.getMessage() for record in caplog.records if record.levelno == logging.DEBUG
               and "in full" in record.getMessage()]
     assert "[SQL: INSERT INTO contacts" in full and "[parameters:" in full and "***" in full
+
+
+def test_a_run_the_database_cannot_record_is_a_503_from_the_api_and_counted_by_health(
+        app: Flask, database_url: str, api_headers: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    client = app.test_client()
+    with refusing(database_url, "INSERT", "job_runs"):
+        answer = client.post("/api/personal-links/v1/jobs/purge/run", headers=api_headers)
+        db.session.rollback()  # the test's session lets the trigger go
+    health = client.get("/healthz/jobs").json["jobs"]["purge"]  # from memory: no record holds the failure
+    assert answer.status_code == 503, answer.json
+    assert "could not be recorded" in answer.json["error"]["detail"] and "[SQL" not in answer.json["error"]["detail"]
+    assert (health["unrecordedFailures"], health["status"]) == (1, "failing")
+    assert_one_line_each(problems(caplog), 1)
