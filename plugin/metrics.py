@@ -137,7 +137,7 @@ def link_opened(state: str) -> None:
 
 
 def response_applied(outcome: str) -> None:
-    """A response was settled: attributed, duplicate, late, unattributed, rejected (or started)."""
+    """A response was settled: attributed, duplicate, late, early, unattributed, rejected (or started)."""
     if _metrics is not None:
         _metrics.responses.labels(outcome).inc()
 

@@ -142,7 +142,7 @@ class ResponseAttribution(db.Model):  # type: ignore[name-defined,misc]
     contact_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("contacts.id", ondelete="SET NULL"), index=True
     )
-    # attributed | started | duplicate | late | unattributed | rejected
+    # attributed | started | duplicate | late | early | unattributed | rejected
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

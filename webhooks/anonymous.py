@@ -20,6 +20,7 @@ from plugin.models import AnonymousTally, AnonymousTicket, HostErasure, Link, Su
 from plugin.services import events
 from plugin.tickets import Tickets, is_ticket
 from webhooks import store
+from webhooks.link_rule import outcome_at
 from webhooks.payload import ResponseRecord
 
 _LINKS, _TICKETS, _TALLIES = Link.__table__, AnonymousTicket.__table__, AnonymousTally.__table__
@@ -27,8 +28,7 @@ _FIND_TICKET = select(_TICKETS.c.link_id).where(_TICKETS.c.hash.in_(bindparam("p
 _FORGET_TICKET = delete(_TICKETS).where(_TICKETS.c.hash.in_(bindparam("p_hashes", expanding=True)))
 _FORGET_LINK_TICKETS = delete(_TICKETS).where(_TICKETS.c.link_id == bindparam("p_link"))
 _READ_LINK = select(_LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at,
-                    _LINKS.c.revoked_at).where(
-    _LINKS.c.id == bindparam("p_link"))
+                    _LINKS.c.revoked_at, _LINKS.c.valid_from).where(_LINKS.c.id == bindparam("p_link"))
 _USED_UP = select(_LINKS.c.use_count >= _LINKS.c.max_uses).where(_LINKS.c.id == bindparam("p_link"))
 _START_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
     started_at=store.earliest(_LINKS.c.started_at, "p_started"))
@@ -39,7 +39,9 @@ _COMPLETE_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
     completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
 _MODE = select(Survey.__table__.c.anonymous).where(Survey.__table__.c.id == bindparam("p_survey"))
 TALLIED = ("duplicates", "late", "rejected", "unmatched", "erased")
-_TALLY_OF = {"duplicate": "duplicates", "late": "late", "rejected": "rejected", "unmatched": "unmatched"}
+# an early response (before the link's validFrom) is refused like a revoked link's: counted with the rejected
+_TALLY_OF = {"duplicate": "duplicates", "late": "late", "rejected": "rejected", "early": "rejected",
+             "unmatched": "unmatched"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ def apply_anonymous(session: DbSession, response: ResponseRecord, value: str, li
     if is_ticket(value):
         link_id, hashes = _link_of_ticket(session, rules.tickets, value)
     if not response.finished:
-        if link_id is not None:
+        if link_id is not None and (hashes or not _early(session, link_id, response.created_at)):
             connection.execute(_START_DAY, {"p_link": link_id, "p_started": day_of(response.created_at)})
         return "started"
     erasure = {"response_id": response.id, "survey_id": response.survey_id, "attempts": 0,
@@ -95,6 +97,13 @@ def apply_anonymous(session: DbSession, response: ResponseRecord, value: str, li
     return outcome
 
 
+def _early(session: DbSession, link_id: int, started_at: datetime) -> bool:
+    """Whether a response through a token of the link began before the link's validFrom. (A ticket's never did:
+    tickets are handed out by opening a live link, and a link's validFrom never moves.)"""
+    link = session.connection().execute(_READ_LINK, {"p_link": link_id}).first()
+    return link is not None and outcome_at(link, started_at, False) == "early"
+
+
 def _finish(session: DbSession, link_id: int, hashes: list[str], response: ResponseRecord, late_counts: bool) -> str:
     """Forget the ticket, mark the link started and completed on the days they happened, count the use once."""
     connection = session.connection()
@@ -104,12 +113,15 @@ def _finish(session: DbSession, link_id: int, hashes: list[str], response: Respo
     if link is None:
         return "unmatched"
     finished_at = response.updated_at
+    outcome = outcome_at(link, finished_at, late_counts)
+    if outcome == "early":  # before the link's validFrom: the link is left as it was
+        return outcome
     connection.execute(_START_DAY, {"p_link": link_id, "p_started": day_of(response.created_at)})
-    if link.revoked_at is not None and link.revoked_at <= finished_at:
-        return "rejected"
-    if link.expires_at is not None and finished_at >= link.expires_at and not late_counts:
+    if outcome == "rejected":
+        return outcome
+    if outcome == "late":
         connection.execute(_COMPLETE_DAY, {"p_link": link_id, "p_finished": day_of(finished_at)})
-        return "late"
+        return outcome
     counted = connection.execute(_COUNT_USE, {"p_link": link_id, "p_finished": day_of(finished_at)}).rowcount == 1
     if connection.execute(_USED_UP, {"p_link": link_id}).scalar():
         connection.execute(_FORGET_LINK_TICKETS, {"p_link": link_id})  # no other ticket of it can count now

@@ -25,6 +25,7 @@ from plugin.tickets import PLACEHOLDER, Tickets, is_ticket
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store
 from webhooks.anonymous import Anonymous, apply_anonymous, is_anonymous
+from webhooks.link_rule import outcome_at
 from webhooks.payload import Delivery, ResponseRecord, extract_token
 
 ACTOR = "webhook"
@@ -56,7 +57,7 @@ class Applied:
     """
 
     response_id: str
-    status: str  # started | attributed | duplicate | late | unattributed | rejected (anonymous: see above)
+    status: str  # started | attributed | duplicate | late | early | unattributed | rejected (anonymous: see above)
     link_id: int | None
     decided: bool
     anonymous: bool = False
@@ -68,7 +69,8 @@ _LINKS, _ATTRIBUTIONS = Link.__table__, ResponseAttribution.__table__
 _SURVEYS = Survey.__table__
 _READ_LINK = Prepared(select(
     _LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at, _LINKS.c.revoked_at,
-    _SURVEYS.c.anonymous).join(_SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id).where(_LINKS.c.id == bindparam("p_link")))
+    _LINKS.c.valid_from, _SURVEYS.c.anonymous).join(_SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id).where(
+    _LINKS.c.id == bindparam("p_link")))
 _START = Prepared(update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
     started_at=store.earliest(_LINKS.c.started_at, "p_started")))
 # the first delivery of a finished response claims its finish with its row; a later finish claims it by the
@@ -140,19 +142,23 @@ def apply_delivery(session: DbSession, delivery: Delivery, now: datetime, intake
             return Applied(response.id, "unmatched", None, False, anonymous=True)
         return _anonymous(session, response, value, None, now, intake)
     finished_at = response.updated_at if response.finished else None
+    # a response before the link's validFrom (when /c/ answers "pending") is early: recorded, the link untouched
+    early = link is not None and outcome_at(link, finished_at or response.created_at, intake.late_counts) == "early"
+    if early and finished_at is None:
+        status = "early"
     keys = {"p_response": response.id, "p_now": now}
     # a finished response's first delivery writes the status its finish should give (no other transaction sees
     # the row before the commit); a second statement only when the use count says otherwise
-    expected = status if finished_at is None or link is None else _finish_rule(link, finished_at, intake.late_counts)
+    expected = status if finished_at is None or link is None else outcome_at(link, finished_at, intake.late_counts)
     first = sql.first(_ATTRIBUTE, {
         **keys, "p_survey": response.survey_id, "p_status": expected, "p_link": None if link is None else link.id,
         "p_contact": None if link is None else link.contact_id, "p_started": response.created_at,
         "p_finished": finished_at}) is not None
-    if first and link is not None:  # the first delivery of this response: it started, through this link
+    if first and link is not None and not early:  # the first delivery of this response: it started, through this link
         _record(sql, "response.started", link, now, {"responseId": response.id})
     claimed = finished_at is not None and (first or sql.rowcount(_CLAIM_FINISH, {**keys, "p_finished": finished_at}))
     if not claimed or link is None:
-        if link is not None:
+        if link is not None and not early:
             sql.run(_START, {"p_link": link.id, "p_started": response.created_at})
         if first:  # the row this delivery made says it all
             return Applied(response.id, status, None if link is None else link.id, bool(claimed))
@@ -183,22 +189,13 @@ def _anonymous(session: DbSession, response: ResponseRecord, value: str, link_id
     return Applied(response.id, status, None, status not in ("started", "repeat"), anonymous=True)
 
 
-def _finish_rule(link: Any, finished_at: datetime, late_counts: bool) -> str:
-    """What finishing through ``link`` at ``finished_at`` gives, if a use is left: rejected (revoked by then),
-    late (past its end, unless late responses count) or attributed."""
-    if link.revoked_at is not None and link.revoked_at <= finished_at:
-        return "rejected"
-    if link.expires_at is not None and finished_at >= link.expires_at and not late_counts:
-        return "late"
-    return "attributed"
-
-
 def _finish(sql: Driver, link: Any, response: ResponseRecord, finished_at: datetime, late_counts: bool) -> str:
     """The status of a newly finished response: count the link's use once, if a use is left (attributed, else
-    duplicate); the link started."""
+    duplicate); the link started, unless the response is early (the link is left as it was)."""
     started = {"p_link": link.id, "p_started": response.created_at}
-    status = _finish_rule(link, finished_at, late_counts)
+    status = outcome_at(link, finished_at, late_counts)
     if status == "attributed" and sql.rowcount(_START_AND_COUNT_USE, {**started, "p_finished": finished_at}) == 1:
         return "attributed"
-    sql.run(_START, started)
+    if status != "early":
+        sql.run(_START, started)
     return "duplicate" if status == "attributed" else status

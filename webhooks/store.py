@@ -45,7 +45,8 @@ def insert_ignoring(dialect: str, table: Any, key: str) -> Insert:
 # An applied delivery of an anonymous survey: its body and event emptied, its times kept only as days, so the
 # row cannot be lined up with the response's own times on the host.
 _FORGET = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
-    body=FORGOTTEN, event="response", received_at=at_param("p_day"), applied_at=at_param("p_day")))
+    body=FORGOTTEN, event="response", received_at=at_param("p_day"), applied_at=at_param("p_day"),
+    next_attempt_at=None))
 _CLAIM = Prepared(lambda dialect: insert_ignoring(dialect, _INBOX, "webhook_id").values(
     webhook_id=bindparam("p_webhook"), received_at=at_param("p_received"), event=bindparam("p_event"),
     body=bindparam("p_body"), status=bindparam("p_status"), attempts=bindparam("p_attempts"),

@@ -132,7 +132,7 @@ _FILTERS = [param("stopped", schema={"type": "boolean"}, description="only those
                               "reason in `suppressed` (the CSV: a last column Suppressed); default false")]
 _ATTRIBUTION = {"type": "object", "properties": {
     "responseId": {"type": "string"}, "surveyId": {"type": "string"},
-    "status": {"enum": ["started", "attributed", "duplicate", "late", "unattributed", "rejected"]},
+    "status": {"enum": ["started", "attributed", "duplicate", "late", "early", "unattributed", "rejected"]},
     "contactId": {"type": ["string", "null"]}, "linkId": {"type": ["integer", "null"]},
     "startedAt": {"type": ["string", "null"]}, "finishedAt": {"type": ["string", "null"]}}}
 PATHS = {

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
-from plugin.errors import NotFound
+from plugin.errors import NotFound, error_body
 from plugin.jobs.models import JobRun
 from plugin.jobs.runner import recent_runs, run_job
 from plugin.jobs.tasks import JOBS
@@ -42,6 +42,8 @@ def run_now(name: str) -> tuple[Response, int]:
     if name not in JOBS:
         raise NotFound("job", f"no job {name!r}; known: {', '.join(sorted(JOBS))}")
     outcome = run_job(current_app._get_current_object(), name, trigger="api")  # type: ignore[attr-defined]
+    if outcome.run_id is None:  # the database took no record of it: the failure is all there is to show
+        return jsonify(error_body(503, f"job {name} failed and its run could not be recorded: {outcome.error}")), 503
     run = db.session.get_one(JobRun, outcome.run_id)
     return jsonify({"data": run_json(run)}), 200 if outcome.status == "succeeded" else 500
 
@@ -56,5 +58,5 @@ PATHS = {
     "/api/personal-links/v1/jobs/{name}/run": {"post": {
         "summary": "Run a job now (recorded like a scheduled run)",
         "parameters": [param("name", "path", {"enum": sorted(JOBS)})],
-        "responses": {**json_response("the run", {"type": "object"}), **error_responses(401, 404, 500)}}},
+        "responses": {**json_response("the run", {"type": "object"}), **error_responses(401, 404, 500, 503)}}},
 }

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from plugin.jobs.models import JobLease
+from plugin.jobs.models import JobLease, JobRun
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -44,3 +44,15 @@ def claim(connection: Connection, job: str, period: datetime, holder: str, now: 
         update(table).where(table.c.job == job, table.c.period_start < period)
         .values(period_start=period, holder=holder, claimed_at=now))
     return result.rowcount == 1
+
+
+ABANDONED = "abandoned: still running when its lease ended (its process stopped, or lost the database)"
+
+
+def close_abandoned(connection: Connection, job: str, before: datetime, now: datetime) -> int:
+    """Close as failed the job's runs still ``running`` that began before ``before``; how many. A run that does
+    end after all records its own end over this one."""
+    runs = JobRun.__table__
+    return int(connection.execute(update(runs).where(
+        runs.c.job == job, runs.c.status == "running", runs.c.started_at < before)
+        .values(status="failed", finished_at=now, error=ABANDONED)).rowcount or 0)

@@ -1,14 +1,16 @@
 """A survey's mode: attributed (responses tied to contacts) or anonymous (docs/anonymity.md), and switching it.
 
 Switching an attributed survey to anonymous erases what ties its earlier responses to contacts: attributions,
-the respondents' audit rows (opens, uses), the stored webhook bodies, link times finer than a day; the host's
-copies of those responses get their token overwritten like any anonymous response's ticket. Nothing comes back
-when a survey is switched back: responses given while it was anonymous stay anonymous.
+the respondents' audit rows (opens, uses), the stored webhook bodies, their times and the link times finer than
+a day, the outbound events that name a response or an open; the host's copies of those responses get their token
+overwritten like any anonymous response's ticket. Nothing comes back when a survey is switched back: responses
+given while it was anonymous stay anonymous.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +20,7 @@ from plugin.clock import day_of
 from plugin.db import DbSession
 from plugin.errors import Conflict
 from plugin.models import AnonymousTally, AuditEvent, HostErasure, Link, ResponseAttribution, Survey
+from plugin.services import anonymous_events
 from plugin.services.links import audit
 from webhooks import store
 from webhooks.models import InboxDelivery
@@ -103,17 +106,25 @@ def _erase_attributions(session: DbSession, survey_id: str, now: datetime) -> in
         session.execute(update(Link).where(Link.id == link_id).values(
             started_at=started and day_of(started), completed_at=completed and day_of(completed)))
     _forget_bodies(session, survey_id)
+    anonymous_events.forget_survey_events(session, survey_id)
     return queued
 
 
 def _forget_bodies(session: DbSession, survey_id: str) -> None:
-    """Empty the stored bodies of the survey's applied or ignored deliveries (they hold tokens and response ids)."""
-    candidates = session.execute(select(InboxDelivery.id, InboxDelivery.body).where(
+    """Empty the stored bodies of the survey's applied or ignored deliveries (they hold tokens and response ids)
+    and keep their times as days, as the anonymous intake keeps its own."""
+    candidates = session.execute(select(InboxDelivery.id, InboxDelivery.body, InboxDelivery.received_at,
+                                        InboxDelivery.applied_at).where(
         InboxDelivery.status.in_(("applied", "ignored")), InboxDelivery.body.contains(survey_id))).all()
-    ids = [row_id for row_id, body in candidates if _survey_of(body) == survey_id]
-    for start in range(0, len(ids), BATCH):
-        session.execute(update(InboxDelivery).where(InboxDelivery.id.in_(ids[start:start + BATCH]))
-                        .values(body=store.FORGOTTEN, event="response"))
+    by_days: dict[tuple[datetime, datetime | None], list[int]] = defaultdict(list)
+    for row_id, body, received, applied in candidates:
+        if _survey_of(body) == survey_id:
+            by_days[(day_of(received), applied and day_of(applied))].append(row_id)
+    for (received, applied), ids in by_days.items():
+        for start in range(0, len(ids), BATCH):
+            session.execute(update(InboxDelivery).where(InboxDelivery.id.in_(ids[start:start + BATCH])).values(
+                body=store.FORGOTTEN, event="response", received_at=received, applied_at=applied,
+                next_attempt_at=None))
 
 
 def _survey_of(body: str) -> str | None:

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from plugin.clock import Clock
 from plugin.db import DbSession, UTCDateTime
 from plugin.event_models import EventDelivery, EventSubscription, OutboxEvent
+from plugin.services import anonymous_events
 from plugin.services.events import payload
 from webhooks.signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -104,25 +105,31 @@ def _inserting(dialect: str) -> Any:
 
 def fan_out(session: DbSession, now: datetime, window: timedelta, batch: int = FAN_OUT_BATCH) -> int:
     """Make the deliveries of events not fanned out yet, to each active subscription that wants the kind and
-    existed when the event happened; mark them fanned out. Safe to run twice at once (unique pairs). Commits."""
+    existed when the event happened; mark them fanned out. Safe to run twice at once (unique pairs). Commits.
+
+    An anonymous survey's event is fanned out, and its deliveries made, at days (``anonymous_events``)."""
     made = 0
     while True:
-        rows = session.execute(select(OutboxEvent.id, OutboxEvent.kind, OutboxEvent.at)
+        rows = session.execute(select(OutboxEvent.id, OutboxEvent.kind, OutboxEvent.at, OutboxEvent.data)
                                .where(OutboxEvent.fanned_at.is_(None)).order_by(OutboxEvent.id).limit(batch)).all()
         if not rows:
             return made
         targets = session.execute(select(EventSubscription.id, EventSubscription.kinds, EventSubscription.created_at)
                                   .where(EventSubscription.status == "active")).all()
+        anonymous = {row.id for row in rows if anonymous_events.is_anonymous(row.data)}
         pairs = [{"event_id": event.id, "subscription_id": target.id, "status": "pending", "attempts": 0,
-                  "created_at": now, "next_attempt_at": now, "retry_until": now + window}
+                  **anonymous_events.new_delivery(now, window, event.id in anonymous)}
                  for event in rows for target in targets
-                 if event.kind in (target.kinds or ()) and target.created_at <= event.at]
+                 if event.kind in (target.kinds or ())
+                 and anonymous_events.heard_by(target.created_at, event.at, event.id in anonymous)]
         if pairs:
             statement = _inserting(session.connection().dialect.name).on_conflict_do_nothing(
                 index_elements=["event_id", "subscription_id"])
             session.execute(statement, pairs)
-        session.execute(update(OutboxEvent).where(OutboxEvent.id.in_([row.id for row in rows]))
-                        .values(fanned_at=now))
+        for day_only in {row.id in anonymous for row in rows}:
+            session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(
+                [row.id for row in rows if (row.id in anonymous) == day_only]))
+                .values(fanned_at=anonymous_events.stamp(now, day_only)))
         session.commit()
         made += len(pairs)
         if len(rows) < batch:
@@ -156,8 +163,9 @@ def claim(session: DbSession, delivery_id: int, now: datetime, holder: str, leas
 
 
 def _settle(session: DbSession, delivery_id: int, holder: str, answer: Answer, now: datetime,
-            rand: Callable[[], float]) -> str:
-    """Record an attempt's outcome: delivered, or failed with its next attempt, or dead past its window."""
+            rand: Callable[[], float], anonymous: bool = False) -> str:
+    """Record an attempt's outcome: delivered, or failed with its next attempt, or dead past its window
+    (``anonymous``: an anonymous survey's event, whose delivery keeps days)."""
     row = session.get(EventDelivery, delivery_id)
     if row is None:  # its subscription was deleted meanwhile
         session.commit()
@@ -169,6 +177,8 @@ def _settle(session: DbSession, delivery_id: int, holder: str, answer: Answer, n
         dead = retry_at > row.retry_until
         values = {"status": "dead" if dead else "failed", "next_attempt_at": retry_at,
                   "last_error": (answer.error or "failed")[:MAX_ERROR]}
+    if anonymous:
+        values = anonymous_events.settled(values, now)
     # Only the holder settles: a sender whose lease ran out and was taken over leaves the row to the new one.
     settled = session.connection().execute(update(EventDelivery).where(
         EventDelivery.id == delivery_id, EventDelivery.lease_holder == holder, EventDelivery.status.in_(WAITING))
@@ -203,7 +213,8 @@ def deliver_one(session: DbSession, delivery_id: int, clock: Clock, policy: Poli
                SIGNATURE_HEADER: sign(event.event_id, stamp, body, secret),
                "content-type": "application/json", "user-agent": USER_AGENT}
     answer = send(url, headers, body, policy.timeout)
-    status = _settle(session, delivery_id, holder, answer, clock.now(), rand)
+    status = _settle(session, delivery_id, holder, answer, clock.now(), rand,
+                     anonymous_events.is_anonymous(event.data))
     if status in ("failed", "dead"):
         log.warning("event %s to subscription url %s: %s (%s)", event.event_id, url.split("?", 1)[0],
                     answer.error, status)

@@ -144,7 +144,7 @@ def test_health_reports_stale_and_failing_jobs(app: Flask, client) -> None:
     assert failing.status_code == 503
     assert failing.get_json()["jobs"]["purge"] == {
         "status": "failing", "failuresInARow": 3, "lastError": "boom", "intervalSeconds": 3600,
-        "lastSuccessAt": "2026-11-28T11:00:00.000Z"}
+        "lastSuccessAt": "2026-11-28T11:00:00.000Z", "unrecordedFailures": 0, "lastUnrecordedAt": None}
     db.session.add(_run("purge", "succeeded", NOW - timedelta(hours=4)))
     db.session.execute(sa.delete(JobRun).where(JobRun.status == "failed"))
     db.session.execute(sa.delete(JobRun).where(JobRun.finished_at == NOW - timedelta(hours=1)))
