@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from plugin import create_app, readiness
 from plugin.db import db
 from tests.helpers import base_config
-from tests.servers import serve_in_thread
+from tests.servers import free_port, serve_in_thread
 
 # What a full disk says, raised by the database on every write to the heartbeat (reads go on working).
 REFUSE = {
@@ -132,3 +132,16 @@ def test_a_write_kept_waiting_by_another_writer_is_busy_not_unready(app: Flask, 
     finally:
         holder.dispose()
     assert ready(base) == (200, {"status": "ok", "database": "ok"})
+
+
+@pytest.mark.parametrize("url", ["sqlite:////nonexistent-folder/no.sqlite3", "postgresql://nobody@127.0.0.1:{port}/test"],
+                         ids=["sqlite", "postgres"])
+def test_a_database_that_does_not_answer_is_unreachable(url: str) -> None:
+    app = create_app(base_config(url.format(port=free_port())))  # nothing listens on that port
+    try:
+        with serve_in_thread(app) as base:
+            assert ready(base) == (503, {"status": "unavailable", "database": "unreachable",
+                                         "reason": "the database does not answer"})
+    finally:
+        with app.app_context():
+            db.engine.dispose()
