@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bulk_paths, http_paths, machine, paging_paths, sync_paths  # noqa: E402
+from bench import bulk_paths, http_paths, machine, paging_paths, reminder_paths, sync_paths  # noqa: E402
 from bench.load import ROOT, ensure_tools  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -94,6 +94,8 @@ def main() -> None:
                      _verdict(first_page < 0.1)))
     for paged in paging_paths.paging(*((20_000, 100) if args.quick else (1_000_000, 10_000))):
         rows.append(paging_paths.describe(paged))
+    for backend in ("sqlite", "postgres"):
+        rows.append(reminder_paths.describe(reminder_paths.batches(backend, 100 if args.quick else 1000)))
     elapsed = time.perf_counter() - started
     write(rows, elapsed, args.quick)
     print(RESULTS.read_text())
@@ -111,7 +113,8 @@ def write(rows: list[tuple[str, str, str, str, str, str]], elapsed: float, quick
         "and the machine has slower spells; the half-rate run paces 4",
         "connections);",
         "plain Python loops for the bulk paths (issue + export: the fastest of 3 turns on each side, the highest",
-        "peak; the project's modules byte-compiled first, as an installed copy's are). Read the ratios; absolute",
+        "peak; the project's modules byte-compiled first, as an installed copy's are); the 1st of twenty reminder",
+        "batches in a row for the 20th (bench/reminder_paths.py). Read the ratios; absolute",
         "numbers are this machine's.",
         "",
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick run: small sizes, not a measurement)' if quick else ''}",

@@ -1,14 +1,13 @@
-"""Health checks for load balancers and operators: ``/healthz`` (alive) and ``/readyz`` (database reachable)."""
+"""Health checks for load balancers and operators: ``/healthz`` (alive) and ``/readyz`` (database takes writes)."""
 
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from plugin import error_text
+from plugin import error_text, readiness
 from plugin.db import db
 from plugin.jobs import failures
 from plugin.jobs.health import job_health, remembered_health
@@ -26,14 +25,14 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """The database answers; 503 otherwise, so a load balancer stops sending traffic here."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        log.error("readiness check failed: %s", exc)
-        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    return jsonify({"status": "ok", "database": "ok"}), 200
+    """The database answers and takes a write (``plugin.readiness``); 503 with the reason otherwise, so a load
+    balancer stops sending traffic here."""
+    checks = current_app.extensions.setdefault(readiness.KEY, readiness.ReadinessCheck())
+    found = checks.check(db.engine, state().clock.now())
+    if not found.ready:
+        return jsonify({"status": "unavailable", "database": found.database,
+                        "reason": readiness.REASONS[found.database]}), 503
+    return jsonify({"status": "ok", "database": found.database}), 200
 
 
 @bp.get("/healthz/jobs")

@@ -34,6 +34,7 @@ from webhooks.apply import Intake
 from webhooks.batch import Batches, Job, apply_jobs
 from webhooks.inbox_apply import apply_stored, claim_and_apply
 from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
+from webhooks.rejections import Rejections
 from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
 
 bp = Blueprint("webhooks", __name__)
@@ -57,24 +58,37 @@ def _start_thread(job: Callable[[], None]) -> None:
 
 
 REGISTERED_KEYS_MAX_AGE = 60.0  # seconds a process trusts its copy of the registered webhooks' secrets
+REGISTERED_KEYS_RECHECK = 1.0  # and at most one read more a second for deliveries no key matches (forged ones)
 
 
 @dataclass
 class WebhookState:
     """The configured secrets' keys (parsed once), the registered ones (read at most once a minute, and again
-    when no key matches: a webhook just installed by another process), and how work after the answer starts."""
+    when no key matches: a webhook just installed by another process; at most once a second, so forged deliveries
+    cost no query), the refusals to log, and how work after the answer starts."""
 
     keys: list[bytes]
     background: Callable[[Callable[[], None]], None] = field(default=_start_thread)
     batches: Batches = field(default_factory=Batches)  # deliveries of this process applied together
     registered: list[bytes] | None = None
     registered_at: float = 0.0
+    rechecked_at: float = float("-inf")
+    rejections: Rejections = field(default_factory=Rejections)
 
-    def registered_keys(self, *, fresh: bool = False) -> list[bytes]:
-        """The registered webhooks' keys, from this process's copy unless it is stale or ``fresh`` is asked."""
+    def registered_keys(self) -> list[bytes]:
+        """The registered webhooks' keys, from this process's copy unless it is stale."""
         clock = time.monotonic()
-        if fresh or self.registered is None or clock - self.registered_at > REGISTERED_KEYS_MAX_AGE:
+        if self.registered is None or clock - self.registered_at > REGISTERED_KEYS_MAX_AGE:
             self.registered, self.registered_at = store.registered_secrets(db.session), clock
+        return self.registered
+
+    def recheck(self) -> list[bytes] | None:
+        """The registered keys read again for a delivery none matched; None when read so within the last second."""
+        clock = time.monotonic()
+        if clock - self.rechecked_at < REGISTERED_KEYS_RECHECK:
+            return None
+        self.rechecked_at = self.registered_at = clock
+        self.registered = store.registered_secrets(db.session)
         return self.registered
 
 
@@ -116,12 +130,13 @@ def _authenticate(body: bytes, now: float) -> str:
         try:
             return _verify(body, hooks.keys + hooks.registered_keys(), now)
         except SignatureError as exc:
-            if exc.reason != "no-matching-signature":
+            again = hooks.recheck() if exc.reason == "no-matching-signature" else None
+            if again is None:
                 raise
-            return _verify(body, hooks.keys + hooks.registered_keys(fresh=True), now)
+            return _verify(body, hooks.keys + again, now)
     except SignatureError as exc:
         metrics.signature_failed(exc.reason)
-        log.warning("webhook delivery rejected (%s): %s", exc.reason, exc)
+        hooks.rejections.note(exc.reason, str(exc))  # the first at once, then a summary a minute
         raise DeliveryRejected(exc.status, str(exc)) from exc
 
 

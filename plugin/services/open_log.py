@@ -5,8 +5,9 @@ A click then reads one row and answers; its two writes (the link's counts, the a
 thread of the process, and at its exit (``atexit`` and gunicorn's ``worker_exit``). A link's state never
 depends on its opens, so no answer changes; what changes is that the counts are that much later, and that a
 process killed without a chance to exit (SIGKILL, a crash) loses the opens of its last interval. A write that
-fails (the database down or locked) keeps its opens for the next one. ``OPEN_FLUSH_MS=0`` writes each open in
-its own request instead, as the tests and the CLI do.
+fails (the database down or locked) keeps its opens for the next one; a spell of failures is logged when it
+starts and when a write works again (with the counts), never once per try. ``OPEN_FLUSH_MS=0`` writes each open
+in its own request instead, as the tests and the CLI do.
 """
 
 from __future__ import annotations
@@ -83,13 +84,14 @@ class OpenLog:
         self._flushing = threading.Lock()  # one write at a time: the thread's and an exit's never interleave
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failed = self._dropped = 0  # writes failed and opens dropped since the last write that worked
         _LOGS.add(self)
 
     def add(self, item: Open) -> None:
         """Queue an open; the first one in a process starts its writer thread (after a fork too)."""
         if self._pid != os.getpid():  # a forked worker: the parent's queue and thread are not ours
             self._pid, self._queue, self._lock, self._thread = os.getpid(), [], threading.Lock(), None
-            self._flushing = threading.Lock()
+            self._flushing, self._failed, self._dropped = threading.Lock(), 0, 0
         with self._lock:
             self._queue.append(item)
             if self._thread is None:
@@ -112,16 +114,30 @@ class OpenLog:
                 with sqlite_write_turn(engine.dialect.name, 10.0, engine.url.database), engine.begin() as connection:
                     write_opens(connection, batch)
             except SQLAlchemyError as exc:
-                log.warning("could not write %d opens, kept for the next try: %s", len(batch),
-                            type(exc).__name__)
-                with self._lock:
-                    self._queue[:0] = batch
-                    if len(self._queue) > MAX_QUEUED:
-                        dropped = len(self._queue) - MAX_QUEUED
-                        del self._queue[:dropped]
-                        log.error("dropped the %d oldest unwritten opens (more than %d queued)", dropped, MAX_QUEUED)
+                self._refused(batch, exc)
                 return 0
+            if self._failed:
+                log.warning("writing opens again after %d failed writes: %d queued opens written, %d dropped",
+                            self._failed, len(batch), self._dropped)
+                self._failed = self._dropped = 0
             return len(batch)
+
+    def _refused(self, batch: list[Open], exc: SQLAlchemyError) -> None:
+        """Queue the batch again; log the first failure and the first drop of a spell, not every retry (the thread
+        tries every interval: ten times a second per worker by default), the counts when a write works again."""
+        if not self._failed:
+            log.warning("could not write %d opens, kept for the next try (%s); nothing more is logged until a write "
+                        "succeeds", len(batch), type(exc).__name__)
+        self._failed += 1
+        with self._lock:
+            self._queue[:0] = batch
+            if len(self._queue) > MAX_QUEUED:
+                dropped = len(self._queue) - MAX_QUEUED
+                del self._queue[:dropped]
+                if not self._dropped:
+                    log.error("dropping the oldest unwritten opens: more than %d queued (counted until a write "
+                              "succeeds)", MAX_QUEUED)
+                self._dropped += dropped
 
     def _run(self) -> None:
         while not self._wake.wait(self.interval):

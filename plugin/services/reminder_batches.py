@@ -68,8 +68,14 @@ def _lock_survey(session: DbSession, survey_id: str) -> bool:
     return bool(anonymous)
 
 
-def _claim_statement(dialect: str, rows: Any) -> Any:
-    """INSERT ... SELECT of pending contacts made, skipping a contact another open batch holds."""
+def claim_statement(dialect: str, survey_id: str, cadence: Cadence, now: datetime, *, batch_id: int, limit: int,
+                    channel: str, actor: str, segment_id: str | None = None, anonymous: bool = False) -> Any:
+    """INSERT ... SELECT of up to ``limit`` contacts ``reminders.due`` finds as pending contacts made of the batch,
+    skipping a contact another open batch holds (the statement ``create_batch`` runs)."""
+    at = literal(now, UTCDateTime)
+    rows = due(survey_id, now, cadence, segment_id, anonymous=anonymous).with_only_columns(
+        Link.survey_id, Link.contact_id, Link.id, literal("reminder"), literal(channel), at, literal("pending"),
+        literal(batch_id), literal("batch"), literal(actor), at).limit(limit)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = ["survey_id", "contact_id", "link_id", "kind", "channel", "sent_at", "status", "batch_id", "source",
                "actor", "recorded_at"]
@@ -93,11 +99,9 @@ def create_batch(session: DbSession, survey_id: str, cadence: Cadence, now: date
                           actor=actor, created_at=now, expires_at=now + timeout)
     session.add(batch)
     session.flush()  # on SQLite the first write: the database's write lock is held from here to the commit
-    at = literal(now, UTCDateTime)
-    rows = due(survey_id, now, cadence, segment_id, anonymous=anonymous).with_only_columns(
-        Link.survey_id, Link.contact_id, Link.id, literal("reminder"), literal(channel), at, literal("pending"),
-        literal(batch.id), literal("batch"), literal(actor), at).limit(limit)
-    session.execute(_claim_statement(session.connection().dialect.name, rows))
+    session.execute(claim_statement(session.connection().dialect.name, survey_id, cadence, now, batch_id=batch.id,
+                                    limit=limit, channel=channel, actor=actor, segment_id=segment_id,
+                                    anonymous=anonymous))
     made = view(session, batch)
     events.record(session, "reminder.batch.created", survey_id=survey_id, contact_id=None, link_id=None, at=now,
                   data={"batchId": batch.id, "contacts": len(made.contacts), "channel": channel,

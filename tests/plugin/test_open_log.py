@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import AuditEvent, Link
+from plugin.services import open_log
 from plugin.services.open_log import Open, OpenLog
 from plugin.state import state
 from plugin.tokens import LinkTokens
@@ -80,6 +82,32 @@ def test_a_failed_write_keeps_its_opens_for_the_next_one(app: Flask, seeded, cli
     engine["now"] = db.engine
     assert opens.flush() == 1 and opens.pending() == 0
     assert opens_of(link_id) == (1, ["r1"])
+
+
+def written(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == open_log.__name__]
+
+
+def test_a_database_that_keeps_refusing_is_logged_once_and_its_recovery_once(
+        app: Flask, seeded, client, api_headers, caplog: pytest.LogCaptureFixture, monkeypatch) -> None:
+    _, link_id = issue(client, api_headers)
+    monkeypatch.setattr(open_log, "MAX_QUEUED", 3)
+    engine = {"now": sa.create_engine("sqlite:////nonexistent-folder/no.sqlite3")}
+    opens = OpenLog(lambda: engine["now"], interval=0.1)
+    caplog.set_level(logging.INFO, logger="plugin.services.open_log")
+    for number in range(5):  # five writes fail, a tenth of a second apart as the thread makes them
+        opens.add(Open(link_id, SURVEY_ID, 1, NOW, f"r{number}"))
+        assert opens.flush() == 0
+    assert written(caplog) == [
+        ("WARNING", "could not write 1 opens, kept for the next try (OperationalError); nothing more is logged "
+                    "until a write succeeds"),
+        ("ERROR", "dropping the oldest unwritten opens: more than 3 queued (counted until a write succeeds)")]
+    caplog.clear()
+    engine["now"] = db.engine
+    assert opens.flush() == 3 and opens.flush() == 0
+    assert written(caplog) == [
+        ("WARNING", "writing opens again after 5 failed writes: 3 queued opens written, 2 dropped")]
+    assert opens_of(link_id)[0] == 3
 
 
 def test_opens_queued_from_many_threads_are_each_written_once(app: Flask, seeded, client, api_headers) -> None:
