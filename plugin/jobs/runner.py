@@ -55,7 +55,7 @@ def run_job(app: Flask, name: str, *, trigger: str = "schedule") -> RunOutcome:
             interval = interval_of(app, job)
             period = period_start(now, interval)
             with db.engine.begin() as connection:
-                if not claim(connection, job.name, period, holder, now):
+                if not job.shared and not claim(connection, job.name, period, holder, now):
                     return RunOutcome("skipped")
         run = JobRun(job=job.name, trigger=trigger, holder=holder, period_start=period, started_at=now,
                      status="running")
