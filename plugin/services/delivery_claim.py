@@ -96,9 +96,14 @@ def claim_batch(session: DbSession, now: datetime, holder: str, lease: timedelta
              .where(*_due(now), EventSubscription.status == "active")
              .order_by(_D.c.priority, _D.c.next_attempt_at, _D.c.id).limit(count))
     if session.connection().dialect.name == "postgresql":
-        first = first.with_for_update(of=_D, skip_locked=True)
+        # Locked once, in a CTE that is evaluated once: as an IN (subquery) the planner may run it again for
+        # every row it updates, each run skipping the rows this very statement has just changed (all claimed).
+        due = first.with_for_update(of=_D, skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        which = _D.c.id == due.c.id
+    else:
+        which = _D.c.id.in_(first)  # SQLite: one writer; the subquery is read once, under the write lock
     claimed = session.execute(
-        update(_D).where(_D.c.id.in_(first), *_due(now))
+        update(_D).where(which, *_due(now))
         .values(lease_until=now + lease, lease_holder=holder, attempts=_D.c.attempts + 1, last_attempt_at=now)
         .returning(_D.c.id)).scalars().all()
     if not claimed:

@@ -44,6 +44,9 @@ class Receiver:
     hold: threading.Event | None = None  # when set up, a request waits for it (a slow receiver)
     holding: threading.Event = field(default_factory=threading.Event)  # set while a request waits
     extra: dict[str, Any] = field(default_factory=dict)
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0  # the most answered at once
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, hook: str) -> str:
         """The URL a subscription named ``hook`` sends to."""
@@ -67,7 +70,12 @@ def receiver_app(receiver: Receiver) -> Flask:
             receiver.rejected.append(f"{hook}: {type(exc).__name__}: {exc}")
             return "rejected", 400
         receiver.received.append(Received(hook, request.headers["webhook-id"], parsed))
+        with receiver.lock:
+            receiver.in_flight += 1
+            receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
         time.sleep(float(receiver.extra.get("delay", 0)))
+        with receiver.lock:
+            receiver.in_flight -= 1
         if receiver.hold is not None:
             receiver.holding.set()
             receiver.hold.wait(30)
