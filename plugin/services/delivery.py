@@ -132,13 +132,15 @@ def drain(session: DbSession, clock: Clock, policy: Policy, holder: str, send: S
     claimed or the budget is spent; then settle what is in flight and measure the backlog.
 
     A batch is claimed whenever fewer than ``senders`` requests are in flight, enough to keep every sender busy
-    through the next claim (at most ``2 * senders`` leased and not yet answered).
+    through the next claim (at most ``2 * senders`` leased and not yet answered); answers are settled a round
+    of ``senders`` at a time, in one transaction.
     """
     counts = {"fannedOut": 0, "delivered": 0, "failed": 0, "dead": 0}
     started = time.monotonic()
     claimed_count = 0
     claiming = True
     flying: dict[Future[Answer], Claimed] = {}
+    answered: list[Outcome] = []  # sent, not settled yet
     with ThreadPoolExecutor(max(policy.senders, 1), thread_name_prefix="events-send") as pool:
         while True:
             if claiming and len(flying) < policy.senders:
@@ -155,8 +157,12 @@ def drain(session: DbSession, clock: Clock, policy: Policy, holder: str, send: S
             if not flying:
                 break
             done, _ = wait(flying, return_when=FIRST_COMPLETED)
-            outcomes = [_outcome(flying.pop(future), future) for future in done]
-            _settled(session, holder, outcomes, clock, rand, counts)
+            answered.extend(_outcome(flying.pop(future), future) for future in done)
+            if len(answered) >= policy.senders or not flying:  # a transaction per round, not per answer
+                _settled(session, holder, answered, clock, rand, counts)
+                answered = []
+        if answered:
+            _settled(session, holder, answered, clock, rand, counts)
     delivery_backlog.observe(session, clock.now(), policy.behind_after)
     return counts
 

@@ -25,7 +25,7 @@ from plugin.services import events, subscriptions
 from plugin.state import state
 from tests.helpers import SURVEY_ID
 from tests.plugin.events_http import keep_alive_receiver
-from tests.plugin.events_support import POLICY, Receiver, drain_now, real_time, running_receiver, subscribe
+from tests.plugin.events_support import POLICY, Receiver, drain_now, real_time, running_receiver, subscribe, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,6 +94,7 @@ from tests.helpers import base_config
 from tests.plugin.events_support import POLICY, drain_now, real_time
 app = create_app(base_config(sys.argv[1]))
 go = Path(sys.argv[3])
+Path(f"{go}-{sys.argv[2]}").touch()  # ready
 while not go.exists():  # both processes start draining at once
     time.sleep(0.005)
 with app.app_context():
@@ -107,13 +108,13 @@ def test_two_processes_share_the_deliveries_and_send_each_once(app: Flask, datab
     subscribe(receiver, "shared", ["link.opened"])
     _record("link.opened", 240)
     drain_now(replace(POLICY, limit=0))  # fanned out here: the two processes only claim and send
-    receiver.extra["delay"] = 0.01
+    receiver.extra["delay"] = 0.02
     go = tmp_path / "go"
     processes = [subprocess.Popen([sys.executable, "-c", SENDER, database_url, f"process-{n}", str(go)],
                                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                                   text=True) for n in range(2)]
     try:
-        time.sleep(1.0)  # both started and waiting
+        wait_for(lambda: all(Path(f"{go}-process-{n}").exists() for n in range(2)), timeout=60)
         go.touch()
         outputs = [process.communicate(timeout=120)[0] for process in processes]
     finally:
