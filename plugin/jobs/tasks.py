@@ -18,7 +18,7 @@ from plugin.db import DbSession
 from plugin.jobs.lease import holder_name
 from plugin.services import idempotency, reminder_batches
 from plugin.services.adapters import configured
-from plugin.services.delivery import Policy, drain, http_sender, pooled_session
+from plugin.services.delivery import Policy, drain, http_sender, pooled_http
 from plugin.services.delivery_log import purge_events
 from plugin.services.erasure import erase_pending
 from plugin.services.purge import purge
@@ -99,7 +99,7 @@ def events_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> 
     """Outbound events to their subscriptions, signed, several at once; failed ones again after their backoff.
     Every process that runs jobs runs it each period (``shared``): the deliveries are shared out by lease."""
     policy = event_policy(config)
-    with pooled_session(policy.senders) as http:
+    with pooled_http(policy.senders) as http:
         return drain(session, state().clock, policy, f"{holder_name()}:{uuid.uuid4().hex[:8]}", http_sender(http))
 
 

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from flask import Flask, Response, request
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.services import events, subscriptions
-from plugin.services.delivery import Policy, drain, http_sender
+from plugin.services.delivery import Policy, drain, http_sender, pooled_http
 from plugin.state import state
 from tests.servers import serve_in_thread
 
@@ -116,8 +115,8 @@ POLICY = Policy(timeout=2.0, limit=1000, budget=60.0)
 
 
 def drain_now(policy: Policy = POLICY, holder: str = "test") -> dict[str, int]:
-    """One drain with the app's clock and a real HTTP session."""
-    with requests.Session() as http:
+    """One drain with the app's clock and a real HTTP client, as the events job makes it."""
+    with pooled_http(policy.senders) as http:
         return drain(db.session, state().clock, policy, holder, http_sender(http), rand=lambda: 1.0)
 
 
