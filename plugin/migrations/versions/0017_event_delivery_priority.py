@@ -1,6 +1,6 @@
 """outbound events: a delivery's priority (response events first), the waiting deliveries' index, the backlog
 
-Revision ID: 0016
+Revision ID: 0017
 Revises: 0015
 Create Date: 2026-12-03 12:00:00
 
@@ -12,7 +12,7 @@ import plugin.db  # noqa: F401  (custom column types)
 
 
 # revision identifiers, used by Alembic.
-revision = '0016'
+revision = '0017'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
