@@ -1,6 +1,7 @@
 """``make bench``: every benchmark, each against a baseline measured in the same run; rewrites bench/RESULTS.md.
 
-``python bench/run.py [--quick]`` (``--quick``: small sizes, to check the harness, not to measure).
+``python bench/run.py [--quick] [--only events]`` (``--quick``: small sizes, to check the harness, not to measure;
+``--only events``: the outbound events rows alone, replaced in the RESULTS.md table that is there).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bulk_paths, http_paths, machine, paging_paths, reminder_paths, sync_paths  # noqa: E402
+from bench import bulk_paths, event_paths, http_paths, machine, paging_paths, reminder_paths, sync_paths  # noqa: E402
 from bench.load import ROOT, ensure_tools  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -43,10 +44,15 @@ def compile_sources() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=("events",))
     args = parser.parse_args()
     ensure_tools()
     compile_sources()
     started = time.perf_counter()
+    if args.only == "events":
+        write_events(events_rows(args.quick), time.perf_counter() - started, args.quick)
+        print(RESULTS.read_text())
+        return
     rows: list[tuple[str, str, str, str, str, str]] = []  # path, target, ours, baseline, ratio, verdict
     clicks = http_paths.click("sqlite", 500 if args.quick else 2000)
     hooks = [http_paths.webhook(backend, 6000 if args.quick else 120000) for backend in ("sqlite", "postgres")]
@@ -96,9 +102,28 @@ def main() -> None:
         rows.append(paging_paths.describe(paged))
     for backend in ("sqlite", "postgres"):
         rows.append(reminder_paths.describe(reminder_paths.batches(backend, 100 if args.quick else 1000)))
+    rows.extend(events_rows(args.quick))
     elapsed = time.perf_counter() - started
     write(rows, elapsed, args.quick)
     print(RESULTS.read_text())
+
+
+def events_rows(quick: bool) -> list[tuple[str, str, str, str, str, str]]:
+    """Outbound events on each database: two scheduler processes draining a backlog while answers finish."""
+    opens = 1500 if quick else 9000
+    return [event_paths.describe(event_paths.events_drain(backend, opens)) for backend in ("sqlite", "postgres")]
+
+
+def write_events(rows: list[tuple[str, str, str, str, str, str]], elapsed: float, quick: bool) -> None:
+    """Replace the outbound events rows of the RESULTS.md table (or add them), saying when and where they ran."""
+    lines = [line for line in RESULTS.read_text(encoding="utf-8").splitlines()
+             if not line.startswith(("| outbound events", "The outbound events rows: "))]
+    end = max(number for number, line in enumerate(lines) if line.startswith("| ")) + 1
+    note = (f"The outbound events rows: `python bench/run.py --only events` at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+            f"{' (quick run: small sizes, not a measurement)' if quick else ''}, machine: {machine.describe()}, "
+            f"{elapsed:.0f} s.")
+    lines[end:end] = [*(f"| {' | '.join(row)} |" for row in rows), "", note]
+    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write(rows: list[tuple[str, str, str, str, str, str]], elapsed: float, quick: bool) -> None:

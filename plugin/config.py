@@ -74,6 +74,7 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                    "personal-links events deliver sends them once)"),
     "EVENTS_RETRY_HOURS": (24, "hours an outbound event is retried (backoff with jitter) before it is dead"),
     "EVENTS_TIMEOUT_SECONDS": (5, "seconds to wait for a subscription's receiver to connect, and for each read"),
+    "EVENTS_SENDERS": (8, "outbound event requests a process sends at once (its sender threads)"),
     "EVENTS_RETENTION_DAYS": (30, "days a delivered or dead outbound event is kept in the delivery log"),
     "ERASURE_INTERVAL_SECONDS": (60, "how often tickets of anonymous surveys' responses are overwritten on the host "
                                      "(0: never; docs/anonymity.md)"),
@@ -214,7 +215,7 @@ def _finish(app: Flask) -> None:
         if config[name] < 0:
             raise ConfigError(f"{PREFIX}_{name} must be 0 or more, got {config[name]}")
     for name in ("AUTH_FAILURE_LIMIT", "AUTH_FAILURE_WINDOW_SECONDS", "REMINDER_BATCH_TIMEOUT_MINUTES",
-                 "EVENTS_RETRY_HOURS", "EVENTS_TIMEOUT_SECONDS"):
+                 "EVENTS_RETRY_HOURS", "EVENTS_TIMEOUT_SECONDS", "EVENTS_SENDERS"):
         try:
             config[name] = int(config[name])
         except (TypeError, ValueError):

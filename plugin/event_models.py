@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import UTCDateTime, db
@@ -64,7 +64,8 @@ class EventDelivery(db.Model):  # type: ignore[name-defined,misc]
     """One event for one subscription: pending, failed (retried at ``next_attempt_at``), delivered or dead.
 
     A sender claims it by setting ``lease_until`` in a conditional UPDATE; the lease ends by itself when the
-    sender dies, and the next drain sends it again with the same event id (at least once).
+    sender dies, and the next drain sends it again with the same event id (at least once). ``priority`` 0 is
+    claimed before 1 (``events.priority``: response events before link events).
     """
 
     __tablename__ = "event_deliveries"
@@ -74,6 +75,7 @@ class EventDelivery(db.Model):  # type: ignore[name-defined,misc]
     subscription_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("event_subscriptions.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default=text("1"))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,4 +90,20 @@ class EventDelivery(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("event_id", "subscription_id"),
         Index("ix_event_deliveries_due", "status", "next_attempt_at"),
+        # the waiting deliveries in the order they are claimed: a small index however long the log grows
+        Index("ix_event_deliveries_waiting", "priority", "next_attempt_at", "id",
+              sqlite_where=text("status IN ('pending', 'failed')"),
+              postgresql_where=text("status IN ('pending', 'failed')")),
     )
+
+
+class EventBacklog(db.Model):  # type: ignore[name-defined,misc]
+    """Since when the drains are behind (one row, ``id`` 1; ``since`` NULL when they are not).
+
+    Set and cleared by conditional UPDATEs, so exactly one process of a cluster logs each start and end.
+    """
+
+    __tablename__ = "event_backlog"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)

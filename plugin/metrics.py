@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
 
 PREFIX = "personal_links"
 _DURATIONS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -37,6 +38,9 @@ class Metrics:
     host_call_seconds: Histogram
     job_runs: Counter
     job_run_seconds: Histogram
+    events_sent: Counter
+    events_backlog: Gauge
+    events_backlog_oldest: Gauge
     requests: Counter
     request_seconds: Histogram
 
@@ -66,6 +70,12 @@ def _define(registry: CollectorRegistry | None) -> Metrics:
                                     ("host", "method", "route"), _DURATIONS),
         job_runs=counter("job_runs", "Scheduled and manual job runs, by job and outcome", ("job", "outcome")),
         job_run_seconds=histogram("job_run_seconds", "Duration of job runs", ("job", "outcome"), _JOB_DURATIONS),
+        events_sent=counter("event_deliveries", "Outbound event attempts settled, by outcome", ("outcome",)),
+        # the cluster's backlog as this server's latest drain measured it (each process's own latest value)
+        events_backlog=Gauge(f"{PREFIX}_event_backlog_deliveries", "Outbound event deliveries due and not sent yet",
+                             registry=registry, multiprocess_mode="livemostrecent"),
+        events_backlog_oldest=Gauge(f"{PREFIX}_event_backlog_oldest_seconds", "How long the oldest due outbound "
+                                    "event delivery has waited", registry=registry, multiprocess_mode="livemostrecent"),
         requests=counter("http_requests", "Requests answered, by method, route template and status code",
                          ("method", "route", "status")),
         request_seconds=histogram("http_request_seconds", "Request latency by method and route template",
@@ -191,6 +201,20 @@ def job_ran(job: str, outcome: str, seconds: float) -> None:
     if _metrics is not None:
         _metrics.job_runs.labels(job, outcome).inc()
         _metrics.job_run_seconds.labels(job, outcome).observe(seconds)
+
+
+def events_sent(outcomes: Iterable[str]) -> None:
+    """Outbound event attempts were settled: delivered, failed (retried later) or dead."""
+    if _metrics is not None:
+        for outcome in outcomes:
+            _metrics.events_sent.labels(outcome).inc()
+
+
+def event_backlog(pending: int, oldest_seconds: float) -> None:
+    """A drain measured the outbound backlog: due deliveries, and the oldest one's wait."""
+    if _metrics is not None:
+        _metrics.events_backlog.set(pending)
+        _metrics.events_backlog_oldest.set(oldest_seconds)
 
 
 def request_answered(method: str, route: str, status: int, seconds: float) -> None:

@@ -84,7 +84,7 @@ def _begin(app: Flask, job: Job, trigger: str, holder: str, now: datetime) -> in
         interval = interval_of(app, job)
         period = period_start(now, interval)
         with db.engine.begin() as connection:
-            if not claim(connection, job.name, period, holder, now):
+            if not job.shared and not claim(connection, job.name, period, holder, now):  # shared: every process
                 return None
             closed = close_abandoned(connection, job.name, period - timedelta(seconds=interval), now)
         if closed:

@@ -5,12 +5,12 @@ Each takes the session, the time and the app's config, and returns the counts to
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from flask import current_app
 
 from plugin import metrics
@@ -18,7 +18,7 @@ from plugin.db import DbSession
 from plugin.jobs.lease import holder_name
 from plugin.services import idempotency, reminder_batches
 from plugin.services.adapters import configured
-from plugin.services.delivery import Policy, drain, http_sender
+from plugin.services.delivery import Policy, drain, http_sender, pooled_http
 from plugin.services.delivery_log import purge_events
 from plugin.services.erasure import erase_pending
 from plugin.services.purge import purge
@@ -85,17 +85,22 @@ def reminders_job(session: DbSession, now: datetime, config: Mapping[str, Any]) 
 
 
 def event_policy(config: Mapping[str, Any]) -> Policy:
-    """How the events job sends, from the settings: a run spends at most about one interval sending."""
+    """How the events job sends, from the settings. A run claims for four fifths of the interval, so that it
+    has ended when the next one is due (an overlapping run would be skipped, with a warning each time); a
+    lease outlasts the wait of a batch for a sender thread (two sends) and its own send (up to 4 timeouts)."""
     timeout = float(config["EVENTS_TIMEOUT_SECONDS"])
+    interval = float(config["EVENTS_INTERVAL_SECONDS"])
     return Policy(timeout=timeout, retry_window=timedelta(hours=int(config["EVENTS_RETRY_HOURS"])),
-                  lease=timedelta(seconds=max(60.0, 4 * timeout)),
-                  budget=max(float(config["EVENTS_INTERVAL_SECONDS"]), timeout))
+                  lease=timedelta(seconds=max(60.0, 8 * timeout)), budget=max(interval * 0.8, 1.0),
+                  senders=int(config["EVENTS_SENDERS"]), behind_after=timedelta(seconds=max(interval, 1.0)))
 
 
 def events_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:
-    """Outbound events to their subscriptions, signed; failed ones again after their backoff."""
-    with requests.Session() as http:
-        return drain(session, state().clock, event_policy(config), holder_name(), http_sender(http))
+    """Outbound events to their subscriptions, signed, several at once; failed ones again after their backoff.
+    Every process that runs jobs runs it each period (``shared``): the deliveries are shared out by lease."""
+    policy = event_policy(config)
+    with pooled_http(policy.senders) as http:
+        return drain(session, state().clock, policy, f"{holder_name()}:{uuid.uuid4().hex[:8]}", http_sender(http))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +108,15 @@ class Job:
     """A scheduled job: its fixed id, the setting that gives its interval, and its function.
 
     ``keep_runs``: a job running every few seconds keeps only its newest run records, not one per run forever.
+    ``shared``: every process runs it each period (no period lease), because the job shares its work out by
+    leases of its own (the events job's deliveries); the others run once per period in the whole cluster.
     """
 
     name: str
     interval_setting: str
     function: JobFunction
     keep_runs: int | None = None
+    shared: bool = False
 
 
 JOBS: dict[str, Job] = {
@@ -117,6 +125,6 @@ JOBS: dict[str, Job] = {
     "reconcile": Job("reconcile", "RECONCILE_INTERVAL_SECONDS", reconcile_job),
     "sync": Job("sync", "SYNC_INTERVAL_SECONDS", sync_job),
     "reminders": Job("reminders", "REMINDER_RELEASE_INTERVAL_SECONDS", reminders_job),
-    "events": Job("events", "EVENTS_INTERVAL_SECONDS", events_job, keep_runs=200),
+    "events": Job("events", "EVENTS_INTERVAL_SECONDS", events_job, keep_runs=200, shared=True),
     "erase": Job("erase", "ERASURE_INTERVAL_SECONDS", erase_job),
 }

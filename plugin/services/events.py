@@ -33,6 +33,7 @@ from plugin.models import Contact, Link
 
 KINDS = ("link.issued", "link.opened", "link.revoked", "response.started", "response.completed",
          "response.duplicate", "contact.suppressed", "reminder.batch.created")
+FIRST = ("response.started", "response.completed", "response.duplicate")  # sent before every other kind
 KINDS_MAX_AGE = 5.0  # seconds a process trusts its copy of the subscribed kinds
 EVENT_PREFIX = "evt_"
 
@@ -86,6 +87,12 @@ def forget_kinds() -> None:
     webhook intake's own included (``webhooks.connections``); read again on next use."""
     with _LOCK:
         _CACHE.clear()
+
+
+def priority(kind: str) -> int:
+    """A delivery's place in the queue: 0 for a response event, 1 for the rest; lower is claimed first, so an
+    answer is never sent after a backlog of opens or issued links (docs/events.md, "Order")."""
+    return 0 if kind in FIRST else 1
 
 
 def _check(kind: str) -> None:

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from flask import Flask, Response, request
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.services import events, subscriptions
-from plugin.services.delivery import Policy, drain, http_sender
+from plugin.services.delivery import Policy, drain, http_sender, pooled_http
 from plugin.state import state
 from tests.servers import serve_in_thread
 
@@ -44,6 +43,9 @@ class Receiver:
     hold: threading.Event | None = None  # when set up, a request waits for it (a slow receiver)
     holding: threading.Event = field(default_factory=threading.Event)  # set while a request waits
     extra: dict[str, Any] = field(default_factory=dict)
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0  # the most answered at once
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, hook: str) -> str:
         """The URL a subscription named ``hook`` sends to."""
@@ -67,7 +69,12 @@ def receiver_app(receiver: Receiver) -> Flask:
             receiver.rejected.append(f"{hook}: {type(exc).__name__}: {exc}")
             return "rejected", 400
         receiver.received.append(Received(hook, request.headers["webhook-id"], parsed))
+        with receiver.lock:
+            receiver.in_flight += 1
+            receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
         time.sleep(float(receiver.extra.get("delay", 0)))
+        with receiver.lock:
+            receiver.in_flight -= 1
         if receiver.hold is not None:
             receiver.holding.set()
             receiver.hold.wait(30)
@@ -108,8 +115,8 @@ POLICY = Policy(timeout=2.0, limit=1000, budget=60.0)
 
 
 def drain_now(policy: Policy = POLICY, holder: str = "test") -> dict[str, int]:
-    """One drain with the app's clock and a real HTTP session."""
-    with requests.Session() as http:
+    """One drain with the app's clock and a real HTTP client, as the events job makes it."""
+    with pooled_http(policy.senders) as http:
         return drain(db.session, state().clock, policy, holder, http_sender(http), rand=lambda: 1.0)
 
 

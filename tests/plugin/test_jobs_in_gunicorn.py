@@ -15,7 +15,8 @@ from tests.servers import fresh_database, gunicorn
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_three_workers_run_each_period_of_a_job_once(backend: str, tmp_path: Path) -> None:
     every_second = {"SCHEDULER": "in-process", "PURGE_INTERVAL_SECONDS": "1", "RETRY_INTERVAL_SECONDS": "0",
-                    "RECONCILE_INTERVAL_SECONDS": "0", "SYNC_INTERVAL_SECONDS": "0", "ERASURE_INTERVAL_SECONDS": "0"}
+                    "RECONCILE_INTERVAL_SECONDS": "0", "SYNC_INTERVAL_SECONDS": "0", "ERASURE_INTERVAL_SECONDS": "0",
+                    "EVENTS_INTERVAL_SECONDS": "0"}  # the events job runs in every worker: test_events_throughput
     with fresh_database(backend, tmp_path) as url:
         with gunicorn(url, tmp_path, workers=3, app="plugin.wsgi:app", settings=every_second):
             time.sleep(4.5)
