@@ -8,6 +8,7 @@ reachable server they are skipped, unless ``PERSONAL_LINKS_TEST_REQUIRE_POSTGRES
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.services.api_keys import create_key
 from plugin.state import state
+from tests import metrics_support
 from tests.helpers import NOW, base_config, postgres_schema
 from webhooks import connections
 
@@ -114,3 +116,11 @@ def api_headers(app: Flask) -> dict[str, str]:
     _, key = create_key(db.session, "test", NOW)
     db.session.commit()
     return {"x-api-key": key}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _metrics_folder_removed_at_the_end() -> Iterator[None]:
+    """The test process's metrics folder (``tests.metrics_support.FOLDER``) goes when the session ends, not when a
+    module does: metrics stay on in the process, and a later module writes to the same folder."""
+    yield
+    shutil.rmtree(metrics_support.FOLDER, ignore_errors=True)

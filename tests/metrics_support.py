@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 from prometheus_client.parser import text_string_to_metric_families
+
+# The metrics folder of this test process: a process writes its metrics to one folder for its whole life, so every
+# test module that turns metrics on uses this one, and it is removed once, when the session ends (conftest).
+FOLDER = str(Path(tempfile.gettempdir()) / f"personal-links-test-metrics-{os.getpid()}")
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -4,12 +4,8 @@ for the whole cluster; and the backlog as gauges on /metrics."""
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -20,19 +16,12 @@ from plugin.db import db
 from plugin.services import delivery_backlog, events
 from plugin.state import state
 from tests.helpers import SURVEY_ID, base_config
-from tests.metrics_support import parse, total
+from tests.metrics_support import FOLDER, parse, total
 from tests.plugin.events_support import POLICY, Receiver, drain_now, real_time, running_receiver, subscribe
 
-FOLDER = str(Path(tempfile.gettempdir()) / f"personal-links-test-metrics-{os.getpid()}")  # as test_metrics's
 TOKEN = "scrape-token-0123456789"
 BEHIND = "outbound events are behind"
 CAUGHT_UP = "outbound events caught up"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _remove_the_folder() -> Iterator[None]:
-    yield
-    shutil.rmtree(FOLDER, ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,22 +11,14 @@ from flask import Flask
 from plugin import create_app, metrics
 from plugin.config import ConfigError
 from tests.helpers import base_config
-from tests.metrics_support import parse, total
+from tests.metrics_support import FOLDER, parse, total
 from tests.servers import serve_in_thread
 from tests.webhooks.support import SECRET, response_body, signed
 
-# One folder per test process: a process writes its metrics to one folder for its whole life.
-FOLDER = str(Path(tempfile.gettempdir()) / f"personal-links-test-metrics-{os.getpid()}")
 TOKEN = "scrape-token-0123456789"
 ON = {"METRICS": "on", "METRICS_TOKEN": TOKEN, "METRICS_DIR": FOLDER, "WEBHOOK_SECRETS": SECRET}
 BASE = "/api/v2/management/surveys/survey-1/contact-links/contacts/"
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _remove_the_folder() -> Iterator[None]:
-    yield
-    shutil.rmtree(FOLDER, ignore_errors=True)
 
 
 def scrape(client) -> dict:
