@@ -108,5 +108,8 @@ def suppressions_import(app: Flask, file: Path) -> None:
             for detail in exc.details:
                 click.echo(shown(f"{file}: {detail['field']}: {detail['issue']}"), err=True)
             fail(exc.message)
+        except KeyboardInterrupt as exc:  # what was stored, and how to finish it, rather than click's "Aborted!"
+            db.session.rollback()
+            fail("; ".join(["interrupted", *getattr(exc, "__notes__", ())]))
     db.session.commit()
     click.echo(f"suppressions: {result.added} added, {result.already} already in force")

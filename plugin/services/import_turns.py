@@ -68,13 +68,13 @@ class Writes:
             try:
                 yield batch
                 session.commit()
+                self.written += batch.rows
             except BaseException:
                 session.rollback()
                 raise
             finally:
                 ended = time.monotonic()
                 self._out_until = ended + (ended - started) * GAP_SHARE
-        self.written += batch.rows
 
     def stopped(self, total: int, unit: str) -> str | None:
         """What a failure left, in one line, when batches were committed; None when nothing was."""

@@ -10,6 +10,7 @@ that came meanwhile waited its 2.5 s and was answered 503.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,11 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from plugin.db import db
-from plugin.models import Contact, Link, Suppression, Survey
+from plugin.models import Contact, Link, SegmentMember, Suppression, Survey
+from plugin.services.contact_batches import BATCH
 from plugin.services.links import issue_links
 from plugin.services.params import IssueOptions
 from tests.helpers import PUBLIC_URL, SECRET_KEY, seed
@@ -120,3 +123,50 @@ def test_the_servers_writers_get_in_while_a_long_import_runs(what: str, client: 
     db.session.remove()
     assert db.session.scalar(count) == total
     assert out.startswith(f"{what}: {total} added")
+
+
+def _stop_while_writing(process: subprocess.Popen[str], written: Callable[[], int], at_least: int,
+                        how: signal.Signals) -> int:
+    """Send ``how`` to the import once it has written ``at_least`` rows; how many it had written then."""
+    deadline = time.monotonic() + 60
+    while (count := written()) < at_least:
+        assert process.poll() is None and time.monotonic() < deadline, "the import ended before it was stopped"
+        time.sleep(0.02)
+    process.send_signal(how)
+    process.wait(30)
+    return count
+
+
+def test_an_import_stopped_while_writing_is_completed_by_running_it_again(app: Flask, database_url: str,
+                                                                         sqlite_path: str, tmp_path: Path) -> None:
+    """Ctrl-C says how far it got; a kill says nothing; either way the same import run again completes it."""
+    seed()
+    file = _contacts_file(tmp_path)
+    count = select(func.count()).select_from(Contact).where(Contact.host_id.like("k%"))
+
+    def written() -> int:
+        db.session.rollback()
+        return db.session.scalar(count) or 0
+
+    interrupted = _start(database_url, "contacts", "import", str(file))
+    _stop_while_writing(interrupted, written, 1, signal.SIGINT)
+    assert interrupted.stdout is not None and interrupted.stderr is not None
+    said = interrupted.stderr.read()
+    assert interrupted.returncode == 1 and said.count("\n") == 1, said
+    done = written()
+    assert 0 < done < CONTACTS
+    # the batch whose commit the signal cut short is written, but may be left out of the count
+    assert said in (f"Error: interrupted; the import stopped after writing {count:,} of {CONTACTS:,} contacts: run "
+                    "the same import again to complete it\n" for count in (done, done - BATCH))
+    killed = _start(database_url, "contacts", "import", str(file))
+    _stop_while_writing(killed, written, done + BATCH, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL and done < written() < CONTACTS
+    again = _start(database_url, "contacts", "import", str(file))
+    out, errors = again.communicate(timeout=120)
+    assert again.returncode == 0, errors
+    assert written() == CONTACTS
+    members = select(func.count()).select_from(SegmentMember).where(SegmentMember.segment_id == "big")
+    odd = select(func.count()).select_from(SegmentMember).where(SegmentMember.segment_id == "odd")
+    assert (db.session.scalar(members), db.session.scalar(odd)) == (CONTACTS, CONTACTS // 2)
+    added = int(out.split()[1])
+    assert out == (f"contacts: {added} added, 0 changed, {CONTACTS - added} unchanged, 0 removed; 2 segments\n")
