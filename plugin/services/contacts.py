@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,13 +89,23 @@ def _lengths_fit(contact: SourceContact) -> bool:
         and len(contact.first_name or "") <= 255 and len(contact.last_name or "") <= 255
 
 
-def checked_contacts(contacts: Iterable[SourceContact], text_checked: bool) -> Iterator[SourceContact]:
-    """The contacts, each refused (naming it and the field) when a column cannot hold what it gives.
+def quick_check(text_checked: bool) -> Callable[[SourceContact], bool]:
+    """Whether a contact is plainly storable, found the quick way; when it says no, ``check_contact`` says why.
     ``text_checked``: the source's text, attributes included, is known to be storable strings
     (``CsvContactSource.text_checked``); only the lengths are checked then."""
-    fast_check = _lengths_fit if text_checked else _fast_check
+    return _lengths_fit if text_checked else _fast_check
+
+
+def check_contact(contact: SourceContact) -> None:
+    """Refuse a contact a column cannot hold, naming it and the field."""
+    _check(contact)
+
+
+def checked_contacts(contacts: Iterable[SourceContact], text_checked: bool) -> Iterator[SourceContact]:
+    """The contacts, each refused (naming it and the field) when a column cannot hold what it gives."""
+    quick = quick_check(text_checked)
     for contact in contacts:
-        if not fast_check(contact):
+        if not quick(contact):
             _check(contact)
         yield contact
 
