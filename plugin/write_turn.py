@@ -5,8 +5,9 @@ which sleeps 1, 2, 5 … up to 100 ms between tries: under a burst most of a req
 a process whose writer sleeps while another process's threads hand the database to each other is starved
 (measured: 503s after half a second of waiting, bench/RESULTS.md). So the threads of a process queue on a
 lock, and the one at the front queues for the file, on an ``flock`` of ``<database>-turn`` beside it; each is
-woken the moment the writer before it lets go. Writers that take no turn (the CLI, a job) still meet in the
-busy handler. No turn is taken on PostgreSQL, whose row locks let writers run side by side.
+woken the moment the writer before it lets go. A long CLI import takes a turn for each batch it writes
+(``plugin.services.import_turns``); writers that take no turn (other commands, a job) still meet in the busy
+handler. No turn is taken on PostgreSQL, whose row locks let writers run side by side.
 
 ``flock`` cannot give up after a while, so a thread of the process waits for the file in the requester's
 place (``_FileTurn``): a request that has waited ``timeout_seconds`` in all gets the OperationalError SQLite

@@ -40,19 +40,25 @@ def app_context(ctx: click.Context) -> Iterator[Flask]:
             yield app
         except ServiceError as exc:
             db.session.rollback()
-            fail(exc.message)
+            fail(_noted(exc.message, exc))
         except AdapterError as exc:
             db.session.rollback()
-            fail(exc.message)
+            fail(_noted(exc.message, exc))
         except DataError as exc:
             db.session.rollback()
-            fail(f"a value cannot be stored (a NUL character, too long, or out of range): {_first_line(exc)}")
+            fail(_noted(f"a value cannot be stored (a NUL character, too long, or out of range): {_first_line(exc)}",
+                        exc))
         except (OperationalError, ProgrammingError) as exc:
             db.session.rollback()
-            fail(f"database error: {_first_line(exc)} ({_hint(exc)})")
+            fail(_noted(f"database error: {_first_line(exc)} ({_hint(exc)})", exc))
         except SQLAlchemyError as exc:
             db.session.rollback()
-            fail(f"database error: {_first_line(exc)}")
+            fail(_noted(f"database error: {_first_line(exc)}", exc))
+
+
+def _noted(message: str, exc: BaseException) -> str:
+    """The message and the notes the error carries (what an import had written when it stopped), in one line."""
+    return "; ".join([message, *getattr(exc, "__notes__", ())])
 
 
 def _hint(exc: SQLAlchemyError) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,14 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from adapters.base import Contact as SourceContact
 from adapters.csv_file import CsvContactSource
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.cli.output import fields, shown
 from plugin.db import db
 from plugin.services import api_keys, links, local_segments, surveys
 from plugin.services import segments as segments_service
-from plugin.services.contacts import import_contacts
+from plugin.services.contact_file import import_file
 from plugin.services.text import check_tree
 from plugin.state import state
 
@@ -69,11 +71,18 @@ def contacts() -> None:
 def contacts_import(app: Flask, file: Path, replace: bool) -> None:
     """Import contacts and their segments from a CSV file (see the README for the columns)."""
     source = CsvContactSource(file)  # read as a stream, in batches: memory stays flat however long the file
-    with click.progressbar(source.contacts(), length=source.line_count(), label="importing contacts",
-                           file=sys.stderr, hidden=not sys.stderr.isatty()) as contacts:  # errors stay one line
-        result = import_contacts(db.session, contacts, source.segments(), state().clock.now(), ACTOR,
-                                 replace=replace, text_checked=source.text_checked)
-    db.session.commit()
+    lines = source.line_count()
+
+    def read(label: str) -> Iterator[SourceContact]:
+        with click.progressbar(source.contacts(), length=lines, label=label, file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as contacts:  # errors stay one line
+            yield from contacts
+
+    try:
+        result = import_file(db.session, read, source.segments, state().clock.now(), ACTOR, replace=replace,
+                             text_checked=source.text_checked)
+    except KeyboardInterrupt as exc:  # what was written, and how to finish it, rather than click's "Aborted!"
+        fail("; ".join(["interrupted", *getattr(exc, "__notes__", ())]))
     click.echo(f"contacts: {result.added} added, {result.changed} changed, {result.unchanged} unchanged, "
                f"{result.removed} removed; {result.segments} segments")
 

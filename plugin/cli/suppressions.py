@@ -12,6 +12,7 @@ from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.cli.output import fields, shown
 from plugin.db import db
 from plugin.services import suppressions
+from plugin.services.import_turns import writes_for
 from plugin.services.params import parse_choice, parse_int
 from plugin.services.suppression_import import MAX_FILE_BYTES, BadRows, import_csv
 from plugin.state import state
@@ -100,11 +101,15 @@ def suppressions_import(app: Flask, file: Path) -> None:
         fail(f"cannot read {file}: {exc.strerror}")
     with handle:
         try:
-            result = import_csv(db.session, handle, state().clock.now(), ACTOR, MAX_FILE_BYTES)
+            result = import_csv(db.session, handle, state().clock.now(), ACTOR, MAX_FILE_BYTES,
+                                writes_for(db.session))  # on SQLite, batches the server's writers come between
         except BadRows as exc:
             db.session.rollback()
             for detail in exc.details:
                 click.echo(shown(f"{file}: {detail['field']}: {detail['issue']}"), err=True)
             fail(exc.message)
+        except KeyboardInterrupt as exc:  # what was stored, and how to finish it, rather than click's "Aborted!"
+            db.session.rollback()
+            fail("; ".join(["interrupted", *getattr(exc, "__notes__", ())]))
     db.session.commit()
     click.echo(f"suppressions: {result.added} added, {result.already} already in force")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -26,6 +26,7 @@ from adapters.base import SourceFormatError
 from plugin.db import DbSession
 from plugin.models import Contact, SegmentMember
 from plugin.services.driver_sql import bind_value, first_column, insert_keyed, insert_many, select_in
+from plugin.services.import_turns import Writes
 
 BATCH = 5000
 PAGE = 20_000  # rows read at a time when looking for what the source did not give
@@ -103,7 +104,8 @@ class Tally:
     claims: Claims = field(default_factory=Claims)
 
 
-def _duplicate(contact: SourceContact, first: int | None) -> SourceFormatError:
+def duplicate(contact: SourceContact, first: int | None) -> SourceFormatError:
+    """The error for a contact whose id an earlier one had (``first``: its line, when the source has lines)."""
     if first is None or contact.line is None:
         return SourceFormatError(f"id {contact.host_id!r} given twice by the contact source", line=contact.line)
     return SourceFormatError(f"id {contact.host_id!r} already on line {first}", line=contact.line)
@@ -116,7 +118,7 @@ def _batch_lines(batch: Sequence[SourceContact], keys: Sequence[str]) -> None:
     lines: dict[str, int | None] = {}
     for contact in batch:
         if contact.host_id in lines:
-            raise _duplicate(contact, lines[contact.host_id])
+            raise duplicate(contact, lines[contact.host_id])
         lines[contact.host_id] = contact.line
 
 
@@ -187,7 +189,7 @@ def apply_batch(session: DbSession, batch: Sequence[SourceContact], tally: Tally
                              contact.last_name, as_json(contact.attributes), source, stamp, stamp))
             continue
         if old.id in claims:
-            raise _duplicate(contact, claims.line(old.id))
+            raise duplicate(contact, claims.line(old.id))
         if _same(old, contact):
             tally.unchanged += 1
         else:
@@ -227,31 +229,33 @@ def _members(session: DbSession, batch: Sequence[SourceContact], existing: list[
     insert_many(session, SegmentMember.__tablename__, ("segment_id", "contact_id"), sorted(wanted - have))
 
 
-def prune_members(session: DbSession, segment_id: str, tally: Tally) -> None:
-    """Remove the segment's members the source did not give (it gave all of them, row by row)."""
-    session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id, SegmentMember.contact_id.in_(
-        select(STALE.c.contact_id).where(STALE.c.segment_id == segment_id))))
-    held = first_column(session, "SELECT count(*) FROM segment_members WHERE segment_id = {mark}", (segment_id,))
+def prune_members(session: DbSession, segment_id: str, tally: Tally, writes: Writes) -> None:
+    """Remove the segment's members the source did not give (it gave all of them, row by row); a page a batch."""
+    with writes.batch():
+        session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id,
+                                                    SegmentMember.contact_id.in_(select(STALE.c.contact_id).where(
+                                                        STALE.c.segment_id == segment_id))))
+        held = first_column(session, "SELECT count(*) FROM segment_members WHERE segment_id = {mark}", (segment_id,))
     if held[0] == tally.given[segment_id]:  # the members given are all there: none is left to remove
         return
-    last = 0
-    while page := first_column(session, "SELECT contact_id FROM segment_members WHERE segment_id = {mark} AND"
-                               " contact_id > {mark} ORDER BY contact_id LIMIT {mark}", (segment_id, last, PAGE)):
-        last = page[-1]
-        gone = [contact_id for contact_id in page if contact_id not in tally.claims]
-        for start in range(0, len(gone), BATCH):
-            session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id,
-                                                        SegmentMember.contact_id.in_(gone[start:start + BATCH])))
+    last: int | None = 0
+    while last is not None:
+        with writes.batch():
+            page = first_column(session, "SELECT contact_id FROM segment_members WHERE segment_id = {mark} AND"
+                                " contact_id > {mark} ORDER BY contact_id LIMIT {mark}", (segment_id, last, PAGE))
+            last = page[-1] if page else None
+            gone = [contact_id for contact_id in page if contact_id not in tally.claims]
+            for start in range(0, len(gone), BATCH):
+                session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment_id,
+                                                            SegmentMember.contact_id.in_(gone[start:start + BATCH])))
 
 
-def unclaimed_contacts(session: DbSession, claims: Claims) -> Iterator[list[int]]:
-    """Ids of live contacts the source did not give, a page at a time, in order (to delete them in chunks)."""
-    last = 0
-    while page := first_column(session, "SELECT id FROM contacts WHERE id > {mark} AND deleted_at IS NULL ORDER BY"
-                               " id LIMIT {mark}", (last, PAGE)):
-        last = page[-1]
-        if gone := [contact_id for contact_id in page if contact_id not in claims]:
-            yield gone
+def unclaimed_page(session: DbSession, claims: Claims, after: int) -> tuple[list[int], int | None]:
+    """Ids of live contacts the source did not give in the next page of ids after ``after``, in order (to delete
+    them in chunks), and where the page after it starts (None: this was the last)."""
+    page = first_column(session, "SELECT id FROM contacts WHERE id > {mark} AND deleted_at IS NULL ORDER BY id"
+                        " LIMIT {mark}", (after, PAGE))
+    return [contact_id for contact_id in page if contact_id not in claims], page[-1] if page else None
 
 
 def contact_ids(session: DbSession, host_ids: Sequence[str]) -> set[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,8 +22,9 @@ from plugin.services.contact_batches import (
     contact_ids,
     open_scratch,
     prune_members,
-    unclaimed_contacts,
+    unclaimed_page,
 )
+from plugin.services.import_turns import CALLERS_TRANSACTION, Writes
 from plugin.services.links import audit
 from plugin.services.text import UnstorableText, check_tree, problem
 
@@ -88,19 +89,50 @@ def _lengths_fit(contact: SourceContact) -> bool:
         and len(contact.first_name or "") <= 255 and len(contact.last_name or "") <= 255
 
 
+def quick_check(text_checked: bool) -> Callable[[SourceContact], bool]:
+    """Whether a contact is plainly storable, found the quick way; when it says no, ``check_contact`` says why.
+    ``text_checked``: the source's text, attributes included, is known to be storable strings
+    (``CsvContactSource.text_checked``); only the lengths are checked then."""
+    return _lengths_fit if text_checked else _fast_check
+
+
+def check_contact(contact: SourceContact) -> None:
+    """Refuse a contact a column cannot hold, naming it and the field."""
+    _check(contact)
+
+
+def checked_contacts(contacts: Iterable[SourceContact], text_checked: bool) -> Iterator[SourceContact]:
+    """The contacts, each refused (naming it and the field) when a column cannot hold what it gives."""
+    quick = quick_check(text_checked)
+    for contact in contacts:
+        if not quick(contact):
+            _check(contact)
+        yield contact
+
+
+def check_segments(session: DbSession, segments: Iterable[SourceSegment], kind: str) -> None:
+    """Refuse what ``_ensure_segment`` would refuse, writing nothing: unstorable text, a local segment's id."""
+    for segment in segments:
+        _check_segment(segment)
+        _not_local(session.get(Segment, segment.id), segment, kind)
+
+
 def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segments: Iterable[SourceSegment],
                     now: datetime, actor: str, *, source: str = "csv", replace: bool = False,
-                    kind: str = "static", text_checked: bool = False) -> ImportResult:
+                    kind: str = "static", text_checked: bool = False, checked: bool = False,
+                    writes: Writes = CALLERS_TRANSACTION) -> ImportResult:
     """Upsert contacts by host id and set the segments' members; with ``replace``, others are deleted.
 
     Contacts are read once, in batches (flat memory whatever their number). A segment gets exactly the
     members the source gives: those of the contacts that name it, or else its ``member_ids``. ``segments``
-    is read after the contacts. Contacts deleted this way lose their live links (revoked, audited). Runs in
-    the caller's transaction: an error anywhere (a duplicate id far down a file too) leaves everything as it was.
-    ``text_checked``: the source's text, attributes included, is known to be storable strings
-    (``CsvContactSource.text_checked``); only the lengths are checked then.
+    is read after the contacts. Contacts deleted this way lose their live links (revoked, audited). By default
+    it runs in the caller's transaction: an error anywhere (a duplicate id far down a file too) leaves everything
+    as it was. ``writes`` may commit each batch instead (``import_turns``: the source is checked whole first,
+    ``contact_file``); the import is an upsert, so running it again completes one that stopped half-way.
+    ``text_checked``: see ``checked_contacts``; ``checked``: every contact was checked already.
     """
-    cache_size = open_scratch(session)
+    with writes.batch():
+        cache_size = open_scratch(session)
     tally = Tally()
     rows_name_segments = kind == "static"  # a file names each contact's segments on its row
 
@@ -108,33 +140,38 @@ def import_contacts(session: DbSession, contacts: Iterable[SourceContact], segme
         _ensure_segment(session, segment, now, kind)
 
     batch: list[SourceContact] = []
-    fast_check = _lengths_fit if text_checked else _fast_check
-    for contact in contacts:
-        if not fast_check(contact):
-            _check(contact)
+    for contact in contacts if checked else checked_contacts(contacts, text_checked):
         batch.append(contact)
         if len(batch) >= BATCH:
-            apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
+            with writes.batch(len(batch)):
+                apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
             batch = []
     if batch:
-        apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
+        with writes.batch(len(batch)):
+            apply_batch(session, batch, tally, now, source, ensure, rows_name_segments)
     for segment_id in tally.named:
-        prune_members(session, segment_id, tally)
+        prune_members(session, segment_id, tally, writes)
     given = [segment for segment in segments if segment.id not in tally.named]
     for segment in given:
-        ensure(segment)
-        set_members(session, segment.id, contact_ids(session, list(segment.member_ids)))
-    removed = _delete_unclaimed(session, tally, now, actor) if replace else 0
-    close_scratch(session, cache_size)
+        with writes.batch():
+            ensure(segment)
+            set_members(session, segment.id, contact_ids(session, list(segment.member_ids)))
+    removed = _delete_unclaimed(session, tally, now, actor, writes) if replace else 0
+    with writes.batch():
+        close_scratch(session, cache_size)
     return ImportResult(tally.added, tally.changed, tally.unchanged, removed, len(tally.named) + len(given))
 
 
-def _delete_unclaimed(session: DbSession, tally: Tally, now: datetime, actor: str) -> int:
+def _delete_unclaimed(session: DbSession, tally: Tally, now: datetime, actor: str, writes: Writes) -> int:
     """Mark deleted, chunk by chunk, every live contact the source did not give; how many."""
     removed = 0
-    for page in unclaimed_contacts(session, tally.claims):  # pages by id: deleting leaves the later ones as they are
+    last: int | None = 0
+    while last is not None:  # pages by id: deleting leaves the later ones as they are
+        with writes.batch():
+            page, last = unclaimed_page(session, tally.claims, last)
         for start in range(0, len(page), CHUNK):
-            _delete_contacts(session, page[start:start + CHUNK], now, actor)
+            with writes.batch():
+                _delete_contacts(session, page[start:start + CHUNK], now, actor)
         removed += len(page)
     return removed
 
@@ -163,14 +200,19 @@ def _ensure_segment(session: DbSession, segment: SourceSegment, now: datetime, k
                             created_at=now, updated_at=now))
         session.flush()
         return
-    if row.kind == "local" and kind != "local":
-        raise Refused("segment", f"segment id {segment.id!r} is taken by a local segment",
-                      f"segment {segment.title!r} has the id {segment.id!r} of a local segment: "
-                      "remove or rename the local segment first")
+    _not_local(row, segment, kind)
     fields = (segment.title, segment.description, segment.is_private, segment.filters)
     if (row.title, row.description, row.is_private, row.filters) != fields:
         row.title, row.description, row.is_private, row.filters = fields
         row.updated_at = now
+
+
+def _not_local(row: Segment | None, segment: SourceSegment, kind: str) -> None:
+    """Refuse to take over a local segment's id with a segment of another kind."""
+    if row is not None and row.kind == "local" and kind != "local":
+        raise Refused("segment", f"segment id {segment.id!r} is taken by a local segment",
+                      f"segment {segment.title!r} has the id {segment.id!r} of a local segment: "
+                      "remove or rename the local segment first")
 
 
 def set_members(session: DbSession, segment_id: str, wanted: set[int]) -> bool:
