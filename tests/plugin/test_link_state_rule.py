@@ -11,10 +11,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select
 
-from plugin.db import db
+from plugin.db import UTCDateTime, db
 from plugin.models import Contact, Link
+from plugin.services import link_state
 from plugin.services.links import STATES, state_expression, state_of
 from tests.helpers import SURVEY_ID
 
@@ -51,6 +52,25 @@ def test_python_and_sql_forms_of_the_link_state_agree(seeded) -> None:
                          if sql_state != state_of(**row, now=now)]
         assert disagreements == []
         assert {state for *_, state in stored} == set(STATES)  # the grid reaches every state
+
+
+def test_each_predicate_agrees_with_its_sql_form(seeded) -> None:
+    contact_id = db.session.scalar(select(Contact.id).where(Contact.host_id == "c1"))
+    now = MOMENTS[0]
+    rows = grid(now)
+    db.session.execute(insert(Link), [
+        {**row, "survey_id": SURVEY_ID, "contact_id": contact_id, "created_at": now - timedelta(days=1),
+         "open_count": 0, "is_current": False} for row in rows])
+    db.session.commit()
+    at = literal(now, UTCDateTime)
+    selected = db.session.execute(select(
+        link_state.has_use_left_sql(), link_state.expired_at_sql(at), link_state.open_at_sql(at),
+        link_state.not_yet_valid_sql(at)).order_by(Link.id)).all()
+    expected = [(link_state.has_use_left(row["use_count"], row["max_uses"]),
+                 link_state.expired_at(row["expires_at"], now), link_state.open_at(row["expires_at"], now),
+                 link_state.not_yet_valid(row["valid_from"], now)) for row in rows]
+    assert [tuple(bool(value) for value in row) for row in selected] == expected
+    assert {row[1:3] for row in expected} == {(True, False), (False, True)}  # expired and open are opposites
 
 
 @pytest.mark.parametrize(("expires_at", "valid_from", "state"), [
