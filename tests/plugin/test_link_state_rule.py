@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, literal, select
 
+from plugin import respondent
 from plugin.db import UTCDateTime, db
 from plugin.models import Contact, Link
-from plugin.services import link_state
+from plugin.services import link_state, previews
 from plugin.services.links import STATES, state_expression, state_of
 from tests.helpers import SURVEY_ID
 
@@ -81,3 +82,8 @@ def test_each_predicate_agrees_with_its_sql_form(seeded) -> None:
 ])
 def test_the_boundary_instants_fall_as_the_rule_says(expires_at, valid_from, state) -> None:
     assert state_of(None, 0, 1, expires_at, valid_from, MOMENTS[0]) == state
+
+
+def test_every_state_but_live_has_its_page_and_every_state_its_preview() -> None:
+    assert set(respondent.STATES) == set(STATES) - {"live"} | {"invalid"}
+    assert previews.STATES == (*STATES, "invalid")
