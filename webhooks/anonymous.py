@@ -18,6 +18,7 @@ from plugin.clock import day_of
 from plugin.db import DbSession
 from plugin.models import AnonymousTally, AnonymousTicket, HostErasure, Link, Survey
 from plugin.services import events
+from plugin.services.link_state import has_use_left_sql
 from plugin.tickets import Tickets, is_ticket
 from webhooks import store
 from webhooks.link_rule import outcome_at
@@ -29,10 +30,10 @@ _FORGET_TICKET = delete(_TICKETS).where(_TICKETS.c.hash.in_(bindparam("p_hashes"
 _FORGET_LINK_TICKETS = delete(_TICKETS).where(_TICKETS.c.link_id == bindparam("p_link"))
 _READ_LINK = select(_LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.expires_at,
                     _LINKS.c.revoked_at, _LINKS.c.valid_from).where(_LINKS.c.id == bindparam("p_link"))
-_USED_UP = select(_LINKS.c.use_count >= _LINKS.c.max_uses).where(_LINKS.c.id == bindparam("p_link"))
+_USED_UP = select(~has_use_left_sql()).where(_LINKS.c.id == bindparam("p_link"))
 _START_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
     started_at=store.earliest(_LINKS.c.started_at, "p_started"))
-_COUNT_USE = update(_LINKS).where(_LINKS.c.id == bindparam("p_link"), _LINKS.c.use_count < _LINKS.c.max_uses).values(
+_COUNT_USE = update(_LINKS).where(_LINKS.c.id == bindparam("p_link"), has_use_left_sql()).values(
     use_count=_LINKS.c.use_count + 1, completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
 # a late response marks the link completed without using it: nothing else remembers that its contact answered
 _COMPLETE_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(

@@ -21,6 +21,7 @@ from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Link, ResponseAttribution, Survey
 from plugin.prepared import Driver, Prepared
 from plugin.services import events
+from plugin.services.link_state import has_use_left_sql
 from plugin.tickets import PLACEHOLDER, Tickets, is_ticket
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store
@@ -89,7 +90,7 @@ _SET_STATUS = Prepared(update(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.response_id =
     status=bindparam("p_status"), updated_at=store.at_param("p_now")))
 # a use counted marks the link started too (one statement); when no use is left, _START alone
 _START_AND_COUNT_USE = Prepared(update(_LINKS).where(
-    _LINKS.c.id == bindparam("p_link"), _LINKS.c.use_count < _LINKS.c.max_uses).values(
+    _LINKS.c.id == bindparam("p_link"), has_use_left_sql()).values(
     use_count=_LINKS.c.use_count + 1, started_at=store.earliest(_LINKS.c.started_at, "p_started"),
     completed_at=store.earliest(_LINKS.c.completed_at, "p_finished")))
 _AUDIT = Prepared(insert(AuditEvent.__table__).values(

@@ -20,7 +20,7 @@ from adapters.base import SurveyHost
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, NotFound, Refused
 from plugin.models import Contact, Link, Segment, SegmentMember, Survey
-from plugin.services import links
+from plugin.services import link_state, links
 from plugin.services.issue_report import IssueReport, build_report, current_states
 from plugin.services.params import IssueOptions, parse_issue_options
 from plugin.services.single_use import attach_single_use_urls
@@ -124,7 +124,7 @@ def reissue_link(session: DbSession, link_id: int, args: Mapping[str, str], now:
     contact = session.get(Contact, link.contact_id)
     if contact is None or contact.deleted_at is not None:
         raise Refused("linkId", "Contact deleted", f"the contact of link {link_id} is deleted")
-    if not options.expiry_given and link.expires_at is not None and link.expires_at > now:
+    if not options.expiry_given and link.expires_at is not None and link_state.open_at(link.expires_at, now):
         options = replace(options, expires_at=link.expires_at)
     if not options.max_uses_given:
         options = replace(options, max_uses=link.max_uses)

@@ -1,4 +1,8 @@
-"""Issuing, reading and revoking personal links, set-based so a segment of a million costs a few statements."""
+"""Issuing, reading and revoking personal links, set-based so a segment of a million costs a few statements.
+
+The link-state rule lives in ``link_state``; ``STATES``, ``state_of`` and ``state_expression`` stay importable
+from here too.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -20,37 +24,12 @@ from plugin.errors import NotFound, Refused
 from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey
 from plugin.services import events
+from plugin.services.link_state import STATES as STATES
+from plugin.services.link_state import expired_at_sql, has_use_left_sql, open_at_sql, state_expression
+from plugin.services.link_state import state_of as state_of
 from plugin.services.params import IssueOptions
 
-STATES = ("live", "pending", "expired", "used", "revoked")
-
 log = logging.getLogger(__name__)
-
-
-def state_of(revoked_at: datetime | None, use_count: int, max_uses: int, expires_at: datetime | None,
-             valid_from: datetime | None, now: datetime) -> str:
-    """A link's state at ``now``: revoked, used, expired, pending (not yet valid) or live."""
-    if revoked_at is not None:
-        return "revoked"
-    if use_count >= max_uses:
-        return "used"
-    if expires_at is not None and now >= expires_at:
-        return "expired"
-    if valid_from is not None and now < valid_from:
-        return "pending"
-    return "live"
-
-
-def state_expression(now: datetime) -> Any:
-    """The same rule as ``state_of``, as SQL, for filtering and counting."""
-    at = literal(now, UTCDateTime)
-    return case(
-        (Link.revoked_at.is_not(None), "revoked"),
-        (Link.use_count >= Link.max_uses, "used"),
-        (and_(Link.expires_at.is_not(None), Link.expires_at <= at), "expired"),
-        (and_(Link.valid_from.is_not(None), Link.valid_from > at), "pending"),
-        else_="live",
-    )
 
 
 def expiry_differs(expires_at: datetime | None) -> ColumnElement[bool]:
@@ -139,8 +118,7 @@ def issue_links(session: DbSession, survey: Survey, contacts: Select[Any], optio
         session.execute(update(Link).where(current).values(is_current=False,
                                                            revoked_at=func.coalesce(Link.revoked_at, at)))
     else:
-        stale = and_(Link.revoked_at.is_(None), Link.expires_at.is_not(None), Link.expires_at <= at,
-                     Link.use_count < Link.max_uses)
+        stale = and_(Link.revoked_at.is_(None), expired_at_sql(at), has_use_left_sql())
         if options.reissue:
             stale = or_(stale, Link.revoked_at.is_not(None))
         session.execute(update(Link).where(current, stale).values(is_current=False))
@@ -180,8 +158,8 @@ def _renew(session: DbSession, current: Any, options: IssueOptions, now: datetim
     """Give the current unanswered links that have not ended the chosen expiry; their URLs stay the same. Only
     links whose expiry changes are counted and audited."""
     at = literal(now, UTCDateTime)
-    unanswered = and_(current, Link.revoked_at.is_(None), Link.use_count < Link.max_uses,
-                      or_(Link.expires_at.is_(None), Link.expires_at > at), expiry_differs(options.expires_at))
+    unanswered = and_(current, Link.revoked_at.is_(None), has_use_left_sql(), open_at_sql(at),
+                      expiry_differs(options.expires_at))
     count = int(session.scalar(select(func.count()).select_from(Link).where(unanswered)) or 0)
     if count:
         _audit_select(session, "renewed", actor, now, unanswered, {"expiresAt": iso(options.expires_at)})

@@ -3,7 +3,7 @@
 This is the hottest path of the sidecar (a mailing to a large segment opens a burst of clicks), so it reads
 the link with one prepared statement instead of building ORM queries per click, and leaves the open's two
 writes (and its ``link.opened`` event, while a subscription wants it) to ``services.open_log`` (behind the
-click, in batches); the link's state is still decided by the one rule, ``links.state_of``.
+click, in batches); the link's state is still decided by the one rule, ``link_state.state_of``.
 
 An anonymous survey's link (the mode comes with the link's row, no extra read) takes another branch, written
 in the click's own transaction (the ticket must exist before the response arrives): it stores a new one-time
@@ -27,7 +27,7 @@ from plugin import metrics
 from plugin.logs import current_request_id
 from plugin.models import Link, Survey
 from plugin.prepared import Driver, Prepared
-from plugin.services.links import state_of
+from plugin.services.link_state import state_of
 from plugin.services.open_log import Open, OpenLog, write_opens
 from plugin.tickets import Tickets
 from plugin.tokens import InvalidToken, LinkTokens

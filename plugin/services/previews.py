@@ -7,10 +7,11 @@ from datetime import datetime, time, timedelta
 
 from plugin.errors import NotFound
 from plugin.models import Survey
+from plugin.services import link_state
 from plugin.services.opening import with_hidden_field
 
-# Every state a respondent can meet, in the order the Share page lists them.
-STATES = ("live", "pending", "expired", "used", "revoked", "invalid")
+# Every state a respondent can meet, in the order the Share page lists them: a link's, then a token's that is none.
+STATES = (*link_state.STATES, "invalid")
 LABELS = {"live": "live", "pending": "not yet valid", "expired": "expired", "used": "used", "revoked": "revoked",
           "invalid": "invalid"}
 SAMPLE_TOKEN = "SAMPLE-TOKEN"  # stands for a contact's token in the live preview; no link has it

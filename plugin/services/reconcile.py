@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from adapters.base import AdapterError, HostResponse, SurveyHost
 from plugin import metrics
@@ -19,6 +19,7 @@ from plugin.clock import day_of
 from plugin.db import DbSession
 from plugin.jobs.models import ReconcilePoint
 from plugin.models import Link, ResponseAttribution
+from plugin.services.link_state import open_at_sql
 from webhooks.anonymous import is_anonymous
 from webhooks.apply import Intake, apply_delivery
 from webhooks.payload import Delivery, ResponseRecord
@@ -40,8 +41,7 @@ def surveys_in_play(session: DbSession, now: datetime) -> list[str]:
     """Surveys with a link that can still be answered (or just stopped being): not revoked nor purged."""
     recent = now - timedelta(days=1)
     return list(session.scalars(
-        select(Link.survey_id).where(Link.revoked_at.is_(None), Link.purged_at.is_(None),
-                                     or_(Link.expires_at.is_(None), Link.expires_at > recent))
+        select(Link.survey_id).where(Link.revoked_at.is_(None), Link.purged_at.is_(None), open_at_sql(recent))
         .distinct().order_by(Link.survey_id)))
 
 
