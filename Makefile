@@ -1,10 +1,11 @@
 # `make run` starts the sidecar in demo mode on SQLite; `make test` runs the whole test suite;
+# `make test-fast` is the edit loop's part of it (SQLite only, no server processes, no browser);
 # `make install` only makes .venv with the project installed (it starts nothing).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench translations
+.PHONY: install run test test-fast lint bench translations
 
 $(BIN)/personal-links: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,9 @@ run: $(BIN)/personal-links
 
 test: $(BIN)/personal-links
 	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/personal-links
+	PERSONAL_LINKS_TEST_FAST=1 $(BIN)/python -m pytest -q
 
 bench: $(BIN)/personal-links
 	$(BIN)/python bench/run.py

@@ -8,6 +8,7 @@ reachable server they are skipped, unless ``PERSONAL_LINKS_TEST_REQUIRE_POSTGRES
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -124,3 +125,26 @@ def _metrics_folder_removed_at_the_end() -> Iterator[None]:
     module does: metrics stay on in the process, and a later module writes to the same folder."""
     yield
     shutil.rmtree(metrics_support.FOLDER, ignore_errors=True)
+
+
+_FAST = os.environ.get("PERSONAL_LINKS_TEST_FAST") == "1"  # make test-fast: SQLite only, no servers, no browser
+
+
+def _needs_postgres(item: pytest.Item) -> bool:
+    spec = getattr(item, "callspec", None)
+    return (item.get_closest_marker("postgres") is not None or "postgres_url" in getattr(item, "fixturenames", ())
+            or (spec is not None and "postgres" in spec.params.values()))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``make test-fast`` (``PERSONAL_LINKS_TEST_FAST=1``): the edit loop's suite leaves out the PostgreSQL runs,
+    the server processes and the browser, and says how many it left out; ``make test`` and CI run them all."""
+    if not _FAST:
+        return
+    slow = [item for item in items if _needs_postgres(item) or item.get_closest_marker("servers")
+            or item.get_closest_marker("browser")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        left = set(slow)
+        items[:] = [item for item in items if item not in left]
