@@ -25,9 +25,9 @@ from plugin import create_app  # noqa: E402
 from plugin.clock import FrozenClock  # noqa: E402
 from plugin.db import db  # noqa: E402
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Survey  # noqa: E402
-from plugin.services import links  # noqa: E402
-from plugin.services.export import csv_lines  # noqa: E402
-from plugin.services.params import IssueOptions  # noqa: E402
+from plugin.services.links import links  # noqa: E402
+from plugin.services.links.export import csv_lines  # noqa: E402
+from plugin.services.links.params import IssueOptions  # noqa: E402
 from plugin.state import state  # noqa: E402
 from tests.helpers import NOW  # noqa: E402
 

@@ -139,7 +139,7 @@ def non_respondents(issued_db: Path, count: int) -> tuple[float, Compared]:
     app = create_app({**{k.removeprefix("PERSONAL_LINKS_"): v for k, v in sidecar_env(issued_db).items()},
                       "TESTING": True})
     with app.app_context():
-        from plugin.services.api_keys import create_key
+        from plugin.services.admin.api_keys import create_key
 
         _, key = create_key(db.session, "bench", datetime.now(UTC))
         db.session.commit()

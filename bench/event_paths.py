@@ -32,7 +32,7 @@ from bench.http_paths import SECRET, SURVEY, database, env_for, prepare
 from bench.load import PYTHON, ROOT, free_port
 from plugin import create_app
 from plugin.db import db
-from plugin.services import events, subscriptions
+from plugin.services.events import events, subscriptions
 from webhooks.signature import sign
 
 FEED_RATE = 20  # responses finished a second while the backlog drains

@@ -22,8 +22,8 @@ from bench.load import ROOT, ROUNDS, Load, best, gunicorn, wrk
 from plugin import create_app
 from plugin.db import db
 from plugin.models import Contact, Link, ResponseAttribution, Segment, SegmentMember, Survey
-from plugin.services import links
-from plugin.services.params import IssueOptions
+from plugin.services.links import links
+from plugin.services.links.params import IssueOptions
 from plugin.state import state
 from tests.helpers import postgres_schema
 from webhooks.models import InboxDelivery

@@ -74,7 +74,7 @@ def paging(count: int = 1_000_000, page: int = 10_000) -> list[Paged]:
                           "TESTING": True})
         results = []
         with app.app_context():
-            from plugin.services.api_keys import create_key
+            from plugin.services.admin.api_keys import create_key
 
             _, key = create_key(db.session, "bench", datetime.now(UTC))
             db.session.commit()

@@ -24,8 +24,8 @@ from bench.http_paths import SECRET_KEY
 from plugin import create_app
 from plugin.db import db
 from plugin.models import ContactMade, ReminderBatch
-from plugin.services.reminder_batches import create_batch
-from plugin.services.reminders import Cadence
+from plugin.services.followup.reminder_batches import create_batch
+from plugin.services.followup.reminders import Cadence
 from tests.helpers import postgres_schema
 
 SURVEY = "bench-survey"

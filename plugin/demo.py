@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.models import ApiKey, Contact
-from plugin.services.api_keys import create_key
-from plugin.services.contacts import import_contacts
-from plugin.services.surveys import save_survey
+from plugin.services.admin.api_keys import create_key
+from plugin.services.contacts.contacts import import_contacts
+from plugin.services.host.surveys import save_survey
 from plugin.state import state
 from webhooks.apply import Applied, Intake, apply_delivery
 from webhooks.payload import Delivery, ResponseRecord

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin import create_app, metrics
-from plugin.services import open_log
+from plugin.services.links import open_log
 
 bind = os.environ.get("PERSONAL_LINKS_BIND", "127.0.0.1:8000")  # a proxy on this host in front (docs/nginx.conf)
 workers = int(os.environ.get("PERSONAL_LINKS_WORKERS", str(max(2, multiprocessing.cpu_count()))))

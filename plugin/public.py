@@ -11,7 +11,7 @@ from plugin.db import db
 from plugin.headers import HTML, harden, prefers_json
 from plugin.i18n import pick_language
 from plugin.respondent import PAGES, render_state, texts
-from plugin.services.opening import Opened, open_link
+from plugin.services.links.opening import Opened, open_link
 from plugin.state import state
 from webhooks.apply import Intake
 

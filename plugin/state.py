@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from plugin.clock import Clock, SystemClock
 from plugin.db import db
-from plugin.services.open_log import OpenLog
+from plugin.services.links.open_log import OpenLog
 from plugin.tickets import Tickets
 from plugin.tokens import LinkTokens
 

@@ -6,7 +6,7 @@ a process whose writer sleeps while another process's threads hand the database 
 (measured: 503s after half a second of waiting, bench/RESULTS.md). So the threads of a process queue on a
 lock, and the one at the front queues for the file, on an ``flock`` of ``<database>-turn`` beside it; each is
 woken the moment the writer before it lets go. A long CLI import takes a turn for each batch it writes
-(``plugin.services.import_turns``); writers that take no turn (other commands, a job) still meet in the busy
+(``plugin.services.contacts.import_turns``); writers that take no turn (other commands, a job) still meet in the busy
 handler. No turn is taken on PostgreSQL, whose row locks let writers run side by side.
 
 ``flock`` cannot give up after a while, so a thread of the process waits for the file in the requester's

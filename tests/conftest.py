@@ -22,7 +22,7 @@ from flask_migrate import upgrade
 from plugin import create_app
 from plugin.clock import FrozenClock
 from plugin.db import db
-from plugin.services.api_keys import create_key
+from plugin.services.admin.api_keys import create_key
 from plugin.state import state
 from tests import metrics_support
 from tests.helpers import NOW, base_config, postgres_schema

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
-from plugin.services.contacts import import_contacts
-from plugin.services.surveys import save_survey
+from plugin.services.contacts.contacts import import_contacts
+from plugin.services.host.surveys import save_survey
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 SECRET_KEY = "test-secret-key-0123456789"

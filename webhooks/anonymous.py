@@ -17,8 +17,8 @@ from sqlalchemy import bindparam, delete, select, update
 from plugin.clock import day_of
 from plugin.db import DbSession
 from plugin.models import AnonymousTally, AnonymousTicket, HostErasure, Link, Survey
-from plugin.services import events
-from plugin.services.link_state import has_use_left_sql
+from plugin.services.events import events
+from plugin.services.links.link_state import has_use_left_sql
 from plugin.tickets import Tickets, is_ticket
 from webhooks import store
 from webhooks.link_rule import outcome_at

@@ -20,8 +20,8 @@ from plugin.db import DbSession
 from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Link, ResponseAttribution, Survey
 from plugin.prepared import Driver, Prepared
-from plugin.services import events
-from plugin.services.link_state import has_use_left_sql
+from plugin.services.events import events
+from plugin.services.links.link_state import has_use_left_sql
 from plugin.tickets import PLACEHOLDER, Tickets, is_ticket
 from plugin.tokens import InvalidToken, LinkTokens
 from webhooks import store

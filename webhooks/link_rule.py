@@ -1,9 +1,9 @@
 """What a response through a link counts as, by the link's state at the response's own time.
 
-The state is the one ``/c/`` answers with (``plugin.services.link_state.state_of``), asked at the moment the response
-finished (or, unfinished, began) instead of now: a link revoked by then rejects it, one expired by then makes it
-late, one whose ``validFrom`` was still ahead makes it early. Whether a use is left is not read here: the
-set-once ``UPDATE`` that counts the use decides that (attributed, or duplicate).
+The state is the one ``/c/`` answers with (``plugin.services.links.link_state.state_of``), asked at the moment
+the response finished (or, unfinished, began) instead of now: a link revoked by then rejects it, one expired by
+then makes it late, one whose ``validFrom`` was still ahead makes it early. Whether a use is left is not read
+here: the set-once ``UPDATE`` that counts the use decides that (attributed, or duplicate).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from plugin.services.link_state import state_of
+from plugin.services.links.link_state import state_of
 
 _OUTCOME = {"revoked": "rejected", "expired": "late", "pending": "early"}
 

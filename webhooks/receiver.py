@@ -26,7 +26,7 @@ from plugin.errors import ServiceError
 from plugin.logs import current_request_id
 from plugin.openapi import error_responses
 from plugin.prepared import Driver
-from plugin.services.adapters import survey_host_provider
+from plugin.services.host.adapters import survey_host_provider
 from plugin.state import state
 from plugin.write_turn import sqlite_write_turn
 from webhooks import connections, host_cleanup, store

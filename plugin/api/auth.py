@@ -10,7 +10,7 @@ from flask import Response, current_app, g, jsonify, request
 
 from plugin.db import db
 from plugin.errors import error_body
-from plugin.services import auth_throttle
+from plugin.services.admin import auth_throttle
 from plugin.state import state
 
 F = TypeVar("F", bound=Callable[..., Any])

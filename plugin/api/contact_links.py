@@ -11,9 +11,9 @@ from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import InvalidInput
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import issuing, links
-from plugin.services.adapters import survey_host_provider
-from plugin.services.params import parse_page
+from plugin.services.host.adapters import survey_host_provider
+from plugin.services.links import issuing, links
+from plugin.services.links.params import parse_page
 from plugin.state import state
 
 bp = Blueprint("contact_links", __name__, url_prefix="/api/v2/management/surveys/<survey_id>/contact-links")

@@ -12,7 +12,7 @@ from plugin.api.body import json_object
 from plugin.api.idempotent import IDEMPOTENCY_PARAM, answer_once
 from plugin.db import db
 from plugin.openapi import error_responses, param
-from plugin.services import contacts_made, send_log
+from plugin.services.followup import contacts_made, send_log
 from plugin.state import state
 
 bp = Blueprint("contacts_made", __name__, url_prefix="/api/personal-links/v1")

@@ -13,8 +13,8 @@ from plugin.clock import iso
 from plugin.db import db
 from plugin.event_models import DELIVERY_STATUSES, EventSubscription
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import delivery_log, events, subscriptions
-from plugin.services.params import parse_choice, parse_int, parse_page
+from plugin.services.events import delivery_log, events, subscriptions
+from plugin.services.links.params import parse_choice, parse_int, parse_page
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -10,10 +10,11 @@ from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import followup, links, reminders
-from plugin.services import funnel as funnel_service
-from plugin.services.adapters import survey_host_provider
-from plugin.services.params import parse_bool, parse_int, parse_page
+from plugin.services.followup import followup, reminders
+from plugin.services.followup import funnel as funnel_service
+from plugin.services.host.adapters import survey_host_provider
+from plugin.services.links import links
+from plugin.services.links.params import parse_bool, parse_int, parse_page
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -8,7 +8,7 @@ from plugin.api.auth import require_api_key
 from plugin.errors import InvalidInput
 from plugin.manifest import manifest
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import host_check
+from plugin.services.host import host_check
 from plugin.state import state
 
 bp = Blueprint("host", __name__, url_prefix="/api/personal-links/v1")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from plugin.db import db
-from plugin.services import idempotency
+from plugin.services.admin import idempotency
 from plugin.state import state
 
 Effect = Callable[[], tuple[dict[str, Any], int]]

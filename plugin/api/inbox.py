@@ -11,7 +11,7 @@ from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import NotFound, Refused
 from plugin.openapi import error_responses, json_response, param
-from plugin.services.params import parse_choice, parse_page
+from plugin.services.links.params import parse_choice, parse_page
 from webhooks import store
 from webhooks.models import INBOX_STATUSES, InboxDelivery
 

@@ -14,7 +14,7 @@ from plugin.jobs.models import JobRun
 from plugin.jobs.runner import recent_runs, run_job
 from plugin.jobs.tasks import JOBS
 from plugin.openapi import error_responses, json_response, param
-from plugin.services.params import parse_choice, parse_int
+from plugin.services.links.params import parse_choice, parse_int
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/personal-links/v1/jobs")
 

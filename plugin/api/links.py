@@ -14,10 +14,13 @@ from plugin.clock import iso
 from plugin.db import db
 from plugin.models import Contact, Link
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import anonymity, issuing, links, segments, surveys
-from plugin.services.adapters import survey_host_provider
-from plugin.services.export import csv_lines
-from plugin.services.params import parse_bool, parse_choice, parse_flag, parse_int, parse_page
+from plugin.services.anonymity import anonymity
+from plugin.services.contacts import segments
+from plugin.services.host import surveys
+from plugin.services.host.adapters import survey_host_provider
+from plugin.services.links import issuing, links
+from plugin.services.links.export import csv_lines
+from plugin.services.links.params import parse_bool, parse_choice, parse_flag, parse_int, parse_page
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -9,8 +9,8 @@ from plugin.api.body import json_object
 from plugin.db import db
 from plugin.models import Segment
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import local_segments
-from plugin.services.links import member_count
+from plugin.services.contacts import local_segments
+from plugin.services.links.links import member_count
 from plugin.state import state
 
 bp = Blueprint("local_segments", __name__, url_prefix="/api/personal-links/v1")

@@ -10,8 +10,8 @@ from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import people
-from plugin.services.links import get_segment, member_count
+from plugin.services.contacts import people
+from plugin.services.links.links import get_segment, member_count
 
 bp = Blueprint("people", __name__, url_prefix="/api/personal-links/v1")
 

@@ -15,8 +15,9 @@ from plugin.db import db
 from plugin.errors import InvalidInput, NotFound
 from plugin.models import ReminderBatch
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import links, reminder_batches, reminders
-from plugin.services.reminder_batches import BatchView
+from plugin.services.followup import reminder_batches, reminders
+from plugin.services.followup.reminder_batches import BatchView
+from plugin.services.links import links
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -14,9 +14,9 @@ from plugin.db import db
 from plugin.errors import InvalidInput
 from plugin.models import Suppression
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import suppressions
-from plugin.services.params import parse_bool, parse_choice, parse_int
-from plugin.services.suppression_import import MAX_REPORTED, import_csv
+from plugin.services.followup import suppressions
+from plugin.services.followup.suppression_import import MAX_REPORTED, import_csv
+from plugin.services.links.params import parse_bool, parse_choice, parse_int
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -8,9 +8,9 @@ from plugin.api.auth import require_api_key
 from plugin.db import db
 from plugin.models import SyncRun
 from plugin.openapi import error_responses, json_response, param
-from plugin.services import sync
-from plugin.services.adapters import configured
-from plugin.services.params import parse_int
+from plugin.services.host import sync
+from plugin.services.host.adapters import configured
+from plugin.services.links.params import parse_int
 from plugin.state import state
 
 bp = Blueprint("syncs", __name__, url_prefix="/api/personal-links/v1")

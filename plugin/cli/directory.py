@@ -17,9 +17,12 @@ from adapters.csv_file import CsvContactSource
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.cli.output import fields, shown
 from plugin.db import db
-from plugin.services import api_keys, links, local_segments, surveys
-from plugin.services import segments as segments_service
-from plugin.services.contact_file import import_file
+from plugin.services.admin import api_keys
+from plugin.services.contacts import local_segments
+from plugin.services.contacts import segments as segments_service
+from plugin.services.contacts.contact_file import import_file
+from plugin.services.host import surveys
+from plugin.services.links import links
 from plugin.services.text import check_tree
 from plugin.state import state
 

@@ -12,8 +12,8 @@ from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.cli.output import shown
 from plugin.db import db
 from plugin.manifest import manifest
-from plugin.services import host_check, install, sync
-from plugin.services.adapters import configured
+from plugin.services.host import host_check, install, sync
+from plugin.services.host.adapters import configured
 from plugin.state import state
 
 

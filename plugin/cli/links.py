@@ -12,9 +12,9 @@ from flask import Flask
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.cli.output import atomic_output, output_option, shown
 from plugin.db import db
-from plugin.services import issuing, links
-from plugin.services.adapters import survey_host_provider
-from plugin.services.export import csv_lines
+from plugin.services.host.adapters import survey_host_provider
+from plugin.services.links import issuing, links
+from plugin.services.links.export import csv_lines
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -7,7 +7,7 @@ import click
 from plugin.cli.base import fail
 from plugin.cli.events import events_group
 from plugin.cli.output import shown
-from plugin.services.event_receiver import EventReceiver, Received
+from plugin.services.events.event_receiver import EventReceiver, Received
 from webhooks.signature import parse_secret
 
 

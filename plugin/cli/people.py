@@ -12,8 +12,8 @@ from plugin.cli.base import with_app
 from plugin.cli.directory import contacts, segments
 from plugin.cli.output import fields
 from plugin.db import db
-from plugin.services import people
-from plugin.services.links import get_segment
+from plugin.services.contacts import people
+from plugin.services.links.links import get_segment
 
 
 def _listing_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,8 +13,8 @@ from flask import Flask
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.cli.output import shown
 from plugin.db import db
-from plugin.services import contacts_made, reminder_batches, reminders, send_log
-from plugin.services.reminder_batches import BatchView
+from plugin.services.followup import contacts_made, reminder_batches, reminders, send_log
+from plugin.services.followup.reminder_batches import BatchView
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -11,10 +11,10 @@ from flask import Flask
 from plugin.cli.base import ACTOR, cli, fail, with_app
 from plugin.cli.output import fields, shown
 from plugin.db import db
-from plugin.services import suppressions
-from plugin.services.import_turns import writes_for
-from plugin.services.params import parse_choice, parse_int
-from plugin.services.suppression_import import MAX_FILE_BYTES, BadRows, import_csv
+from plugin.services.contacts.import_turns import writes_for
+from plugin.services.followup import suppressions
+from plugin.services.followup.suppression_import import MAX_FILE_BYTES, BadRows, import_csv
+from plugin.services.links.params import parse_choice, parse_int
 from plugin.state import state
 from plugin.tokens import MAX_ID
 

@@ -16,14 +16,15 @@ from flask import current_app
 from plugin import metrics
 from plugin.db import DbSession
 from plugin.jobs.lease import holder_name
-from plugin.services import idempotency, reminder_batches
-from plugin.services.adapters import configured
-from plugin.services.delivery import Policy, drain, http_sender, pooled_http
-from plugin.services.delivery_log import purge_events
-from plugin.services.erasure import erase_pending
-from plugin.services.purge import purge
-from plugin.services.reconcile import reconcile
-from plugin.services.sync import sync
+from plugin.services.admin import idempotency
+from plugin.services.admin.purge import purge
+from plugin.services.anonymity.erasure import erase_pending
+from plugin.services.events.delivery import Policy, drain, http_sender, pooled_http
+from plugin.services.events.delivery_log import purge_events
+from plugin.services.followup import reminder_batches
+from plugin.services.host.adapters import configured
+from plugin.services.host.reconcile import reconcile
+from plugin.services.host.sync import sync
 from plugin.state import state
 from webhooks.apply import Intake
 from webhooks.inbox_apply import apply_pending

@@ -7,8 +7,8 @@ from werkzeug.wrappers import Response
 
 from plugin.db import db
 from plugin.pages.guard import SESSION_KEY, protect, safe_next
-from plugin.services import auth_throttle
-from plugin.services.api_keys import live_key
+from plugin.services.admin import auth_throttle
+from plugin.services.admin.api_keys import live_key
 from plugin.state import state
 
 bp = protect(Blueprint("admin_auth", __name__, url_prefix="/admin"))

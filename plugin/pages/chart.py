@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plugin.services.funnel import Day
+from plugin.services.followup.funnel import Day
 
 WIDTH, HEIGHT = 480, 220
 LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 28  # room for the axis labels

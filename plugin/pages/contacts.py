@@ -7,8 +7,8 @@ from flask import Blueprint, render_template, request
 from plugin.db import db
 from plugin.models import Segment
 from plugin.pages.guard import admin_required, protect
-from plugin.services import people, segments
-from plugin.services.links import get_segment, member_count
+from plugin.services.contacts import people, segments
+from plugin.services.links.links import get_segment, member_count
 
 bp = protect(Blueprint("admin_contacts", __name__, url_prefix="/admin"))
 PAGE_SIZE = "25"

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.pages.guard import admin_required, protect
-from plugin.services import delivery_log, events, subscriptions
+from plugin.services.events import delivery_log, events, subscriptions
 
 bp = protect(Blueprint("admin_events", __name__, url_prefix="/admin"))
 RECENT = 20

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from plugin.db import db
 from plugin.errors import ServiceError
 from plugin.headers import harden
-from plugin.services.api_keys import live_key
+from plugin.services.admin.api_keys import live_key
 from plugin.services.text import UnstorableText
 from plugin.state import state
 

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template
 
 from plugin.manifest import manifest
 from plugin.pages.guard import admin_required, protect
-from plugin.services import host_check
+from plugin.services.host import host_check
 from plugin.state import state
 
 bp = protect(Blueprint("admin_host", __name__, url_prefix="/admin"))

@@ -9,7 +9,7 @@ from plugin.errors import NotFound
 from plugin.i18n import LANGUAGES
 from plugin.pages.guard import admin_required, protect
 from plugin.respondent import render_live, render_state
-from plugin.services import links, previews
+from plugin.services.links import links, previews
 from plugin.state import state
 
 bp = protect(Blueprint("admin_preview", __name__, url_prefix="/admin"))

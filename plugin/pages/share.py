@@ -16,10 +16,15 @@ from plugin.i18n import LANGUAGE_NAMES
 from plugin.models import Survey
 from plugin.pages import chart
 from plugin.pages.guard import admin_required, protect
-from plugin.services import anonymity, followup, funnel, issuing, links, previews, runs, segments, surveys
-from plugin.services.adapters import survey_host_provider
-from plugin.services.erasure import erasing_host
-from plugin.services.export import csv_lines
+from plugin.services.admin import runs
+from plugin.services.anonymity import anonymity
+from plugin.services.anonymity.erasure import erasing_host
+from plugin.services.contacts import segments
+from plugin.services.followup import followup, funnel
+from plugin.services.host import surveys
+from plugin.services.host.adapters import survey_host_provider
+from plugin.services.links import issuing, links, previews
+from plugin.services.links.export import csv_lines
 from plugin.state import state
 
 bp = protect(Blueprint("admin_share", __name__, url_prefix="/admin"))

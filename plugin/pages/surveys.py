@@ -7,9 +7,10 @@ from werkzeug.wrappers import Response
 
 from plugin.db import db
 from plugin.pages.guard import admin_required, protect
-from plugin.services import anonymity, surveys
-from plugin.services.adapters import survey_host_provider
-from plugin.services.erasure import erasing_host
+from plugin.services.anonymity import anonymity
+from plugin.services.anonymity.erasure import erasing_host
+from plugin.services.host import surveys
+from plugin.services.host.adapters import survey_host_provider
 from plugin.state import state
 
 bp = protect(Blueprint("admin_surveys", __name__, url_prefix="/admin"))

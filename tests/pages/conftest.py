@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.db import db
-from plugin.services.api_keys import create_key
+from plugin.services.admin.api_keys import create_key
 from tests.helpers import NOW, seed
 from tests.pages.support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer, csrf_of
 

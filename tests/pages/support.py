@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 from plugin import create_app
 from plugin.clock import FrozenClock
 from plugin.db import db
-from plugin.services.api_keys import create_key
-from plugin.services.surveys import save_survey
+from plugin.services.admin.api_keys import create_key
+from plugin.services.host.surveys import save_survey
 from tests.helpers import NOW, SECRET_KEY, seed
 
 CHROMIUM = Path(os.environ.get("PERSONAL_LINKS_CHROMIUM", "/usr/bin/chromium"))

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from plugin import create_app
 from plugin.db import db
 from plugin.models import ApiKey
-from plugin.services.api_keys import revoke_key
+from plugin.services.admin.api_keys import revoke_key
 from tests.helpers import NOW, base_config
 from tests.pages.support import csrf_of
 

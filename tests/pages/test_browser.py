@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from plugin.services.export import HEADER
+from plugin.services.links.export import HEADER
 from tests.helpers import SURVEY_ID, SURVEY_URL
 from tests.pages.support import LiveServer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from plugin.pages.chart import HEIGHT, MAX_MARKERS, WIDTH, daily_chart
-from plugin.services.funnel import Day
+from plugin.services.followup.funnel import Day
 
 
 def days(*values: tuple[int, int, int]) -> list[Day]:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from plugin.db import db
 from plugin.models import Contact
-from plugin.services import suppressions
+from plugin.services.followup import suppressions
 from tests.helpers import NOW
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.models import Contact, Link, Survey
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW, SURVEY_ID
 from tests.pages.support import LiveServer
 from webhooks.apply import Intake, apply_delivery

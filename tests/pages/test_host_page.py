@@ -10,9 +10,9 @@ import pytest
 
 from plugin.db import db
 from plugin.manifest import manifest
-from plugin.services import install
-from plugin.services.adapters import OVERRIDE_KEY, Adapters
-from plugin.services.sync import apply_surveys
+from plugin.services.host import install
+from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
+from plugin.services.host.sync import apply_surveys
 from tests.helpers import NOW
 from tests.pages.support import LiveServer
 from tests.plugin.formbricks_host import FakeHost

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link, Segment
-from plugin.services import suppressions
-from plugin.services.export import HEADER
-from plugin.services.surveys import save_survey
+from plugin.services.followup import suppressions
+from plugin.services.host.surveys import save_survey
+from plugin.services.links.export import HEADER
 from tests.helpers import NOW, PUBLIC_URL, SURVEY_ID
 from tests.pages.support import csrf_of
 
@@ -88,7 +88,7 @@ def test_an_empty_segment_or_none_chosen_fails_clearly(admin: FlaskClient, seede
 
 def test_non_respondents_are_live_links_without_a_finished_response(admin: FlaskClient, seeded: None) -> None:
     from plugin.models import Contact, ResponseAttribution
-    from plugin.services.followup import CSV_HEADER
+    from plugin.services.followup.followup import CSV_HEADER
 
     generate(admin, "alpha")
     answered = db.session.execute(select(Link.id, Link.contact_id).order_by(Link.id).limit(1)).one()

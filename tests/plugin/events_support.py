@@ -16,8 +16,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from plugin.clock import FrozenClock
 from plugin.db import db
-from plugin.services import events, subscriptions
-from plugin.services.delivery import Policy, drain, http_sender, pooled_http
+from plugin.services.events import events, subscriptions
+from plugin.services.events.delivery import Policy, drain, http_sender, pooled_http
 from plugin.state import state
 from tests.servers import serve_in_thread
 

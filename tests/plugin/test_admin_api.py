@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import Link
-from plugin.services.export import HEADER, neutralise
+from plugin.services.links.export import HEADER, neutralise
 
 API = "/api/personal-links/v1"
 

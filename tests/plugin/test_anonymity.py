@@ -19,10 +19,10 @@ from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.jobs.runner import run_job
 from plugin.models import Contact, Survey
-from plugin.services.adapters import OVERRIDE_KEY, Adapters
-from plugin.services.contacts import import_contacts
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.contacts.contacts import import_contacts
+from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from plugin.state import state
 from tests.helpers import NOW
 from tests.plugin.formbricks_host import FakeHost

@@ -19,8 +19,8 @@ from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.event_models import EventDelivery, OutboxEvent
 from plugin.models import Contact, Survey
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from plugin.state import state
 from tests.helpers import SURVEY_ID
 from tests.plugin.events_support import POLICY, Receiver, drain_now, real_time, running_receiver, subscribe

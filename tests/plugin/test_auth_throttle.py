@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from plugin import create_app
 from plugin.db import db
 from plugin.models import AuthFailure
-from plugin.services import auth_throttle
-from plugin.services.api_keys import create_key
+from plugin.services.admin import auth_throttle
+from plugin.services.admin.api_keys import create_key
 from tests.helpers import NOW, base_config
 from tests.pages.support import csrf_of
 from tests.servers import fresh_database, gunicorn
@@ -113,7 +113,7 @@ def test_a_success_clears_only_its_own_clients_count(app, other_app, api_headers
 
 
 def test_failures_are_logged_without_the_key(app, caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="plugin.services.auth_throttle"):
+    with caplog.at_level(logging.WARNING, logger="plugin.services.admin.auth_throttle"):
         for _ in range(LIMIT):
             _get(app, ONE, BAD)
         _get(app, TWO, None)

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from plugin.clock import iso
 from plugin.db import db
 from plugin.models import Contact, Link, Segment, SegmentMember, Survey
-from plugin.services import followup, links
-from plugin.services.export import csv_lines
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.followup import followup
+from plugin.services.links import links
+from plugin.services.links.export import csv_lines
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from plugin.state import state
 from tests.helpers import NOW
 

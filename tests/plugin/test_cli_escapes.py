@@ -18,8 +18,8 @@ from adapters.csv_file import CsvContactSource
 from plugin.cli.base import fail
 from plugin.cli.output import shown
 from plugin.db import db
-from plugin.services.contacts import import_contacts
-from plugin.services.surveys import save_survey
+from plugin.services.contacts.contacts import import_contacts
+from plugin.services.host.surveys import save_survey
 from tests.helpers import NOW
 
 OSC = "\x1b]0;pwned\x07"  # sets the terminal's title

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import Link
-from plugin.services import links
-from plugin.services.params import IssueOptions
+from plugin.services.links import links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW
 
 

@@ -9,8 +9,8 @@ from adapters.base import SourceFormatError
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link, SegmentMember
-from plugin.services import contacts as contacts_service
-from plugin.services.contacts import import_contacts
+from plugin.services.contacts import contacts as contacts_service
+from plugin.services.contacts.contacts import import_contacts
 from tests.helpers import NOW
 
 

@@ -99,7 +99,7 @@ def test_segment_errors(client, seeded, api_headers) -> None:
 
 
 def test_empty_segment_and_no_segments(client, app, api_headers) -> None:
-    from plugin.services.surveys import save_survey
+    from plugin.services.host.surveys import save_survey
     from tests.helpers import NOW
 
     save_survey(db.session, "survey-1", {"publicUrl": "https://forms.example.com/s/survey-1"}, NOW, "plink")

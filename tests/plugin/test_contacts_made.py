@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import Contact, ContactMade, IdempotencyKey, Link, Survey
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW
 
 API = "/api/personal-links/v1"

@@ -22,8 +22,8 @@ from flask import Flask
 from plugin.cli import cli
 from plugin.db import db
 from plugin.event_models import EventDelivery
-from plugin.services import events, subscriptions
-from plugin.services.event_receiver import MAX_BODY, EventReceiver
+from plugin.services.events import events, subscriptions
+from plugin.services.events.event_receiver import MAX_BODY, EventReceiver
 from plugin.state import state
 from tests.plugin.events_support import drain_now, real_time
 from tests.servers import free_port

@@ -11,8 +11,8 @@ from click.testing import Result
 from flask.testing import FlaskClient
 
 from plugin.db import db
-from plugin.services import events
-from plugin.services.delivery import fan_out
+from plugin.services.events import events
+from plugin.services.events.delivery import fan_out
 from plugin.state import state
 from tests.helpers import NOW, SURVEY_ID
 from webhooks.signature import parse_secret

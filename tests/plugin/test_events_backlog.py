@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from plugin import create_app
 from plugin.db import db
-from plugin.services import delivery_backlog, events
+from plugin.services.events import delivery_backlog, events
 from plugin.state import state
 from tests.helpers import SURVEY_ID, base_config
 from tests.metrics_support import FOLDER, parse, total
@@ -48,7 +48,7 @@ def test_one_line_when_the_drains_fall_behind_none_while_behind_one_when_caught_
         seeded: object, receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
     subscribe(receiver, "b", ["link.opened"])
     _backlog(30)
-    caplog.set_level(logging.INFO, logger="plugin.services.delivery_backlog")
+    caplog.set_level(logging.INFO, logger="plugin.services.events.delivery_backlog")
 
     for _ in range(3):  # a backlog lasting three runs
         drain_now(replace(POLICY, limit=5))
@@ -70,7 +70,7 @@ def test_another_process_seeing_the_same_backlog_logs_nothing_more(
         database_url: str, seeded: object, receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
     subscribe(receiver, "b", ["link.opened"])
     _backlog(3)
-    caplog.set_level(logging.INFO, logger="plugin.services.delivery_backlog")
+    caplog.set_level(logging.INFO, logger="plugin.services.events.delivery_backlog")
     now = state().clock.now()
     other = create_app(base_config(database_url))  # another instance: its own engine and connections
     for _ in range(2):
@@ -90,7 +90,7 @@ def test_another_process_seeing_the_same_backlog_logs_nothing_more(
 
 def test_paused_subscriptions_and_failed_deliveries_waiting_their_backoff_are_not_a_backlog(
         seeded: object, receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
-    from plugin.services import subscriptions
+    from plugin.services.events import subscriptions
 
     paused = subscribe(receiver, "paused", ["link.opened"])
     subscribe(receiver, "down", ["link.opened"])
@@ -98,7 +98,7 @@ def test_paused_subscriptions_and_failed_deliveries_waiting_their_backoff_are_no
     subscriptions.set_paused(db.session, paused, True, state().clock.now())
     db.session.commit()
     receiver.answers = [503, 503]  # the two deliveries to "down" fail: retried in 10 s
-    caplog.set_level(logging.INFO, logger="plugin.services.delivery_backlog")
+    caplog.set_level(logging.INFO, logger="plugin.services.events.delivery_backlog")
     drain_now()
     assert delivery_backlog.measure(db.session, state().clock.now()) == delivery_backlog.Backlog(0, 0.0)
     assert _lines(caplog, BEHIND) == []

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from plugin.db import db
 from plugin.event_models import EventDelivery
 from plugin.models import Contact
-from plugin.services import events, subscriptions
+from plugin.services.events import events, subscriptions
 from plugin.state import state
 from tests.helpers import SURVEY_ID
 from tests.plugin.events_support import POLICY, Receiver, drain_now, real_time, running_receiver, subscribe

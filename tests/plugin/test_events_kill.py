@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from plugin.db import db
 from plugin.event_models import EventDelivery
-from plugin.services import events
+from plugin.services.events import events
 from plugin.state import state
 from tests.helpers import SURVEY_ID
 from tests.plugin.events_support import drain_now, real_time, running_receiver, subscribe, wait_for

@@ -13,9 +13,9 @@ from plugin.event_models import EventDelivery, OutboxEvent
 from plugin.jobs import tasks
 from plugin.jobs.models import JobRun
 from plugin.jobs.runner import run_job
-from plugin.services import events, subscriptions
-from plugin.services.delivery import fan_out
-from plugin.services.delivery_log import purge_events
+from plugin.services.events import events, subscriptions
+from plugin.services.events.delivery import fan_out
+from plugin.services.events.delivery_log import purge_events
 from tests.helpers import NOW, SURVEY_ID
 
 

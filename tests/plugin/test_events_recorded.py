@@ -17,9 +17,10 @@ from sqlalchemy import event, select
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.event_models import OutboxEvent
-from plugin.services import events, issuing, subscriptions
-from plugin.services.contacts import import_contacts
-from plugin.services.links import revoke_link
+from plugin.services.contacts.contacts import import_contacts
+from plugin.services.events import events, subscriptions
+from plugin.services.links import issuing
+from plugin.services.links.links import revoke_link
 from plugin.state import state
 from tests.helpers import NOW, SURVEY_ID
 from tests.webhooks.support import SECRET, response_body, signed

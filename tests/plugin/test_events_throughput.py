@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from plugin.db import db
 from plugin.event_models import EventDelivery
 from plugin.jobs.runner import run_job
-from plugin.services import events, subscriptions
+from plugin.services.events import events, subscriptions
 from plugin.state import state
 from tests.helpers import SURVEY_ID
 from tests.plugin.events_http import keep_alive_receiver

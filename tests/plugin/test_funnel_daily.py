@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from plugin.db import db
 from plugin.models import Contact, Link, Survey
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from plugin.state import state
 from tests.helpers import NOW
 from webhooks.apply import Intake, apply_delivery

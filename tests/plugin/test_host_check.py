@@ -10,7 +10,7 @@ from sqlalchemy import update
 from plugin.cli import cli
 from plugin.db import db
 from plugin.manifest import manifest
-from plugin.services import host_check
+from plugin.services.host import host_check
 from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY
 from tests.plugin.formbricks_host import FakeHost
 from tests.servers import serve_in_thread

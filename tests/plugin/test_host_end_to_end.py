@@ -11,9 +11,9 @@ from sqlalchemy import select
 from plugin.db import db
 from plugin.manifest import manifest
 from plugin.models import Link, ResponseAttribution
-from plugin.services import install, sync
-from plugin.services.adapters import OVERRIDE_KEY, Adapters
-from plugin.services.reconcile import reconcile
+from plugin.services.host import install, sync
+from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
+from plugin.services.host.reconcile import reconcile
 from plugin.state import state
 from tests.helpers import NOW, PUBLIC_URL
 from tests.plugin.formbricks_host import FakeHost

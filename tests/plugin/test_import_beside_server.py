@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import Contact, Link, SegmentMember, Suppression, Survey
-from plugin.services.contact_batches import BATCH
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.contacts.contact_batches import BATCH
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import PUBLIC_URL, SECRET_KEY, seed
 from tests.servers import ROOT
 from tests.webhooks.support import SECRET, SURVEY_ID, response_body, signed, token_of

@@ -16,9 +16,10 @@ from sqlalchemy.exc import OperationalError
 
 from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link, Segment, SegmentMember, Suppression
-from plugin.services import contact_file, suppression_import
-from plugin.services import contacts as contacts_service
-from plugin.services import suppressions as suppressions_service
+from plugin.services.contacts import contact_file
+from plugin.services.contacts import contacts as contacts_service
+from plugin.services.followup import suppression_import
+from plugin.services.followup import suppressions as suppressions_service
 
 
 def _contacts() -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[str]]:

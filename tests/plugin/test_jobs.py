@@ -21,7 +21,7 @@ from plugin.jobs.runner import run_job
 from plugin.jobs.scheduler import should_run_in_process, start_background
 from plugin.jobs.tasks import JOBS, Job
 from plugin.models import AuditEvent, Contact, Link, Survey
-from plugin.services.purge import purge
+from plugin.services.admin.purge import purge
 from tests.helpers import NOW, base_config
 
 

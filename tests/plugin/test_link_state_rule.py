@@ -16,8 +16,8 @@ from sqlalchemy import insert, literal, select
 from plugin import respondent
 from plugin.db import UTCDateTime, db
 from plugin.models import Contact, Link
-from plugin.services import link_state, previews
-from plugin.services.links import STATES, state_expression, state_of
+from plugin.services.links import link_state, previews
+from plugin.services.links.links import STATES, state_expression, state_of
 from tests.helpers import SURVEY_ID
 
 TICK = timedelta(microseconds=1)

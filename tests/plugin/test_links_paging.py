@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from plugin.db import db
 from plugin.models import Contact, Link, Survey
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW
 
 LINKS = "/api/personal-links/v1/surveys/survey-1/links"

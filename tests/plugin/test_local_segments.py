@@ -13,7 +13,7 @@ from plugin.cli import cli
 from plugin.db import db
 from plugin.errors import InvalidInput, Refused
 from plugin.models import Segment
-from plugin.services.local_segments import attribute_filter, save_local_segment
+from plugin.services.contacts.local_segments import attribute_filter, save_local_segment
 from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY
 from tests.plugin.formbricks_host import PRO, members
 

@@ -22,7 +22,7 @@ from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
 from plugin import create_app
 from plugin.db import db
-from plugin.services.api_keys import create_key
+from plugin.services.admin.api_keys import create_key
 from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY, base_config, seed
 from tests.metrics_support import parse, total
 from tests.servers import ROOT, free_port, fresh_database, gunicorn

@@ -154,6 +154,6 @@ def test_sync_and_reconcile_against_the_host_log_no_key_or_address(fake_host_v5,
         _assert_absent(done.stderr, {"host API key": fake_host_v5.state.api_key,
                                      **{f"token {n}": token for n, token in enumerate(tokens)}})
         assert "@" not in done.stderr, done.stderr
-    assert any(line["logger"] == "plugin.services.sync" for line in logged)
+    assert any(line["logger"] == "plugin.services.host.sync" for line in logged)
     assert any(line["logger"] == "plugin.jobs.runner" and line["requestId"].startswith("job-reconcile-")
                for line in logged)  # a job run's lines carry the run's id

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from plugin.db import db
 from plugin.models import AuditEvent, Link, Survey
-from plugin.services.opening import with_hidden_field
+from plugin.services.links.opening import with_hidden_field
 from plugin.state import state
 
 BASE = "/api/v2/management/surveys/survey-1/contact-links/contacts/"

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import AuditEvent, Link
-from plugin.services import open_log
-from plugin.services.open_log import Open, OpenLog
+from plugin.services.links import open_log
+from plugin.services.links.open_log import Open, OpenLog
 from plugin.state import state
 from plugin.tokens import LinkTokens
 from tests.helpers import NOW, SECRET_KEY, SURVEY_ID
@@ -94,7 +94,7 @@ def test_a_database_that_keeps_refusing_is_logged_once_and_its_recovery_once(
     monkeypatch.setattr(open_log, "MAX_QUEUED", 3)
     engine = {"now": sa.create_engine("sqlite:////nonexistent-folder/no.sqlite3")}
     opens = OpenLog(lambda: engine["now"], interval=0.1)
-    caplog.set_level(logging.INFO, logger="plugin.services.open_log")
+    caplog.set_level(logging.INFO, logger="plugin.services.links.open_log")
     for number in range(5):  # five writes fail, a tenth of a second apart as the thread makes them
         opens.add(Open(link_id, SURVEY_ID, 1, NOW, f"r{number}"))
         assert opens.flush() == 0

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from plugin.errors import InvalidInput
-from plugin.services.links import state_of
-from plugin.services.params import parse_issue_options
+from plugin.services.links.links import state_of
+from plugin.services.links.params import parse_issue_options
 
 LATE = datetime(2026, 11, 28, 23, 59, 59, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link
-from plugin.services.purge import purge
+from plugin.services.admin.purge import purge
 from tests.helpers import NOW
 
 V1 = "/api/personal-links/v1"
@@ -174,7 +174,7 @@ def test_reporting_renewing_and_reissuing_stay_set_based(client, seeded, api_hea
     from sqlalchemy import event
 
     from plugin.models import Segment, SegmentMember
-    from plugin.services import issuing
+    from plugin.services.links import issuing
 
     def statements(segment_id: str, **args: str) -> int:
         seen: list[str] = []

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import psycopg
 
 from plugin.db import db
 from plugin.models import ReminderBatch
-from plugin.services.reminder_batches import claim_statement, create_batch
-from plugin.services.reminders import Cadence
+from plugin.services.followup.reminder_batches import claim_statement, create_batch
+from plugin.services.followup.reminders import Cadence
 from tests.helpers import NOW, SURVEY_ID
 
 CONTACTS, SIZE, BEFORE = 600, 25, 19

@@ -18,9 +18,9 @@ from plugin.db import db
 from plugin.event_models import OutboxEvent
 from plugin.jobs.tasks import JOBS
 from plugin.models import Contact, ContactMade, Link, Survey
-from plugin.services import subscriptions
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.events import subscriptions
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW
 from tests.plugin.test_followup import respond
 

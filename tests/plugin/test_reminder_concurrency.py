@@ -18,11 +18,11 @@ from adapters.csv_file import CsvContactSource
 from plugin import create_app
 from plugin.db import db
 from plugin.models import Contact, ContactMade
-from plugin.services.api_keys import create_key
-from plugin.services.contacts import import_contacts
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
-from plugin.services.surveys import save_survey
+from plugin.services.admin.api_keys import create_key
+from plugin.services.contacts.contacts import import_contacts
+from plugin.services.host.surveys import save_survey
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import base_config
 from tests.servers import fresh_database, gunicorn
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from plugin import public
 from plugin.db import db
 from plugin.models import AuditEvent, Link, Survey
-from plugin.services.surveys import save_survey
+from plugin.services.host.surveys import save_survey
 from tests.helpers import NOW
 
 BASE = "/api/v2/management/surveys/survey-1/contact-links/contacts/"
@@ -146,7 +146,7 @@ def test_database_down_is_a_readable_page_for_browsers(client: FlaskClient, seed
 
 def test_database_down_on_the_api_stays_json_for_any_client(client: FlaskClient, api_headers: dict[str, str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from plugin.services import surveys
+    from plugin.services.host import surveys
 
     def down(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("SELECT", {}, Exception("down"))

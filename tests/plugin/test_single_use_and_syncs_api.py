@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from plugin.cli import cli
 from plugin.db import db
 from plugin.models import Link, SyncRun
-from plugin.services.adapters import OVERRIDE_KEY, Adapters
-from plugin.services.runs import recent_runs
-from plugin.services.surveys import save_survey
+from plugin.services.admin.runs import recent_runs
+from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
+from plugin.services.host.surveys import save_survey
 from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY
 from tests.plugin.formbricks_host import FakeHost
 
@@ -51,7 +51,7 @@ def test_each_new_link_of_a_single_use_survey_gets_its_own_host_url(app, client,
 def test_a_large_batch_is_attached_a_chunk_at_a_time(app, client, api_headers, seeded, fake_host: FakeHost,
                                                      monkeypatch) -> None:
     """The batch's ids are read CHUNK at a time (never all in memory), one host request per chunk."""
-    monkeypatch.setattr("plugin.services.single_use.CHUNK", 2)
+    monkeypatch.setattr("plugin.services.links.single_use.CHUNK", 2)
     use_host(app, fake_host)
     single_use_survey(fake_host)
     answer = client.get(f"/api/personal-links/v1/surveys/{SV}/segments/alpha/links.csv", headers=api_headers)
@@ -112,7 +112,7 @@ def test_cli_sync_shows_progress_and_a_summary(app, database_url, fake_host: Fak
 
 def test_the_survey_host_is_built_once_per_app_so_its_rate_limit_is_shared(database_url) -> None:
     from plugin import create_app
-    from plugin.services.adapters import configured, survey_host_provider
+    from plugin.services.host.adapters import configured, survey_host_provider
     from tests.helpers import base_config
 
     app = create_app(base_config(database_url, SURVEY_HOST="formbricks", FORMBRICKS_URL="https://fb.example.com",

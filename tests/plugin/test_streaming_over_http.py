@@ -12,8 +12,8 @@ import requests
 from flask import Flask
 
 from plugin.db import db
-from plugin.services import links
-from plugin.services.params import IssueOptions
+from plugin.services.links import links
+from plugin.services.links.params import IssueOptions
 from tests.servers import serve_in_thread
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from plugin.db import db
 from plugin.event_models import OutboxEvent
 from plugin.models import AuditEvent, Suppression
-from plugin.services import subscriptions
+from plugin.services.events import subscriptions
 from tests.helpers import NOW
 
 API = "/api/personal-links/v1/suppressions"

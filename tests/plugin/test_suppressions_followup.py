@@ -14,10 +14,10 @@ from sqlalchemy import insert, select, text
 
 from plugin.db import db
 from plugin.models import Contact, Link, Survey
-from plugin.services import suppressions
-from plugin.services.followup import non_respondents
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
+from plugin.services.followup import suppressions
+from plugin.services.followup.followup import non_respondents
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW
 
 API = "/api/personal-links/v1"

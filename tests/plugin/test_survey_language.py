@@ -9,8 +9,8 @@ from adapters.formbricks_records import survey_from_api
 from plugin.cli import cli
 from plugin.db import db
 from plugin.models import Survey
-from plugin.services.surveys import save_survey
-from plugin.services.sync import sync
+from plugin.services.host.surveys import save_survey
+from plugin.services.host.sync import sync
 from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY
 from tests.plugin.formbricks_host import FakeHost
 

@@ -11,10 +11,10 @@ from adapters.base import AdapterError
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.models import AuditEvent, Contact, Link, Segment, Survey, SyncRun
-from plugin.services import links
-from plugin.services.local_segments import save_local_segment
-from plugin.services.params import IssueOptions
-from plugin.services.sync import STEPS, sync
+from plugin.services.contacts.local_segments import save_local_segment
+from plugin.services.host.sync import STEPS, sync
+from plugin.services.links import links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW
 from tests.plugin.formbricks_host import PRO, FakeHost, members, serve, snapshot
 
@@ -123,7 +123,7 @@ def test_local_segments_are_evaluated_on_every_sync(app, fake_host: FakeHost) ->
 def test_the_scheduled_sync_job_runs_the_same_sync_and_records_both_runs(app, fake_host: FakeHost) -> None:
     from plugin.jobs.models import JobRun
     from plugin.jobs.runner import run_job
-    from plugin.services.adapters import OVERRIDE_KEY, Adapters
+    from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
 
     adapter = fake_host.adapter()
     app.extensions[OVERRIDE_KEY] = Adapters(adapter, adapter)
@@ -147,7 +147,7 @@ def test_an_unexpected_error_still_ends_the_run_as_failed(app, fake_host: FakeHo
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr("plugin.services.sync.evaluate_local_segments", broken)
+    monkeypatch.setattr("plugin.services.host.sync.evaluate_local_segments", broken)
     with pytest.raises(ZeroDivisionError):
         sync(db.session, adapter, adapter, NOW, "test")
     run = db.session.scalar(select(SyncRun))

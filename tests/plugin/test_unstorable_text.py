@@ -14,7 +14,7 @@ from adapters.base import Segment as SourceSegment
 from plugin.cli import cli
 from plugin.db import db
 from plugin.models import Contact, Segment, Survey
-from plugin.services.contacts import import_contacts
+from plugin.services.contacts.contacts import import_contacts
 from plugin.services.text import UnstorableText
 from tests.helpers import NOW, PUBLIC_URL, SECRET_KEY
 

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
 from plugin.models import Contact, Link, Survey
-from plugin.services.contacts import import_contacts
-from plugin.services.links import issue_links
-from plugin.services.params import IssueOptions
-from plugin.services.surveys import save_survey
+from plugin.services.contacts.contacts import import_contacts
+from plugin.services.host.surveys import save_survey
+from plugin.services.links.links import issue_links
+from plugin.services.links.params import IssueOptions
 from tests.helpers import NOW
 from tests.webhooks.support import OTHER_SURVEY_ID, SECRET, SURVEY_ID
 

@@ -13,8 +13,8 @@ from sqlalchemy import event, select
 
 from plugin.db import db
 from plugin.models import Link, ResponseAttribution
-from plugin.services.adapters import OVERRIDE_KEY, Adapters
-from plugin.services.links import revoke_link
+from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
+from plugin.services.links.links import revoke_link
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import OTHER_SURVEY_ID, response_body, signed, token_of

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from plugin.db import db
 from plugin.event_models import EventSubscription
 from plugin.models import AuditEvent, Link, ResponseAttribution
-from plugin.services import events
+from plugin.services.events import events
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import response_body, signed, token_of

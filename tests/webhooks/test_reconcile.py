@@ -17,7 +17,7 @@ from plugin.db import db
 from plugin.jobs.models import JobRun, ReconcilePoint
 from plugin.jobs.runner import run_job
 from plugin.models import Link, ResponseAttribution
-from plugin.services.reconcile import ReconcileFailed, reconcile
+from plugin.services.host.reconcile import ReconcileFailed, reconcile
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import SURVEY_ID, response_body, signed, token_of

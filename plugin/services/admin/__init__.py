@@ -1,0 +1,1 @@
+"""Administration: API keys, the authentication throttle, idempotency keys, runs and purges."""

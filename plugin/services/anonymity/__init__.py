@@ -1,0 +1,1 @@
+"""Anonymity: a survey's mode and the erasure of anonymous responses' tickets on the host."""

@@ -1,0 +1,1 @@
+"""Follow-up: the funnel, non-respondents, contacts made, reminders and their batches, suppressions."""

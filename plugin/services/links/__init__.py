@@ -1,0 +1,1 @@
+"""Links: the link-state rule, issuing, opening, exporting and previewing personal links."""
