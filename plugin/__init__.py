@@ -11,8 +11,9 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, i18n, logs, monitoring, pool_ping, sessions, state
+from plugin import config, i18n, logs, monitoring, sessions, state
 from plugin import db as database
+from plugin.db import pool_ping
 from plugin.request_body import SidecarRequest
 from plugin.tokens import MAX_ID
 

@@ -199,7 +199,7 @@ def _finish(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = check_database_url(normalise_database_url(str(url)))
-    # A server connection can drop (a PostgreSQL restart): plugin.pool_ping tests one at checkout when it idled,
+    # A server connection can drop (a PostgreSQL restart): plugin.db.pool_ping tests one at checkout when it idled,
     # not on every checkout (one round trip more on every click and delivery). A SQLite file cannot drop.
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": False})
     for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):
