@@ -86,7 +86,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     sessions.init_app(app)
 
-    import plugin.event_models  # noqa: F401  (the outbound event tables belong to the app's metadata)
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, manifest, openapi, public, text_guard
     from plugin.api import contact_links, errors, followup, host, inbox, jobs, links, local_segments, people, syncs
