@@ -11,8 +11,9 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from plugin import config, i18n, logs, monitoring, pool_ping, sessions, state
+from plugin import config, i18n, logs, monitoring, sessions, state
 from plugin import db as database
+from plugin.db import pool_ping
 from plugin.request_body import SidecarRequest
 from plugin.tokens import MAX_ID
 
@@ -85,7 +86,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     sessions.init_app(app)
 
-    import plugin.event_models  # noqa: F401  (the outbound event tables belong to the app's metadata)
     import webhooks.models  # noqa: F401  (the inbox tables belong to the app's metadata)
     from plugin import health, manifest, openapi, public, text_guard
     from plugin.api import contact_links, errors, followup, host, inbox, jobs, links, local_segments, people, syncs

@@ -8,18 +8,25 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from adapters.urls import BadUrl, check_url
-from webhooks.signature import parse_secret
+from plugin.config_checks import (
+    PREFIX,
+    ConfigError,
+    as_bool,
+    check_adapters,
+    check_database_url,
+    metrics_settings,
+    normalise_database_url,
+    sender_name,
+    session_cookie,
+    url_setting,
+    webhook_secrets,
+)
 
-PREFIX = "PERSONAL_LINKS"
 HOST_RESERVED_HIDDEN_FIELDS = frozenset(
     "userId source suid end start welcomeCard hidden verifiedEmail multiLanguage embed verify".split()
 )
@@ -134,10 +141,6 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 STARTUP_NOTES = "personal_links.startup_notes"  # warnings found while loading, logged by the factory
 
 
-class ConfigError(Exception):
-    """Raised at start-up when a setting is missing or wrong; the message says what to set."""
-
-
 def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     """Fill ``app.config``: defaults, environment, test mapping; then derive and check."""
     app.config.from_mapping({name: default for name, (default, _) in SETTINGS.items()})
@@ -145,7 +148,7 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     environment_database = app.config["DATABASE_URL"]
     if test_config is not None:
         app.config.from_mapping(test_config)
-    if _as_bool(app.config["DEMO"]) and environment_database and app.config["DATABASE_URL"] == environment_database:
+    if as_bool(app.config["DEMO"]) and environment_database and app.config["DATABASE_URL"] == environment_database:
         # The shell that ran "Running it for real" still exports the real database: the demo must not seed it.
         raise ConfigError(f"demo mode keeps its data in its own instance folder, but {PREFIX}_DATABASE_URL is set "
                           f"(your real database?): unset it to run the demo")
@@ -162,7 +165,7 @@ def instance_folder(setting: str | None) -> str:
 
 def _finish(app: Flask) -> None:
     config = app.config
-    config["DEMO"] = _as_bool(config["DEMO"])
+    config["DEMO"] = as_bool(config["DEMO"])
     if config["DEMO"]:
         # The demo's key, contacts and survey live in a folder of their own, never in the real instance's.
         app.instance_path = str(Path(app.instance_path) / DEMO_FOLDER)
@@ -183,12 +186,12 @@ def _finish(app: Flask) -> None:
     config["SECRET_KEY_FALLBACKS"] = [str(key) for key in fallbacks]
     if not config.get("PUBLIC_URL"):
         raise ConfigError(f"{PREFIX}_PUBLIC_URL is not set: set it to the sidecar's public base URL")
-    config["PUBLIC_URL"] = _url_setting("PUBLIC_URL", str(config["PUBLIC_URL"]).rstrip("/"))
+    config["PUBLIC_URL"] = url_setting("PUBLIC_URL", str(config["PUBLIC_URL"]).rstrip("/"))
     field = str(config["HIDDEN_FIELD"])
     if not field or " " in field or field in HOST_RESERVED_HIDDEN_FIELDS or field in HOST_RESERVED_PARAMETERS:
         raise ConfigError(f"{PREFIX}_HIDDEN_FIELD {field!r} is reserved by the host or empty; choose another")
     config["HIDDEN_FIELD"] = field
-    config["SENDER_NAME"] = _sender_name(config["SENDER_NAME"])
+    config["SENDER_NAME"] = sender_name(config["SENDER_NAME"])
     url = config.get("DATABASE_URL")
     if not url:
         if not config["DEMO"] and (Path(app.instance_path) / "secret_key").exists():
@@ -199,12 +202,12 @@ def _finish(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{Path(app.instance_path) / 'personal-links.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = check_database_url(normalise_database_url(str(url)))
-    # A server connection can drop (a PostgreSQL restart): plugin.pool_ping tests one at checkout when it idled,
+    # A server connection can drop (a PostgreSQL restart): plugin.db.pool_ping tests one at checkout when it idled,
     # not on every checkout (one round trip more on every click and delivery). A SQLite file cannot drop.
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": False})
     for name in ("WEBHOOK_ALLOW_UNSIGNED", "LATE_RESPONSES_COUNT", "DELETE_DUPLICATES_ON_HOST"):
-        config[name] = _as_bool(config[name])
-    config["WEBHOOK_SECRETS"] = _webhook_secrets(config["WEBHOOK_SECRETS"])
+        config[name] = as_bool(config[name])
+    config["WEBHOOK_SECRETS"] = webhook_secrets(config["WEBHOOK_SECRETS"])
     for name in ("MAX_CONTENT_LENGTH", "MAX_LINKS_PER_REQUEST", "ADMIN_SESSION_HOURS", "WEBHOOK_MAX_BYTES",
                  *INTEGER_SETTINGS):
         try:
@@ -224,8 +227,8 @@ def _finish(app: Flask) -> None:
             raise ConfigError(f"{PREFIX}_{name} must be 1 or more, got {config[name]}")
     if config["SCHEDULER"] not in ("in-process", "off"):
         raise ConfigError(f"{PREFIX}_SCHEDULER must be in-process or off, got {config['SCHEDULER']!r}")
-    _session_cookie(app)
-    _check_adapters(config)
+    session_cookie(app)
+    check_adapters(config)
     level = str(config["LOG_LEVEL"]).upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"{PREFIX}_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {config['LOG_LEVEL']!r}")
@@ -234,117 +237,7 @@ def _finish(app: Flask) -> None:
     if log_format not in ("plain", "json"):
         raise ConfigError(f"{PREFIX}_LOG_FORMAT must be plain or json, got {config['LOG_FORMAT']!r}")
     config["LOG_FORMAT"] = log_format
-    _metrics_settings(app)
-
-
-MIN_METRICS_TOKEN = 16
-
-
-def _metrics_settings(app: Flask) -> None:
-    """METRICS on or off; a token, when given, long enough to be a secret; the folder, the instance folder's."""
-    config = app.config
-    value = str(config["METRICS"]).strip().lower()
-    if value not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
-        raise ConfigError(f"{PREFIX}_METRICS must be on or off, got {config['METRICS']!r}")
-    config["METRICS"] = _as_bool(value)
-    if not config["METRICS"]:
-        return
-    token = str(config.get("METRICS_TOKEN") or "")
-    if token and len(token) < MIN_METRICS_TOKEN:
-        raise ConfigError(f"{PREFIX}_METRICS_TOKEN must be a random string of at least {MIN_METRICS_TOKEN} "
-                          f"characters (the scraper sends it as a bearer token)")
-    config["METRICS_TOKEN"] = token or None
-    config["METRICS_DIR"] = str(config.get("METRICS_DIR") or Path(app.instance_path) / "metrics")
-
-
-def _session_cookie(app: Flask) -> None:
-    """The admin session cookie: not readable by scripts, not sent on cross-site posts, HTTPS-only on HTTPS."""
-    config = app.config
-    if config["ADMIN_SESSION_HOURS"] < 1:
-        raise ConfigError(f"{PREFIX}_ADMIN_SESSION_HOURS must be at least 1")
-    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["ADMIN_SESSION_HOURS"])
-    config["SESSION_COOKIE_NAME"] = "personal_links_session"
-    config["SESSION_COOKIE_HTTPONLY"] = True
-    config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    config["SESSION_COOKIE_SECURE"] = config["PUBLIC_URL"].startswith("https://")
-
-
-def _check_adapters(config: Any) -> None:
-    """The formbricks adapter's settings; unknown adapter names are refused by the registry when first used."""
-    for name in ("CONTACT_SOURCE", "SURVEY_HOST"):
-        config[name] = str(config[name] or "").strip()
-    if "formbricks" in (config["CONTACT_SOURCE"], config["SURVEY_HOST"]):
-        missing = [f"{PREFIX}_{name}" for name in ("FORMBRICKS_URL", "FORMBRICKS_API_KEY") if not config.get(name)]
-        if missing:
-            raise ConfigError(f"the formbricks adapter needs {' and '.join(missing)}")
-        for name in ("FORMBRICKS_URL", "FORMBRICKS_PUBLIC_URL"):
-            if config.get(name):
-                _url_setting(name, str(config[name]))
-    try:
-        config["FORMBRICKS_TIMEOUT"] = float(config["FORMBRICKS_TIMEOUT"])
-    except (TypeError, ValueError):
-        value = config["FORMBRICKS_TIMEOUT"]
-        raise ConfigError(f"{PREFIX}_FORMBRICKS_TIMEOUT must be a number, got {value!r}") from None
-
-
-def _url_setting(name: str, value: str) -> str:
-    """``value`` when it passes the one URL rule (``adapters.urls``); a ConfigError naming the setting otherwise."""
-    try:
-        return check_url(value)
-    except BadUrl as exc:  # the value is not repeated: it may hold a password
-        raise ConfigError(f"{PREFIX}_{name} {exc}") from exc
-
-
-def check_database_url(url: str) -> str:
-    """A URL SQLAlchemy can read, for SQLite or PostgreSQL (the two databases the sidecar is tested on)."""
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
-        raise ConfigError(f"{PREFIX}_DATABASE_URL is not a database URL: use sqlite:///path/to/file.sqlite3 "
-                          f"or postgresql://user@host/database") from None
-    if backend not in ("sqlite", "postgresql"):
-        raise ConfigError(f"{PREFIX}_DATABASE_URL names {backend!r}: the sidecar runs on sqlite or postgresql")
-    return url
-
-
-def normalise_database_url(url: str) -> str:
-    """Use psycopg 3 for PostgreSQL URLs written the usual ways."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def _webhook_secrets(value: Any) -> list[str]:
-    """The configured webhook secrets, each checked now so a typo stops start-up, not every delivery."""
-    listed = value.split(",") if isinstance(value, str) else list(value or ())
-    found = [str(secret).strip() for secret in listed if str(secret).strip()]
-    for position, secret in enumerate(found, start=1):
-        try:
-            parse_secret(secret)
-        except ValueError as exc:  # the message never contains the secret
-            raise ConfigError(f"{PREFIX}_WEBHOOK_SECRETS, secret {position}: {exc}") from None
-    return found
-
-
-MAX_SENDER_NAME = 200
-
-
-def _sender_name(value: Any) -> str:
-    """The sender the respondent pages name: one printable line (it is shown to every respondent)."""
-    name = str(value or "").strip()
-    if not name.isprintable():
-        raise ConfigError(f"{PREFIX}_SENDER_NAME must be one line of printable text (no line breaks or control "
-                          f"characters)")
-    if len(name) > MAX_SENDER_NAME:
-        raise ConfigError(f"{PREFIX}_SENDER_NAME must be at most {MAX_SENDER_NAME} characters, got {len(name)}")
-    return name
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
+    metrics_settings(app)
 
 
 def _instance_secret(app: Flask, path: Path) -> str:

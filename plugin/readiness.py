@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plugin.db import UTCDateTime, change_busy_timeout, db
-from plugin.write_turn import sqlite_write_turn
+from plugin.db.write_turn import sqlite_write_turn
 
 log = logging.getLogger(__name__)
 KEY = "personal_links_readiness"

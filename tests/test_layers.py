@@ -70,3 +70,17 @@ def test_webhooks_never_import_the_api_pages_or_cli() -> None:
     above = ("plugin.api", "plugin.pages", "plugin.cli")
     found = {module: _upward(imports, above) for module, imports in _modules("webhooks").items()}
     assert {module: names for module, names in found.items() if names} == {}
+
+
+def test_the_database_machinery_and_the_tables_import_nothing_above_them() -> None:
+    """``plugin.db`` is the bottom layer and ``plugin.models`` the one on it: everything may import them, so they
+    import nothing else of the sidecar (an import up would be a cycle waiting to happen)."""
+    below = {"plugin.db": ("plugin.db",), "plugin.models": ("plugin.db", "plugin.models")}
+    found: dict[str, set[str]] = {}
+    for package, allowed in below.items():
+        for module, imports in _modules(package).items():
+            names = {name for name in imports if name.startswith(("plugin", "webhooks"))
+                     and not any(name == home or name.startswith(home + ".") for home in allowed)}
+            if names:
+                found[module] = names
+    assert found == {}

@@ -17,9 +17,9 @@ from sqlalchemy import JSON, bindparam, insert, select, update
 
 from plugin.clock import iso
 from plugin.db import DbSession
+from plugin.db.prepared import Driver, Prepared
 from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Link, ResponseAttribution, Survey
-from plugin.prepared import Driver, Prepared
 from plugin.services.events import events
 from plugin.services.links.link_state import has_use_left_sql
 from plugin.tickets import PLACEHOLDER, Tickets, is_ticket

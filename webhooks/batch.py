@@ -1,6 +1,6 @@
 """Deliveries that arrive together are applied together: one write turn, one transaction, one commit.
 
-Under a burst the request threads of a process queue for the write turn (``plugin.write_turn``), and each paid
+Under a burst the request threads of a process queue for the write turn (``plugin.db.write_turn``), and each paid
 for the turn, a connection and a commit of its own. Here the first delivery to find no batch running leads:
 it takes the deliveries queued behind it (at most ``MAX_BATCH``, itself first), applies each in a savepoint of
 one transaction, and commits once; then it hands the lead to the first delivery queued meanwhile. A failure
@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from plugin import logs, metrics
 from plugin.db import DbSession
-from plugin.prepared import Driver
+from plugin.db.prepared import Driver
 from webhooks import store
 from webhooks.apply import Applied, Intake
 from webhooks.inbox_apply import claim_and_apply, claim_applied, effect, store_failure

@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 
-from plugin import pool_ping
+from plugin.db import pool_ping
 
 KEY = "personal_links_intake_engine"
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from plugin import metrics
 from plugin.db import DbSession
-from plugin.prepared import Driver
+from plugin.db.prepared import Driver
 from webhooks import apply, store
 from webhooks.apply import Applied, Intake
 from webhooks.models import InboxDelivery
@@ -59,7 +59,7 @@ def claim_and_apply(session: DbSession, webhook_id: str, delivery: Delivery, bod
     error there raises: the delivery is not stored, and the host, answered 503, sends it again). Statements
     wait on locks at most ``wait_limit_ms`` (None: the session's connections have their own bound,
     ``webhooks.connections``). ``turn``: held from the first write to the commit (and around
-    the failed delivery's own store), not while the connection is found (``plugin.write_turn``).
+    the failed delivery's own store), not while the connection is found (``plugin.db.write_turn``).
     """
     sql = Driver(session)
     if wait_limit_ms is not None:

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from adapters.base import AdapterError
 from plugin import metrics
 from plugin.db import DbSession, db
+from plugin.db.prepared import Driver
+from plugin.db.write_turn import sqlite_write_turn
 from plugin.errors import ServiceError
 from plugin.logs import current_request_id
 from plugin.openapi import error_responses
-from plugin.prepared import Driver
 from plugin.services.host.adapters import survey_host_provider
 from plugin.state import state
-from plugin.write_turn import sqlite_write_turn
 from webhooks import connections, host_cleanup, store
 from webhooks.apply import Intake
 from webhooks.batch import Batches, Job, apply_jobs
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 KEY = "personal_links_webhooks"
 PATH = "/webhooks/formbricks"
 WAIT_LIMIT_MS = 2000  # two waits of at most 2 s keep the answer inside the host's 5 s timeout
-TURN_LIMIT_S = 0.5  # and at most this long in the queue of SQLite's writers (plugin.write_turn)
+TURN_LIMIT_S = 0.5  # and at most this long in the queue of SQLite's writers (plugin.db.write_turn)
 
 
 class DeliveryRejected(ServiceError):

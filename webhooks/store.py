@@ -12,7 +12,7 @@ from sqlalchemy.sql import Insert
 
 from plugin.clock import day_of
 from plugin.db import DbSession, UTCDateTime, change_busy_timeout
-from plugin.prepared import Driver, Prepared
+from plugin.db.prepared import Driver, Prepared
 from webhooks.models import InboxDelivery, WebhookRegistration
 from webhooks.signature import parse_secret
 

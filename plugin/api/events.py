@@ -11,7 +11,7 @@ from plugin.api.auth import require_api_key
 from plugin.api.body import json_object
 from plugin.clock import iso
 from plugin.db import db
-from plugin.event_models import DELIVERY_STATUSES, EventSubscription
+from plugin.models import DELIVERY_STATUSES, EventSubscription
 from plugin.openapi import error_responses, json_response, param
 from plugin.services.events import delivery_log, events, subscriptions
 from plugin.services.links.params import parse_choice, parse_int, parse_page

@@ -20,7 +20,7 @@ from plugin.errors import ServiceError
 from plugin.services.text import problem
 
 ACTOR = "cli"
-BUSY_WORDS = ("database is locked", "database is busy")  # SQLite's busy error, and plugin.write_turn's
+BUSY_WORDS = ("database is locked", "database is busy")  # SQLite's busy error, and plugin.db.write_turn's
 
 
 def fail(message: str) -> None:

@@ -12,7 +12,7 @@ from plugin.cli.jobs import run_job_once
 from plugin.cli.output import fields, shown
 from plugin.clock import iso
 from plugin.db import db
-from plugin.event_models import DELIVERY_STATUSES
+from plugin.models import DELIVERY_STATUSES
 from plugin.services.events import delivery_log, events, subscriptions
 from plugin.state import state
 

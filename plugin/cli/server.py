@@ -10,8 +10,9 @@ import click
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from plugin import demo, metrics, monitoring, schema
+from plugin import demo, metrics, monitoring
 from plugin.cli.base import cli, fail, with_app
+from plugin.db import schema
 from plugin.jobs.scheduler import run_blocking, start_background
 from plugin.state import state
 

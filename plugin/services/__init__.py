@@ -1,5 +1,6 @@
 """Plain functions with explicit inputs (session, clock time, adapter): views, CLI and jobs call these.
 
 One package per domain (``links``, ``contacts``, ``followup``, ``events``, ``anonymity``, ``host``, ``admin``;
-docs/architecture.md lists their modules); ``driver_sql`` and ``text`` are shared by all of them.
+docs/architecture.md lists their modules); ``text`` is shared by all of them (the bulk paths' driver SQL is
+database machinery: ``plugin.db.driver_sql``).
 """

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from plugin.db import db
-from plugin.event_models import EventSubscription
+from plugin.models import EventSubscription
 from tests.pages.support import LiveServer, csrf_of
 from tests.pages.test_pages_at_widths import check, sign_in, visible
 

@@ -17,8 +17,7 @@ from flask.testing import FlaskClient
 
 from plugin.clock import FrozenClock
 from plugin.db import db
-from plugin.event_models import EventDelivery, OutboxEvent
-from plugin.models import Contact, Survey
+from plugin.models import Contact, EventDelivery, OutboxEvent, Survey
 from plugin.services.links.links import issue_links
 from plugin.services.links.params import IssueOptions
 from plugin.state import state

@@ -46,7 +46,7 @@ def _one_line_busy(result) -> None:
 
 
 def test_contacts_import_past_the_busy_limit_is_one_line(run, sqlite_only: str, tmp_path: Path) -> None:
-    """The import's batches are driver-level SQL (``services.driver_sql``): raw sqlite3 errors before."""
+    """The import's batches are driver-level SQL (``plugin.db.driver_sql``): raw sqlite3 errors before."""
     contacts = tmp_path / "c.csv"
     contacts.write_text("id,email,segments\nk1,a@x.org,All\nk2,b@x.org,All\n")
     with write_lock_held(sqlite_only):

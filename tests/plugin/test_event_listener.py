@@ -21,7 +21,7 @@ from flask import Flask
 
 from plugin.cli import cli
 from plugin.db import db
-from plugin.event_models import EventDelivery
+from plugin.models import EventDelivery
 from plugin.services.events import events, subscriptions
 from plugin.services.events.event_receiver import MAX_BODY, EventReceiver
 from plugin.state import state

@@ -18,8 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from plugin.db import db
-from plugin.event_models import EventDelivery
-from plugin.models import Contact
+from plugin.models import Contact, EventDelivery
 from plugin.services.events import events, subscriptions
 from plugin.state import state
 from tests.helpers import SURVEY_ID

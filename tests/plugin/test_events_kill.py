@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.db import db
-from plugin.event_models import EventDelivery
+from plugin.models import EventDelivery
 from plugin.services.events import events
 from plugin.state import state
 from tests.helpers import SURVEY_ID

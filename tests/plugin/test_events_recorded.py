@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 
 from adapters.csv_file import CsvContactSource
 from plugin.db import db
-from plugin.event_models import OutboxEvent
+from plugin.models import OutboxEvent
 from plugin.services.contacts.contacts import import_contacts
 from plugin.services.events import events, subscriptions
 from plugin.services.links import issuing

@@ -19,8 +19,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from plugin.db import db
-from plugin.event_models import EventDelivery
 from plugin.jobs.runner import run_job
+from plugin.models import EventDelivery
 from plugin.services.events import events, subscriptions
 from plugin.state import state
 from tests.helpers import SURVEY_ID

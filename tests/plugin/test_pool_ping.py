@@ -1,4 +1,4 @@
-"""plugin.pool_ping on the real PostgreSQL server: a connection cut while idle is replaced at checkout; one in
+"""plugin.db.pool_ping on the real PostgreSQL server: a connection cut while idle is replaced at checkout; one in
 steady use is not tested (no round trip), and a cut one fails once, after which the pool connects afresh."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from plugin import create_app, pool_ping
-from plugin.db import db
+from plugin import create_app
+from plugin.db import db, pool_ping
 from tests.helpers import base_config
 
 pytestmark = pytest.mark.postgres

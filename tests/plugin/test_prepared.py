@@ -1,4 +1,4 @@
-"""Prepared statements (``plugin.prepared``) run what SQLAlchemy would run: the same values stored and read back,
+"""Prepared statements (``plugin.db.prepared``) run what SQLAlchemy would run: the same values stored and read back,
 errors raised as SQLAlchemy raises them, inside the session's transaction; on both databases."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sqlalchemy import JSON, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.db import SQLITE_BUSY_TIMEOUT_MS, UTCDateTime, change_busy_timeout, db
+from plugin.db.prepared import Driver, Prepared
 from plugin.models import AuditEvent
-from plugin.prepared import Driver, Prepared
 
 AT = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 _AUDIT = AuditEvent.__table__

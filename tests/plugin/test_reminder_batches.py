@@ -15,9 +15,8 @@ from sqlalchemy import select
 
 from plugin.clock import FrozenClock, iso
 from plugin.db import db
-from plugin.event_models import OutboxEvent
 from plugin.jobs.tasks import JOBS
-from plugin.models import Contact, ContactMade, Link, Survey
+from plugin.models import Contact, ContactMade, Link, OutboxEvent, Survey
 from plugin.services.events import subscriptions
 from plugin.services.links.links import issue_links
 from plugin.services.links.params import IssueOptions

@@ -1,4 +1,4 @@
-"""SQLite's WAL is copied back by a thread of the process, not inline in a commit (``plugin.sqlite_checkpoints``)."""
+"""SQLite's WAL is copied back by a thread of the process, not inline in a commit (``plugin.db.sqlite_checkpoints``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from plugin import sqlite_checkpoints
+from plugin.db import sqlite_checkpoints
 
 
 def _eventually(condition: Callable[[], bool], seconds: float = 5.0) -> bool:

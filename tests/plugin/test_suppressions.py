@@ -14,8 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from plugin.db import db
-from plugin.event_models import OutboxEvent
-from plugin.models import AuditEvent, Suppression
+from plugin.models import AuditEvent, OutboxEvent, Suppression
 from plugin.services.events import subscriptions
 from tests.helpers import NOW
 

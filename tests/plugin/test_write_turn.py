@@ -1,5 +1,5 @@
-"""SQLite writers take turns, the threads of a process and the processes of a file (``plugin.write_turn``); PostgreSQL
-writers do not wait."""
+"""SQLite writers take turns, the threads of a process and the processes of a file (``plugin.db.write_turn``);
+PostgreSQL writers do not wait."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from plugin.write_turn import sqlite_write_turn
+from plugin.db.write_turn import sqlite_write_turn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_postgresql_writers_take_no_turn() -> None:
 
 def _hold_in_another_process(database: Path, seconds: float) -> subprocess.Popen[str]:
     """A Python process that takes the file's turn, says so, and holds it ``seconds``."""
-    code = ("import sys, time\nfrom plugin.write_turn import sqlite_write_turn\n"
+    code = ("import sys, time\nfrom plugin.db.write_turn import sqlite_write_turn\n"
             f"with sqlite_write_turn('sqlite', 5.0, {str(database)!r}):\n"
             f"    print('holding', flush=True)\n    time.sleep({seconds})\n")
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True,

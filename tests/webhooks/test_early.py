@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from plugin.db import db
-from plugin.event_models import EventSubscription
-from plugin.models import AuditEvent, Link, ResponseAttribution
+from plugin.models import AuditEvent, EventSubscription, Link, ResponseAttribution
 from plugin.services.events import events
 from plugin.state import state
 from tests.helpers import NOW

@@ -24,9 +24,9 @@ from adapters.base import Contact as SourceContact
 from adapters.base import Segment as SourceSegment
 from adapters.base import SourceFormatError
 from plugin.db import DbSession
+from plugin.db.driver_sql import bind_value, first_column, insert_keyed, insert_many, select_in
 from plugin.models import Contact, SegmentMember
 from plugin.services.contacts.import_turns import Writes
-from plugin.services.driver_sql import bind_value, first_column, insert_keyed, insert_many, select_in
 
 BATCH = 5000
 PAGE = 20_000  # rows read at a time when looking for what the source did not give

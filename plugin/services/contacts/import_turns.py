@@ -3,7 +3,7 @@
 SQLite lets one connection write at a time. An import written as one transaction holds the database's write lock
 from its first row to its last (15 s for a million contacts), and the server's writers fail meanwhile: the webhook
 intake waits 2.5 s at most. So on SQLite each batch of an import is a transaction of its own, begun once the
-batch has the write turn (``plugin.write_turn``) and committed at its end: the writers that queue for the turn
+batch has the write turn (``plugin.db.write_turn``) and committed at its end: the writers that queue for the turn
 (the webhook intake, the opens) get it when the batch ends, and those that wait in SQLite's busy handler (the admin API,
 retrying every 100 ms) find the lock free between two batches: the import stays out for at least a quarter of
 the time its last batch held the lock (``GAP_SHARE``; reading the next batch of a contact file takes that long
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from plugin import db as db_module
 from plugin.db import DbSession
-from plugin.write_turn import sqlite_write_turn
+from plugin.db.write_turn import sqlite_write_turn
 
 GAP_SHARE = 0.25  # after a batch, the import leaves the lock free for at least this share of the batch's time
 

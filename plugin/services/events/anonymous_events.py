@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from plugin.clock import day_of
 from plugin.db import DbSession
-from plugin.event_models import EventDelivery, OutboxEvent
+from plugin.models import EventDelivery, OutboxEvent
 
 # the kinds that say when a contact opened or answered, or which response they gave
 NAMES_A_RESPONSE = ("link.opened", "response.started", "response.completed", "response.duplicate")

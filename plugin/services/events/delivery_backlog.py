@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin import metrics
 from plugin.db import DbSession
-from plugin.event_models import EventBacklog, EventDelivery, EventSubscription
+from plugin.models import EventBacklog, EventDelivery, EventSubscription
 from plugin.services.events.delivery_claim import WAITING
 
 log = logging.getLogger(__name__)

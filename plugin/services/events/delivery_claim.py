@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin.db import DbSession
-from plugin.event_models import EventDelivery, EventSubscription, OutboxEvent
+from plugin.models import EventDelivery, EventSubscription, OutboxEvent
 from plugin.services.events import anonymous_events
 from plugin.services.events.events import priority
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, func, select, update
 
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, NotFound
-from plugin.event_models import DELIVERY_STATUSES, EventDelivery, OutboxEvent
+from plugin.models import DELIVERY_STATUSES, EventDelivery, OutboxEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,7 @@ from sqlalchemy.sql import ColumnElement
 
 from plugin.clock import iso
 from plugin.db import DbSession, UTCDateTime
-from plugin.event_models import EventSubscription, OutboxEvent
-from plugin.models import Contact, Link
+from plugin.models import Contact, EventSubscription, Link, OutboxEvent
 
 KINDS = ("link.issued", "link.opened", "link.revoked", "response.started", "response.completed",
          "response.duplicate", "contact.suppressed", "reminder.batch.created")

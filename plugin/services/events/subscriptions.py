@@ -19,7 +19,7 @@ from adapters.urls import BadUrl
 from adapters.urls import check_url as check_url_rule
 from plugin.db import DbSession
 from plugin.errors import InvalidInput, NotFound, Refused
-from plugin.event_models import EventDelivery, EventSubscription
+from plugin.models import EventDelivery, EventSubscription
 from plugin.services.events import events
 from webhooks.signature import SECRET_PREFIX
 

@@ -26,15 +26,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.db import UTCDateTime
+from plugin.db.prepared import Driver, Prepared
+from plugin.db.write_turn import sqlite_write_turn
 from plugin.models import AuditEvent, Link
-from plugin.prepared import Driver, Prepared
 from plugin.services.events import events
-from plugin.write_turn import sqlite_write_turn
 
 log = logging.getLogger(__name__)
 
 _LINKS, _AUDITS = Link.__table__, AuditEvent.__table__
-# Run on the driver's cursor (``plugin.prepared``), every open of a batch in one executemany each.
+# Run on the driver's cursor (``plugin.db.prepared``), every open of a batch in one executemany each.
 _COUNT = Prepared(update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(
     open_count=_LINKS.c.open_count + 1, last_opened_at=bindparam("now", type_=UTCDateTime),
     first_opened_at=func.coalesce(_LINKS.c.first_opened_at, bindparam("now", type_=UTCDateTime))))

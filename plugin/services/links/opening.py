@@ -24,16 +24,16 @@ from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.engine import Connection
 
 from plugin import metrics
+from plugin.db.prepared import Driver, Prepared
 from plugin.logs import current_request_id
 from plugin.models import Link, Survey
-from plugin.prepared import Driver, Prepared
 from plugin.services.links.link_state import state_of
 from plugin.services.links.open_log import Open, OpenLog, write_opens
 from plugin.tickets import Tickets
 from plugin.tokens import InvalidToken, LinkTokens
 
 _LINKS, _SURVEYS = Link.__table__, Survey.__table__
-# Compiled once and run on the driver's cursor (``plugin.prepared``): SQLAlchemy's work around one short read
+# Compiled once and run on the driver's cursor (``plugin.db.prepared``): SQLAlchemy's work around one short read
 # costs more than the read.
 _READ = Prepared(
     select(_LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS.c.revoked_at, _LINKS.c.use_count, _LINKS.c.max_uses,

@@ -3,7 +3,7 @@
 In WAL mode SQLite copies the log back into the database file (a checkpoint) once the log has passed
 ``wal_autocheckpoint`` pages, inside the commit that crossed it; with ``synchronous=NORMAL`` that commit also
 waits for an fsync of the database file. A webhook delivery writes about 17 pages, so with the default of 1,000
-every 60th delivery paid 4–8 ms, holding its process's write turn (``plugin.write_turn``) while the
+every 60th delivery paid 4–8 ms, holding its process's write turn (``plugin.db.write_turn``) while the
 other writers queued. Measured in bench/RESULTS.md.
 
 So the app's connections raise that threshold to ``SAFETY_PAGES`` (the net, should this thread stop or fall

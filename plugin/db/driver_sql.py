@@ -3,7 +3,7 @@ transaction, without SQLAlchemy's per-row work (statement compiling, type proces
 
 Values must be as the driver takes them (``bind_value`` works one out once) and come back as the driver gives
 them (SQLite: JSON as text; psycopg: parsed). The driver's errors are raised as SQLAlchemy raises them
-(``plugin.prepared.execute``), so a busy database is the same ``OperationalError`` here as anywhere.
+(``plugin.db.prepared.execute``), so a busy database is the same ``OperationalError`` here as anywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from itertools import chain
 from typing import Any
 
 from plugin.db import DbSession
-from plugin.prepared import execute
+from plugin.db.prepared import execute
 
 VALUES_ROWS = 1000  # rows per multi-row INSERT: at most 9,000 parameters, under SQLite's 32,766
 

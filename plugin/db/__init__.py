@@ -1,4 +1,8 @@
-"""The database extension, unbound until the app factory binds it, and the column types we share."""
+"""The database machinery. Here: the extension, unbound until the app factory binds it, the column types we share
+and the connection set-up (SQLite's pragmas and busy timeout). Beside it: prepared statements on the driver's cursor
+(``prepared``), bulk driver SQL (``driver_sql``), SQLite's write turns (``write_turn``) and checkpoints
+(``sqlite_checkpoints``), the ping of idle pooled connections (``pool_ping``), and the schema's upgrade
+(``schema``). The tables are in ``plugin.models``."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
-from plugin import sqlite_checkpoints
+from plugin.db import sqlite_checkpoints
 
 # Named constraints so that migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING = {
@@ -53,7 +57,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL and a busy timeout let several server processes share one SQLite file; enforce foreign keys; leave
-    checkpoints to a thread (``plugin.sqlite_checkpoints``)."""
+    checkpoints to a thread (``plugin.db.sqlite_checkpoints``)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
