@@ -15,7 +15,7 @@ import pytest
 
 from tests.fakes.formbricks_server import create_fake_formbricks, run_fake_formbricks
 from tests.fakes.formbricks_state import FakeFormbricksState
-from tests.plugin.test_readme_for_real import KEY, ROOT, VENV, clean_env
+from tests.plugin.test_deployment_as_written import KEY, ROOT, VENV, clean_env
 from tests.servers import free_port
 
 pytestmark = pytest.mark.servers

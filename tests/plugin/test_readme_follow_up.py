@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.plugin.test_readme_for_real import KEY, clean_env, fresh_clone, readme_block, started
+from tests.plugin.test_deployment_as_written import KEY, clean_env, fresh_clone, readme_block, started
 from tests.servers import free_port
 
 pytestmark = pytest.mark.servers
