@@ -1,6 +1,6 @@
 """docs/follow-up.md's "Following up on the demo" runs as written against the demo server: an invitation
-recorded, a reminder batch due after 0 hours, the contact gone from the non-respondents once the demo survey's form answered, and the
-listener printing the verified response.completed the sidecar sent it."""
+recorded, a reminder batch due after 0 hours, the contact gone from the non-respondents once the demo survey's form
+answered, and the listener printing the verified response.completed the sidecar sent it."""
 
 from __future__ import annotations
 
