@@ -123,9 +123,3 @@ def test_demo_then_running_it_for_real_as_written(tmp_path: Path, backend: str) 
         assert {segment["id"] for segment in segments.json()["data"]} == {"customers", "newsletter"}
     if backend == "sqlite":
         assert (clone / "instance" / "personal-links.sqlite3").is_file()
-
-
-def test_the_readme_still_opens_with_make_run_and_make_test() -> None:
-    text = (ROOT / "README.md").read_text()
-    first_block = text.split("```\n", 2)[1]
-    assert [line.split("#")[0].strip() for line in first_block.splitlines()] == ["make run", "make test"]
