@@ -1,6 +1,7 @@
 """Settings: defaults, then ``PERSONAL_LINKS_*`` from the environment, then the test mapping; checked once.
 
-Every setting is documented in the README's settings table; ``SETTINGS`` below is the list it is made from.
+Every setting is documented in the settings table of docs/settings.md; ``SETTINGS`` below is the list it is
+made from.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ HOST_RESERVED_PARAMETERS = frozenset(
     "lang embed preview startAt offlineSupport verify suId suToken source userId".split()
 )
 
-# name -> (default, description). The README's table of settings says the same.
+# name -> (default, description). The table of settings in docs/settings.md says the same.
 SETTINGS: dict[str, tuple[Any, str]] = {
     "DATABASE_URL": (None, "SQLAlchemy URL; default a SQLite file in the instance folder"),
     "SECRET_KEY": (None, "signs link tokens and admin sessions; required outside demo mode"),

@@ -72,7 +72,7 @@ def contacts() -> None:
 @click.option("--replace", is_flag=True, help="Contacts missing from the file are deleted (links revoked).")
 @with_app
 def contacts_import(app: Flask, file: Path, replace: bool) -> None:
-    """Import contacts and their segments from a CSV file (see the README for the columns)."""
+    """Import contacts and their segments from a CSV file (see docs/contacts.md for the columns)."""
     source = CsvContactSource(file)  # read as a stream, in batches: memory stays flat however long the file
     lines = source.line_count()
 

@@ -1,5 +1,5 @@
 """docs/formbricks.md's Community Edition list runs as written, in its order, against a fake Formbricks without
-the Contacts licence (its example URLs and key replaced by the fake's); and the README's loose ends stay gone."""
+the Contacts licence (its example URLs and key replaced by the fake's)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from tests.fakes.formbricks_server import create_fake_formbricks, run_fake_formbricks
 from tests.fakes.formbricks_state import FakeFormbricksState
-from tests.plugin.test_readme_for_real import KEY, ROOT, VENV, clean_env
+from tests.plugin.test_deployment_as_written import KEY, ROOT, VENV, clean_env
 from tests.servers import free_port
 
 pytestmark = pytest.mark.servers
@@ -81,9 +81,3 @@ def test_the_community_edition_list_runs_as_written(tmp_path: Path) -> None:
         assert "webhook" in output and " fail " not in output.lower(), output
         [webhook] = state.webhooks.values()
         assert webhook["url"] == f"http://127.0.0.1:{port}/webhooks/formbricks"
-
-
-def test_the_readme_has_no_sentence_that_is_only_a_file_name() -> None:
-    """A sentence such as "`docs/webhooks.md`." alone, left over from an edit, says nothing."""
-    text = " ".join((ROOT / "README.md").read_text().split())
-    assert re.findall(r"\. `[\w./-]+`\. ", text) == []

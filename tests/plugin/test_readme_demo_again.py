@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.plugin.test_readme_for_real import KEY, VENV, clean_env, started
+from tests.plugin.test_deployment_as_written import KEY, VENV, clean_env, started
 from tests.servers import free_port
 
 pytestmark = pytest.mark.servers

@@ -82,7 +82,7 @@ class IssueReport:
                 "summary": self.summary()}
 
     def headers(self) -> dict[str, str]:
-        """The report as response headers of a streamed CSV (documented in the README)."""
+        """The report as response headers of a streamed CSV (documented in docs/api.md)."""
         return {"X-Link-Count": str(self.downloaded), "X-Links-New": str(self.new),
                 "X-Links-Reissued": str(self.reissued), "X-Links-Renewed": str(self.renewed),
                 "X-Links-Kept": str(self.kept), "X-Links-Kept-Expires-First": iso(self.kept_first_expiry) or "",

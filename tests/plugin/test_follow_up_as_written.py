@@ -1,6 +1,6 @@
-"""The README's "Following up" runs as written against the demo server: an invitation recorded, a reminder batch
-due after 0 hours, the contact gone from the non-respondents once the demo survey's form answered, and the
-listener printing the verified response.completed the sidecar sent it."""
+"""docs/follow-up.md's "Following up on the demo" runs as written against the demo server: an invitation
+recorded, a reminder batch due after 0 hours, the contact gone from the non-respondents once the demo survey's form
+answered, and the listener printing the verified response.completed the sidecar sent it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.plugin.test_readme_for_real import KEY, clean_env, fresh_clone, readme_block, started
+from tests.plugin.test_deployment_as_written import KEY, clean_env, doc_block, fresh_clone, started
 from tests.servers import free_port
 
 pytestmark = pytest.mark.servers
@@ -30,7 +30,7 @@ def test_following_up_as_written(tmp_path: Path) -> None:
     with started([str(clone / ".venv/bin/personal-links"), "--demo", "serve", "--port", str(port)], clone,
                  clean_env(), log, base):
         key = KEY.search(log.read_text()).group(1)  # type: ignore[union-attr]
-        block = readme_block("Following up", heading="###")
+        block = doc_block("docs/follow-up.md", "Following up on the demo")
         assert block.count(LISTENER_PORT) == 3  # the subscription's URL, the listener, the wait for it
         script = tmp_path / "follow-up.sh"
         script.write_text(block.replace(LISTENER_PORT, str(free_port())))
