@@ -13,7 +13,7 @@ from plugin.i18n import pick_language
 from plugin.respondent import PAGES, render_state, texts
 from plugin.services.links.opening import Opened, open_link
 from plugin.state import state
-from webhooks.apply import Intake
+from plugin.services.responses.attribution import Intake
 
 bp = Blueprint("public", __name__)
 

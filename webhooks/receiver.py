@@ -30,10 +30,11 @@ from plugin.services.host.adapters import survey_host_provider
 from plugin.state import state
 from plugin.write_turn import sqlite_write_turn
 from webhooks import connections, host_cleanup, store
-from webhooks.apply import Intake
+from plugin.services.responses.attribution import Intake
 from webhooks.batch import Batches, Job, apply_jobs
 from webhooks.inbox_apply import apply_stored, claim_and_apply
-from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
+from plugin.services.responses.records import Delivery
+from webhooks.payload import PayloadError, TestPing, UnknownEventError, parse_delivery
 from webhooks.rejections import Rejections
 from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
 

@@ -24,7 +24,7 @@ from plugin.services.links.links import revoke_link
 from plugin.state import state
 from tests.helpers import NOW, SURVEY_ID
 from tests.webhooks.support import SECRET, response_body, signed
-from webhooks.apply import Intake, apply_delivery
+from plugin.services.responses.attribution import Intake, apply_delivery
 from webhooks.payload import parse_delivery
 
 ISSUE = f"/api/v2/management/surveys/{SURVEY_ID}/contact-links/contacts"

@@ -14,8 +14,8 @@ from plugin.services.links.links import issue_links
 from plugin.services.links.params import IssueOptions
 from plugin.state import state
 from tests.helpers import NOW
-from webhooks.apply import Intake, apply_delivery
-from webhooks.payload import Delivery, ResponseRecord
+from plugin.services.responses.attribution import Intake, apply_delivery
+from plugin.services.responses.records import Delivery, ResponseRecord
 
 DAILY = "/api/personal-links/v1/surveys/survey-1/funnel/daily"
 

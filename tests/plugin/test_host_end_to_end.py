@@ -18,7 +18,7 @@ from plugin.state import state
 from tests.helpers import NOW, PUBLIC_URL
 from tests.plugin.formbricks_host import FakeHost
 from tests.webhooks.support import response_body, signed
-from webhooks.apply import Intake
+from plugin.services.responses.attribution import Intake
 from webhooks.models import WebhookRegistration
 
 
