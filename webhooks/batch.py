@@ -26,10 +26,10 @@ from sqlalchemy.exc import OperationalError
 from plugin import logs, metrics
 from plugin.db import DbSession
 from plugin.prepared import Driver
-from webhooks import store
 from plugin.services.responses.attribution import Applied, Intake
-from webhooks.inbox_apply import claim_and_apply, claim_applied, effect, store_failure
 from plugin.services.responses.records import Delivery
+from webhooks import store
+from webhooks.inbox_apply import claim_and_apply, claim_applied, effect, store_failure
 
 MAX_BATCH = 32
 

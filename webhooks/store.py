@@ -6,12 +6,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Insert
+from sqlalchemy import Row, bindparam, func, select, update
 
 from plugin.clock import day_of
-from plugin.db import DbSession, UTCDateTime, change_busy_timeout
+from plugin.db import DbSession, change_busy_timeout
 from plugin.prepared import Driver, Prepared
 from plugin.services.set_once import at_param, insert_ignoring
 from webhooks.models import InboxDelivery, WebhookRegistration

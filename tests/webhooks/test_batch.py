@@ -14,18 +14,18 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from plugin.services.responses import attribution
 import webhooks.batch
 from plugin.db import db
 from plugin.models import AuditEvent, ResponseAttribution
+from plugin.services.responses import attribution
+from plugin.services.responses.attribution import Applied, Intake
+from plugin.services.responses.records import Delivery
 from plugin.state import state
 from tests.conftest import empty_tables, migrate_once
 from tests.helpers import NOW
 from tests.webhooks.support import response_body, token_of
-from plugin.services.responses.attribution import Applied, Intake
 from webhooks.batch import Batches, Job, apply_jobs
 from webhooks.models import InboxDelivery
-from plugin.services.responses.records import Delivery
 from webhooks.payload import parse_delivery
 
 

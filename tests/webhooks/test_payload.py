@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from webhooks import payload
 from plugin.services.responses.records import Delivery, ResponseRecord, extract_token
+from webhooks import payload
 from webhooks.payload import PayloadError, UnknownEventError, parse_delivery
 from webhooks.signature import verify
 

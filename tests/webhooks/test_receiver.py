@@ -11,14 +11,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from plugin.services.responses import attribution
 from plugin.db import db
 from plugin.models import Link, ResponseAttribution
+from plugin.services.responses import attribution
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import SECRET, response_body, signed, token_of
 from webhooks import receiver, store
-from plugin.services.responses.attribution import Intake
 from webhooks.inbox_apply import apply_pending
 from webhooks.models import InboxDelivery, WebhookRegistration
 

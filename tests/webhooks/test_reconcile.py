@@ -18,10 +18,10 @@ from plugin.jobs.models import JobRun, ReconcilePoint
 from plugin.jobs.runner import run_job
 from plugin.models import Link, ResponseAttribution
 from plugin.services.host.reconcile import ReconcileFailed, reconcile
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import SURVEY_ID, response_body, signed, token_of
-from plugin.services.responses.attribution import Intake
 
 HOST = "https://fb.example.com"
 LISTING = f"{HOST}/api/v2/management/responses"

@@ -19,8 +19,8 @@ from adapters.base import AdapterError
 from plugin.clock import backoff
 from plugin.db import DbSession
 from plugin.models import HostErasure
-from plugin.tickets import PLACEHOLDER
 from plugin.services.responses.anonymous import tally
+from plugin.tickets import PLACEHOLDER
 
 log = logging.getLogger(__name__)
 

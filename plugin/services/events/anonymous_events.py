@@ -3,8 +3,9 @@
 The event itself says when by its day (``plugin.services.responses.anonymous`` records it at UTC midnight with
 ``"anonymous": true``). The events job fans it out and sends it within seconds of the finish, so every time it
 stores around that event (fanned out, made, attempted, delivered) would date the response as well as the host's
-own times do: those are days too. A delivery the receiver refuses keeps the time of its next attempt, which its backoff needs,
-until it is delivered or given up. Subscriptions are compared with such an event by their day, like with like.
+own times do: those are days too. A delivery the receiver refuses keeps the time of its next attempt, which its
+backoff needs, until it is delivered or given up. Subscriptions are compared with such an event by their day, like
+with like.
 """
 
 from __future__ import annotations
