@@ -53,3 +53,12 @@ def iso(value: datetime | None) -> str | None:
 def day_of(at: datetime) -> datetime:
     """The UTC midnight of a moment: the finest time an anonymous survey keeps."""
     return datetime.combine(at.astimezone(UTC).date(), time(0), tzinfo=UTC)
+
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next retry after ``attempts`` failed ones: 1, 2, 4 ... minutes, at most 6 hours (the
+    webhook inbox's retry job, and the erasure of anonymous tickets on the host)."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)

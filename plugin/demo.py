@@ -14,9 +14,9 @@ from plugin.models import ApiKey, Contact
 from plugin.services.admin.api_keys import create_key
 from plugin.services.contacts.contacts import import_contacts
 from plugin.services.host.surveys import save_survey
+from plugin.services.responses.attribution import Applied, Intake, apply_delivery
+from plugin.services.responses.records import Delivery, ResponseRecord
 from plugin.state import state
-from webhooks.apply import Applied, Intake, apply_delivery
-from webhooks.payload import Delivery, ResponseRecord
 
 DEMO_SURVEY = "demo-survey"
 DEMO_KEY_NAME = "demo admin"  # the key the first start makes and shows

@@ -12,8 +12,8 @@ from plugin.headers import HTML, harden, prefers_json
 from plugin.i18n import pick_language
 from plugin.respondent import PAGES, render_state, texts
 from plugin.services.links.opening import Opened, open_link
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
-from webhooks.apply import Intake
 
 bp = Blueprint("public", __name__)
 

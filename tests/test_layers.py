@@ -17,14 +17,12 @@ KNOWN_UPWARD = {
     "plugin.services.admin.purge": {"webhooks.models"},
     "plugin.services.admin.runs": {"plugin.jobs.models"},
     "plugin.services.anonymity.anonymity": {"webhooks.models", "webhooks.store"},
-    "plugin.services.anonymity.erasure": {"webhooks.anonymous", "webhooks.inbox_apply"},
     "plugin.services.events.delivery": {"webhooks.signature"},
     "plugin.services.events.event_receiver": {"webhooks.signature"},
     "plugin.services.events.subscriptions": {"webhooks.signature"},
     "plugin.services.host.host_check": {"webhooks.models"},
     "plugin.services.host.install": {"webhooks.models"},
-    "plugin.services.host.reconcile": {"plugin.jobs.models", "webhooks.anonymous", "webhooks.apply",
-                                       "webhooks.payload"},
+    "plugin.services.host.reconcile": {"plugin.jobs.models"},
 }
 
 

@@ -26,10 +26,10 @@ from sqlalchemy.exc import OperationalError
 from plugin import logs, metrics
 from plugin.db import DbSession
 from plugin.db.prepared import Driver
+from plugin.services.responses.attribution import Applied, Intake
+from plugin.services.responses.records import Delivery
 from webhooks import store
-from webhooks.apply import Applied, Intake
 from webhooks.inbox_apply import claim_and_apply, claim_applied, effect, store_failure
-from webhooks.payload import Delivery
 
 MAX_BATCH = 32
 

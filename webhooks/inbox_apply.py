@@ -1,7 +1,7 @@
 """A delivery stored in the inbox and applied: in one transaction with its claim (the receiver), again when it
 was stored before and failed (a repeat), and by the retry job; what is kept of a failure, and the backoff.
 
-The effect itself, and the rules of an attribution, are ``webhooks.apply``'s.
+The effect itself, and the rules of an attribution, are ``plugin.services.responses.attribution``'s.
 """
 
 from __future__ import annotations
@@ -9,29 +9,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from plugin import metrics
+from plugin.clock import backoff
 from plugin.db import DbSession
 from plugin.db.prepared import Driver
-from webhooks import apply, store
-from webhooks.apply import Applied, Intake
+from plugin.services.responses import attribution
+from plugin.services.responses.attribution import Applied, Intake
+from plugin.services.responses.records import Delivery
+from webhooks import store
 from webhooks.models import InboxDelivery
-from webhooks.payload import Delivery, PayloadError, parse_delivery
+from webhooks.payload import PayloadError, parse_delivery
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = timedelta(hours=6)
 
 
 def apply_stored(session: DbSession, inbox_id: int, delivery: Delivery, now: datetime,
                  intake: Intake) -> Applied | None:
     """Apply a stored delivery and mark it applied, committing; on a database error mark it failed, None."""
     try:
-        applied = apply.apply_delivery(session, delivery, now, intake)
+        applied = attribution.apply_delivery(session, delivery, now, intake)
         store.mark_applied(session, inbox_id, now, forget=applied.anonymous)
         session.commit()
         if applied.decided:
@@ -97,7 +99,7 @@ def claim_applied(session: DbSession, sql: Driver, webhook_id: str, delivery: De
 def effect(session: DbSession, sql: Driver, inbox_id: int, delivery: Delivery, now: datetime,
            intake: Intake) -> Applied:
     """Apply a claimed delivery in the caller's transaction; an anonymous survey's stored body is forgotten."""
-    applied = apply.apply_delivery(session, delivery, now, intake, sql)
+    applied = attribution.apply_delivery(session, delivery, now, intake, sql)
     if applied.anonymous:
         store.forget_body(sql, inbox_id, now)
     return applied
@@ -120,11 +122,6 @@ def _failure(delivery: int | str, exc: Exception) -> str:
     log.warning("webhook delivery %s not applied, kept for a retry: %s: %s", delivery, type(exc).__name__,
                 reason, exc_info=not isinstance(exc, SQLAlchemyError))
     return f"{type(exc).__name__}: {reason}"[:2000]
-
-
-def backoff(attempts: int) -> timedelta:
-    """The wait before the next retry after ``attempts`` failed ones: 1, 2, 4 ... minutes, at most 6 hours."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
 def apply_pending(session: DbSession, now: datetime, intake: Intake, limit: int = 100,

@@ -1,4 +1,5 @@
-"""Formbricks response webhooks: a verified raw body parsed strictly into frozen records.
+"""Formbricks response webhooks: a verified raw body parsed strictly into frozen records
+(``plugin.services.responses.records``, which the attribution rule takes).
 
 Call ``parse_delivery`` only on a body that ``webhooks.signature.verify`` accepted. Every error is a
 ``PayloadError`` naming the field at fault. Recommended answers for the receiver view: ``UnknownEventError``
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import isfinite
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from plugin.services.responses.records import Delivery, ResponseRecord
 
 TEST_EVENT = "testEndpoint"
 RESPONSE_EVENTS = frozenset({"responseCreated", "responseUpdated", "responseFinished"})
@@ -40,30 +42,6 @@ class UnknownEventError(PayloadError):
     def __init__(self, event: str) -> None:
         super().__init__(f"event {event[:64]!r} is not handled", field="event")
         self.event = event
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseRecord:
-    """The parts of a host response the sidecar uses; ``data`` holds answers and hidden fields by id."""
-
-    id: str
-    survey_id: str
-    finished: bool
-    created_at: datetime
-    updated_at: datetime
-    contact_id: str | None
-    data: Mapping[str, Any]
-    meta_url: str | None
-    single_use_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One response event; ``webhook_config_id`` is the host's webhook (the body's ``webhookId``)."""
-
-    event: str
-    webhook_config_id: str
-    response: ResponseRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,20 +168,3 @@ def parse_delivery(body: bytes) -> Delivery | TestPing:
         webhook_config_id=_get(document, "webhookId", "webhookId", str, required=False) or "",
         response=_response(_get(document, "data", "data", dict, required=True)),
     )
-
-
-def extract_token(response: ResponseRecord, field_id: str) -> str | None:
-    """Our link token: the hidden field ``field_id`` in ``data``, else that parameter of ``meta_url``."""
-    # The host decodes hidden fields by ordinary query rules ('+' becomes a space, '%2B' a plus), and
-    # parse_qs below does the same. Our tokens use only [A-Za-z0-9._-], so both ways they arrive unchanged.
-    value = response.data.get(field_id)
-    if isinstance(value, str) and value:
-        return value
-    if response.meta_url is None:
-        return None
-    try:
-        query = urlsplit(response.meta_url).query
-    except ValueError:  # e.g. an unbalanced '[' in the host part; such a URL carries no token we can trust
-        return None
-    values = parse_qs(query).get(field_id)
-    return values[0] if values else None

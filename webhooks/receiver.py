@@ -1,4 +1,5 @@
-"""``POST /webhooks/formbricks``: size check, verify the raw body, claim it in the inbox, apply, answer.
+"""``POST /webhooks/formbricks`` in four steps: read (size check, verify the raw body, parse it), hand it to the
+intake (``webhooks.intake``: stored by its id, applied), map what became of it to an answer, answer.
 
 The only Flask module of ``webhooks/``. A 2xx is sent only once the body is stored; a database that cannot
 store it answers 503 (the host retries). Deleting duplicates on the host happens after the answer.
@@ -17,23 +18,18 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from sqlalchemy.orm import Session
 
 from adapters.base import AdapterError
 from plugin import metrics
-from plugin.db import DbSession, db
-from plugin.db.prepared import Driver
-from plugin.db.write_turn import sqlite_write_turn
+from plugin.db import db
 from plugin.errors import ServiceError
-from plugin.logs import current_request_id
 from plugin.openapi import error_responses
 from plugin.services.host.adapters import survey_host_provider
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
 from webhooks import connections, host_cleanup, store
-from webhooks.apply import Intake
-from webhooks.batch import Batches, Job, apply_jobs
-from webhooks.inbox_apply import apply_stored, claim_and_apply
-from webhooks.payload import Delivery, PayloadError, TestPing, UnknownEventError, parse_delivery
+from webhooks.intake import WAIT_LIMIT_MS, Arrival, DeliveryIntake, Outcome, for_app
+from webhooks.payload import PayloadError, TestPing, parse_delivery
 from webhooks.rejections import Rejections
 from webhooks.signature import SIGNATURE_HEADER, SignatureError, parse_secret, verify
 
@@ -41,8 +37,6 @@ bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
 KEY = "personal_links_webhooks"
 PATH = "/webhooks/formbricks"
-WAIT_LIMIT_MS = 2000  # two waits of at most 2 s keep the answer inside the host's 5 s timeout
-TURN_LIMIT_S = 0.5  # and at most this long in the queue of SQLite's writers (plugin.db.write_turn)
 
 
 class DeliveryRejected(ServiceError):
@@ -65,11 +59,11 @@ REGISTERED_KEYS_RECHECK = 1.0  # and at most one read more a second for deliveri
 class WebhookState:
     """The configured secrets' keys (parsed once), the registered ones (read at most once a minute, and again
     when no key matches: a webhook just installed by another process; at most once a second, so forged deliveries
-    cost no query), the refusals to log, and how work after the answer starts."""
+    cost no query), the refusals to log, how work after the answer starts, and the intake (chosen at start-up)."""
 
     keys: list[bytes]
+    intake: DeliveryIntake
     background: Callable[[Callable[[], None]], None] = field(default=_start_thread)
-    batches: Batches = field(default_factory=Batches)  # deliveries of this process applied together
     registered: list[bytes] | None = None
     registered_at: float = 0.0
     rechecked_at: float = float("-inf")
@@ -107,9 +101,11 @@ def _count(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Parse the configured secrets once (config has checked them); on PostgreSQL, the intake's own engine."""
-    app.extensions[KEY] = WebhookState(keys=[parse_secret(s) for s in app.config["WEBHOOK_SECRETS"]])
+    """Parse the configured secrets once (config has checked them); on PostgreSQL, the intake's own engine; the
+    intake, by the database (group commit on SQLite, a transaction each on PostgreSQL)."""
     connections.init_app(app, WAIT_LIMIT_MS)
+    intake = for_app(app, _rules, lambda: state().clock.now(), partial(_delete_later, app), PATH)
+    app.extensions[KEY] = WebhookState(keys=[parse_secret(s) for s in app.config["WEBHOOK_SECRETS"]], intake=intake)
 
 
 def _is_ping(body: bytes) -> bool:
@@ -153,73 +149,57 @@ def _answer(status: str, code: int = 200, **extra: Any) -> tuple[Response, int]:
 
 @bp.post(PATH)
 def receive() -> tuple[Response, int]:
-    """Take one delivery from the host."""
+    """Take one delivery from the host: read it, hand it to the intake, answer with what became of it."""
+    arrival = _read()
+    if arrival is None:
+        return _answer("ok", event="testEndpoint")
+    hooks: WebhookState = current_app.extensions[KEY]
+    return _answer_for(hooks.intake.accept(arrival))
+
+
+def _read() -> Arrival | None:
+    """The authentic delivery in the request, parsed (or why it is not a delivery); None for the host UI's Test
+    Endpoint ping. DeliveryRejected when it is not authentic."""
     request.max_content_length = current_app.config["WEBHOOK_MAX_BYTES"]
     body = request.get_data(cache=False)  # 413 past the limit, before anything is parsed
     if SIGNATURE_HEADER not in request.headers and _is_ping(body):
-        return _answer("ok", event="testEndpoint")
+        return None
     now = state().clock.now()
     webhook_id = _authenticate(body, now.timestamp())
     # Kept as text for the retry job; a NUL (which PostgreSQL's text refuses) cannot be in valid JSON anyway.
     text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
     try:
         parsed = parse_delivery(body)
-    except UnknownEventError as exc:
-        store.claim(db.session, webhook_id, exc.event, text, now, status="ignored")
-        db.session.commit()
-        return _answer("ignored", event=exc.event[:64])
-    except PayloadError as exc:
-        store.claim(db.session, webhook_id, "malformed", text, now, status="ignored", error=str(exc))
-        db.session.commit()
-        raise DeliveryRejected(400, f"not a delivery we understand: {exc}") from exc
+    except PayloadError as exc:  # UnknownEventError among them: the intake stores it as ignored
+        return Arrival(webhook_id, text, exc, now)
     if isinstance(parsed, TestPing):
-        return _answer("ok", event="testEndpoint")
-    return _store_and_apply(webhook_id, parsed, text)
+        return None
+    return Arrival(webhook_id, text, parsed, now)
 
 
-def _intake() -> Intake:
+def _answer_for(outcome: Outcome) -> tuple[Response, int]:
+    """The answer to the host for what became of its delivery."""
+    if outcome.status == "malformed":
+        raise DeliveryRejected(400, f"not a delivery we understand: {outcome.error}") from outcome.error
+    if outcome.status == "ignored":
+        return _answer("ignored", event=outcome.event[:64])
+    if outcome.applied is None:  # a duplicate, or stored for the retry job
+        return _answer(outcome.status, 202 if outcome.status == "stored" else 200, webhookId=outcome.webhook_id)
+    applied = outcome.applied
+    return _answer("applied", webhookId=outcome.webhook_id, responseId=applied.response_id, outcome=applied.status)
+
+
+def _rules() -> Intake:
     plugin, config = state(), current_app.config
     return Intake(plugin.tokens, plugin.hidden_field, config["LATE_RESPONSES_COUNT"], plugin.tickets,
                   timedelta(seconds=config["ERASURE_DELAY_SECONDS"]))
 
 
-def _store_and_apply(webhook_id: str, delivery: Delivery, text: str) -> tuple[Response, int]:
-    engine = connections.engine_of(current_app)
-    if engine is None:  # SQLite: the app's session, its busy timeout bounded per delivery
-        return _settle(db.session, WAIT_LIMIT_MS, webhook_id, delivery, text)
-    with Session(engine) as session:  # PostgreSQL: the intake's connections, made with the bound
-        return _settle(session, None, webhook_id, delivery, text)
-
-
-def _settle(session: DbSession, limit_ms: int | None, webhook_id: str, delivery: Delivery, text: str
-            ) -> tuple[Response, int]:
-    """Store and apply a delivery (``limit_ms``: the bound on its waits to set, None when its connection has
-    one); answer with what became of it."""
-    hooks: WebhookState = current_app.extensions[KEY]
-    engine = db.engine
-    turn = partial(sqlite_write_turn, engine.dialect.name, TURN_LIMIT_S, engine.url.database)
-    now = state().clock.now()
-    if engine.dialect.name == "sqlite":  # one writer at a time anyway: those queued go in one transaction
-        job = Job(webhook_id, delivery, text, now, current_request_id(), PATH)
-        stored, applied = hooks.batches.apply(job, partial(apply_jobs, session, intake=_intake(),
-                                                           wait_limit_ms=WAIT_LIMIT_MS, turn=turn), TURN_LIMIT_S)
-    else:  # PostgreSQL's writers run side by side, each in its own transaction
-        stored, applied = claim_and_apply(session, webhook_id, delivery, text, now, _intake(), limit_ms)
-    if not stored:  # stored before: applied, ignored, or failed and waiting for the retry job
-        row = store.find(session, webhook_id)
-        session.commit()
-        if row is None or row.status in ("applied", "ignored"):
-            return _answer("duplicate", webhookId=webhook_id)  # a read: no turn to write taken
-        if limit_ms is not None:
-            store.limit_waits(Driver(session), limit_ms)
-        with turn():
-            applied = apply_stored(session, row.id, delivery, state().clock.now(), _intake())  # a repeat
-    if applied is None:
-        return _answer("stored", 202, webhookId=webhook_id)
-    if applied.decided and applied.status == "duplicate" and current_app.config["DELETE_DUPLICATES_ON_HOST"]:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        hooks.background(partial(_delete_on_host, app, applied.response_id))
-    return _answer("applied", webhookId=webhook_id, responseId=applied.response_id, outcome=applied.status)
+def _delete_later(app: Flask, response_id: str) -> None:
+    """A duplicate this delivery decided: delete it on the host after the answer, when the settings say so."""
+    if app.config["DELETE_DUPLICATES_ON_HOST"]:
+        hooks: WebhookState = app.extensions[KEY]
+        hooks.background(partial(_delete_on_host, app, response_id))
 
 
 def _delete_on_host(app: Flask, response_id: str) -> None:

@@ -6,26 +6,17 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Insert
+from sqlalchemy import Row, bindparam, func, select, update
 
 from plugin.clock import day_of
-from plugin.db import DbSession, UTCDateTime, change_busy_timeout
+from plugin.db import DbSession, change_busy_timeout
 from plugin.db.prepared import Driver, Prepared
+from plugin.services.set_once import at_param, insert_ignoring
 from webhooks.models import InboxDelivery, WebhookRegistration
 from webhooks.signature import parse_secret
 
 log = logging.getLogger(__name__)
-
-
-_INSERTS: dict[tuple[str, str, str], Insert] = {}
 _INBOX = InboxDelivery.__table__
-
-
-def at_param(name: str) -> Any:
-    """A parameter for a UTC timestamp column."""
-    return bindparam(name, type_=UTCDateTime)
 
 
 # Built once: webhook intake is a hot path, and building a statement costs more than running it.
@@ -33,15 +24,6 @@ _FIND = select(_INBOX.c.id, _INBOX.c.status).where(_INBOX.c.webhook_id == bindpa
 _APPLIED = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
     status="applied", applied_at=at_param("p_now"), attempts=_INBOX.c.attempts + 1, last_error=None))
 FORGOTTEN = ""  # the body of an applied delivery of an anonymous survey: nothing of the response is kept
-
-
-def insert_ignoring(dialect: str, table: Any, key: str) -> Insert:
-    """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING`` the primary key, in the dialect's construct."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING says whether this call made the row (PostgreSQL's rowcount is -1 under RETURNING)
-    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*table.primary_key.columns)
-
-
 # An applied delivery of an anonymous survey: its body and event emptied, its times kept only as days, so the
 # row cannot be lined up with the response's own times on the host.
 _FORGET = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("p_id")).values(
@@ -51,27 +33,6 @@ _CLAIM = Prepared(lambda dialect: insert_ignoring(dialect, _INBOX, "webhook_id")
     webhook_id=bindparam("p_webhook"), received_at=at_param("p_received"), event=bindparam("p_event"),
     body=bindparam("p_body"), status=bindparam("p_status"), attempts=bindparam("p_attempts"),
     last_error=bindparam("p_error"), applied_at=at_param("p_applied")))
-
-
-def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:
-    cached = _INSERTS.get((dialect, model.__tablename__, key))
-    if cached is None:
-        cached = _INSERTS[(dialect, model.__tablename__, key)] = insert_ignoring(dialect, model.__table__, key)
-    return cached
-
-
-def earliest(column: Any, name: str) -> Any:
-    """SQL for the earlier of a nullable timestamp column and the parameter ``name`` (order-independent)."""
-    at = bindparam(name, type_=UTCDateTime)
-    return case((or_(column.is_(None), column > at), at), else_=column)
-
-
-def insert_once(session: DbSession, model: Any, values: dict[str, Any], key: str) -> Any | None:
-    """INSERT ... ON CONFLICT (key) DO NOTHING; the new row's primary key when this call made it, else None."""
-    connection = session.connection()
-    statement = _insert_ignoring_conflicts(connection.dialect.name, model, key)
-    row = connection.execute(statement, values).first()
-    return None if row is None else row[0]
 
 
 def limit_waits(sql: Driver, milliseconds: int) -> None:

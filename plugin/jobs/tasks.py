@@ -25,8 +25,8 @@ from plugin.services.followup import reminder_batches
 from plugin.services.host.adapters import configured
 from plugin.services.host.reconcile import reconcile
 from plugin.services.host.sync import sync
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
-from webhooks.apply import Intake
 from webhooks.inbox_apply import apply_pending
 
 Counts = dict[str, int]

@@ -14,10 +14,10 @@ from plugin.db import db
 from plugin.models import Contact, Link, Survey
 from plugin.services.links.links import issue_links
 from plugin.services.links.params import IssueOptions
+from plugin.services.responses.attribution import Intake, apply_delivery
+from plugin.services.responses.records import Delivery, ResponseRecord
 from tests.helpers import NOW, SURVEY_ID
 from tests.pages.support import LiveServer
-from webhooks.apply import Intake, apply_delivery
-from webhooks.payload import Delivery, ResponseRecord
 
 pytestmark = pytest.mark.browser
 COLOURS = {"opened": "rgb(37, 99, 235)", "started": "rgb(217, 119, 6)", "completed": "rgb(5, 150, 105)"}

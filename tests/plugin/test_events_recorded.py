@@ -21,10 +21,10 @@ from plugin.services.contacts.contacts import import_contacts
 from plugin.services.events import events, subscriptions
 from plugin.services.links import issuing
 from plugin.services.links.links import revoke_link
+from plugin.services.responses.attribution import Intake, apply_delivery
 from plugin.state import state
 from tests.helpers import NOW, SURVEY_ID
 from tests.webhooks.support import SECRET, response_body, signed
-from webhooks.apply import Intake, apply_delivery
 from webhooks.payload import parse_delivery
 
 ISSUE = f"/api/v2/management/surveys/{SURVEY_ID}/contact-links/contacts"

@@ -15,10 +15,10 @@ from plugin.db import db
 from plugin.models import Contact, Link, Survey
 from plugin.services.links.links import issue_links, revoke_link
 from plugin.services.links.params import IssueOptions
+from plugin.services.responses.attribution import Intake, apply_delivery
+from plugin.services.responses.records import Delivery, ResponseRecord
 from plugin.state import state
 from tests.helpers import NOW
-from webhooks.apply import Intake, apply_delivery
-from webhooks.payload import Delivery, ResponseRecord
 
 API = "/api/personal-links/v1"
 

@@ -12,10 +12,10 @@ from plugin.db import db
 from plugin.models import Contact, Link, Survey
 from plugin.services.links.links import issue_links
 from plugin.services.links.params import IssueOptions
+from plugin.services.responses.attribution import Intake, apply_delivery
+from plugin.services.responses.records import Delivery, ResponseRecord
 from plugin.state import state
 from tests.helpers import NOW
-from webhooks.apply import Intake, apply_delivery
-from webhooks.payload import Delivery, ResponseRecord
 
 DAILY = "/api/personal-links/v1/surveys/survey-1/funnel/daily"
 

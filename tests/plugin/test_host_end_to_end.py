@@ -14,11 +14,11 @@ from plugin.models import Link, ResponseAttribution
 from plugin.services.host import install, sync
 from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
 from plugin.services.host.reconcile import reconcile
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
 from tests.helpers import NOW, PUBLIC_URL
 from tests.plugin.formbricks_host import FakeHost
 from tests.webhooks.support import response_body, signed
-from webhooks.apply import Intake
 from webhooks.models import WebhookRegistration
 
 

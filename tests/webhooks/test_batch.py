@@ -14,18 +14,19 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-import webhooks.apply
 import webhooks.batch
 from plugin.db import db
 from plugin.models import AuditEvent, ResponseAttribution
+from plugin.services.responses import attribution
+from plugin.services.responses.attribution import Applied, Intake
+from plugin.services.responses.records import Delivery
 from plugin.state import state
 from tests.conftest import empty_tables, migrate_once
 from tests.helpers import NOW
 from tests.webhooks.support import response_body, token_of
-from webhooks.apply import Applied, Intake
 from webhooks.batch import Batches, Job, apply_jobs
 from webhooks.models import InboxDelivery
-from webhooks.payload import Delivery, parse_delivery
+from webhooks.payload import parse_delivery
 
 
 def _job(name: str, delivery: Any = None, request_id: str | None = None) -> Job:
@@ -124,14 +125,14 @@ def _intake() -> Intake:
 
 def test_a_batch_is_one_transaction_where_a_failure_is_stored_alone_and_each_keeps_its_request_id(
         app: Flask, links: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
-    real = webhooks.apply.apply_delivery
+    real = attribution.apply_delivery
 
     def failing_for_r2(session: Any, delivery: Delivery, *args: Any) -> Applied:
         if delivery.response.id == "r2":
             raise RuntimeError("a bug in applying r2")
         return real(session, delivery, *args)
 
-    monkeypatch.setattr("webhooks.apply.apply_delivery", failing_for_r2)
+    monkeypatch.setattr("plugin.services.responses.attribution.apply_delivery", failing_for_r2)
     jobs = [Job("w1", _delivery("r1", token_of(links["c1"])), "{}", NOW, "req-1"),
             Job("w2", _delivery("r2", token_of(links["c2"])), "{}", NOW, "req-2"),
             Job("w1", _delivery("r1", token_of(links["c1"])), "{}", NOW, "req-3"),  # the same delivery again

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from plugin.services.responses.records import Delivery, ResponseRecord, extract_token
 from webhooks import payload
-from webhooks.payload import Delivery, PayloadError, UnknownEventError, extract_token, parse_delivery
+from webhooks.payload import PayloadError, UnknownEventError, parse_delivery
 from webhooks.signature import verify
 
 
@@ -162,7 +163,7 @@ def test_a_missing_webhook_id_in_the_body_is_no_reason_to_lose_the_response(real
     assert parsed.response.id == document["data"]["id"]
 
 
-def _response(real_delivery: dict[str, Any], **changes: Any) -> payload.ResponseRecord:
+def _response(real_delivery: dict[str, Any], **changes: Any) -> ResponseRecord:
     parsed = parse_delivery(_encode(_body(real_delivery, **changes)))
     assert isinstance(parsed, Delivery)
     return parsed.response

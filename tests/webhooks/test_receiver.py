@@ -11,14 +11,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-import webhooks.apply
 from plugin.db import db
 from plugin.models import Link, ResponseAttribution
+from plugin.services.responses import attribution
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import SECRET, response_body, signed, token_of
 from webhooks import receiver, store
-from webhooks.apply import Intake
 from webhooks.inbox_apply import apply_pending
 from webhooks.models import InboxDelivery, WebhookRegistration
 
@@ -212,7 +212,7 @@ def test_failed_apply_stays_in_the_inbox_and_is_applied_later(client: FlaskClien
     def locked(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("UPDATE", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(webhooks.apply, "apply_delivery", locked)
+    monkeypatch.setattr(attribution, "apply_delivery", locked)
     body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True)
     answer = client.post(URL, data=body, headers=signed(body))
     assert answer.status_code == 202
@@ -236,7 +236,7 @@ def test_an_effect_failing_half_way_is_undone_and_the_delivery_kept(
     def fail_after_the_first_statements(*args: Any, **kwargs: Any) -> str:
         raise failure
 
-    monkeypatch.setattr(webhooks.apply, "_finish", fail_after_the_first_statements)
+    monkeypatch.setattr(attribution, "_finish", fail_after_the_first_statements)
     body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True)
     assert client.post(URL, data=body, headers=signed(body)).status_code == 202
     db.session.expire_all()
@@ -253,7 +253,7 @@ def test_an_effect_failing_half_way_is_undone_and_the_delivery_kept(
 
 def test_a_repeat_of_a_failed_delivery_applies_it(client: FlaskClient, links: dict[str, int],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(webhooks.apply, "apply_delivery", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(attribution, "apply_delivery", lambda *a, **k: (_ for _ in ()).throw(
         OperationalError("UPDATE", {}, Exception("database is locked"))))
     body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True)
     headers = signed(body, webhook_id="msg_retry")
@@ -306,7 +306,7 @@ def test_a_value_the_database_refuses_is_flagged_dead_at_once_without_its_sql(
         raise DataError("INSERT INTO response_attributions VALUES (%(secret)s)", {"secret": "answers"},
                         Exception("value too long for type character varying(255)"))
 
-    monkeypatch.setattr(webhooks.apply, "apply_delivery", refused)
+    monkeypatch.setattr(attribution, "apply_delivery", refused)
     body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True)
     assert client.post(URL, data=body, headers=signed(body)).status_code == 202
     [row] = inbox()

@@ -18,10 +18,10 @@ from plugin.jobs.models import JobRun, ReconcilePoint
 from plugin.jobs.runner import run_job
 from plugin.models import Link, ResponseAttribution
 from plugin.services.host.reconcile import ReconcileFailed, reconcile
+from plugin.services.responses.attribution import Intake
 from plugin.state import state
 from tests.helpers import NOW
 from tests.webhooks.support import SURVEY_ID, response_body, signed, token_of
-from webhooks.apply import Intake
 
 HOST = "https://fb.example.com"
 LISTING = f"{HOST}/api/v2/management/responses"
@@ -137,13 +137,13 @@ def test_retry_backs_off_and_gives_up(app: Flask, client: FlaskClient, links: di
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy.exc import OperationalError
 
-    import webhooks.apply
+    from plugin.services.responses import attribution
     from webhooks.models import InboxDelivery
 
     def locked(*args: Any, **kwargs: Any) -> None:
         raise OperationalError("UPDATE", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(webhooks.apply, "apply_delivery", locked)
+    monkeypatch.setattr(attribution, "apply_delivery", locked)
     body = response_body("responseFinished", "r1", token_of(links["c1"]), finished=True)
     assert client.post("/webhooks/formbricks", data=body, headers=signed(body)).status_code == 202
     clock = state().clock

@@ -22,6 +22,7 @@ from plugin.errors import Conflict
 from plugin.models import AnonymousTally, AuditEvent, HostErasure, Link, ResponseAttribution, Survey
 from plugin.services.events import anonymous_events
 from plugin.services.links.links import audit
+from plugin.services.set_once import insert_once
 from webhooks import store
 from webhooks.models import InboxDelivery
 
@@ -80,7 +81,7 @@ def set_mode(session: DbSession, survey: Survey, anonymous: bool, now: datetime,
                        f"do it", headline=True)
     queued = _erase_attributions(session, survey.id, now)
     survey.anonymous, survey.anonymous_since = True, day_of(now)
-    store.insert_once(session, AnonymousTally, {"survey_id": survey.id}, "survey_id")
+    insert_once(session, AnonymousTally, {"survey_id": survey.id}, "survey_id")
     audit(session, "anonymous", actor, now, survey_id=survey.id, detail={"attributionsErased": count})
     session.flush()
     return ModeChange(True, True, count, queued)
@@ -92,7 +93,7 @@ def _erase_attributions(session: DbSession, survey_id: str, now: datetime) -> in
                                         .where(ResponseAttribution.survey_id == survey_id)))
     queued = 0
     for response_id in response_ids:
-        queued += store.insert_once(session, HostErasure, {
+        queued += insert_once(session, HostErasure, {
             "response_id": response_id, "survey_id": survey_id, "attempts": 0, "next_attempt_at": now},
             "response_id") is not None
     session.execute(delete(ResponseAttribution).where(ResponseAttribution.survey_id == survey_id))

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from adapters.base import AdapterError
+from plugin.clock import backoff
 from plugin.db import DbSession
 from plugin.models import HostErasure
+from plugin.services.responses.anonymous import tally
 from plugin.tickets import PLACEHOLDER
-from webhooks.anonymous import tally
-from webhooks.inbox_apply import backoff
 
 log = logging.getLogger(__name__)
 

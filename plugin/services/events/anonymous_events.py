@@ -1,10 +1,11 @@
 """What the outbox keeps of an anonymous survey's completion: days, never moments (docs/anonymity.md).
 
-The event itself says when by its day (``webhooks.anonymous`` records it at UTC midnight with ``"anonymous":
-true``). The events job fans it out and sends it within seconds of the finish, so every time it stores around
-that event (fanned out, made, attempted, delivered) would date the response as well as the host's own times do:
-those are days too. A delivery the receiver refuses keeps the time of its next attempt, which its backoff needs,
-until it is delivered or given up. Subscriptions are compared with such an event by their day, like with like.
+The event itself says when by its day (``plugin.services.responses.anonymous`` records it at UTC midnight with
+``"anonymous": true``). The events job fans it out and sends it within seconds of the finish, so every time it
+stores around that event (fanned out, made, attempted, delivered) would date the response as well as the host's
+own times do: those are days too. A delivery the receiver refuses keeps the time of its next attempt, which its
+backoff needs, until it is delivered or given up. Subscriptions are compared with such an event by their day, like
+with like.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from plugin.db import DbSession
 from plugin.jobs.models import ReconcilePoint
 from plugin.models import Link, ResponseAttribution
 from plugin.services.links.link_state import open_at_sql
-from webhooks.anonymous import is_anonymous
-from webhooks.apply import Intake, apply_delivery
-from webhooks.payload import Delivery, ResponseRecord
+from plugin.services.responses.anonymous import is_anonymous
+from plugin.services.responses.attribution import Intake, apply_delivery
+from plugin.services.responses.records import Delivery, ResponseRecord
 
 log = logging.getLogger(__name__)
 OVERLAP = timedelta(minutes=10)  # re-read a little before the point: host clocks and slow writes

@@ -19,10 +19,10 @@ from plugin.db import DbSession
 from plugin.models import AnonymousTally, AnonymousTicket, HostErasure, Link, Survey
 from plugin.services.events import events
 from plugin.services.links.link_state import has_use_left_sql
+from plugin.services.responses.link_rule import outcome_at
+from plugin.services.responses.records import ResponseRecord
+from plugin.services.set_once import earliest, insert_once
 from plugin.tickets import Tickets, is_ticket
-from webhooks import store
-from webhooks.link_rule import outcome_at
-from webhooks.payload import ResponseRecord
 
 _LINKS, _TICKETS, _TALLIES = Link.__table__, AnonymousTicket.__table__, AnonymousTally.__table__
 _FIND_TICKET = select(_TICKETS.c.link_id).where(_TICKETS.c.hash.in_(bindparam("p_hashes", expanding=True)))
@@ -32,12 +32,12 @@ _READ_LINK = select(_LINKS.c.id, _LINKS.c.survey_id, _LINKS.c.contact_id, _LINKS
                     _LINKS.c.revoked_at, _LINKS.c.valid_from).where(_LINKS.c.id == bindparam("p_link"))
 _USED_UP = select(~has_use_left_sql()).where(_LINKS.c.id == bindparam("p_link"))
 _START_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
-    started_at=store.earliest(_LINKS.c.started_at, "p_started"))
+    started_at=earliest(_LINKS.c.started_at, "p_started"))
 _COUNT_USE = update(_LINKS).where(_LINKS.c.id == bindparam("p_link"), has_use_left_sql()).values(
-    use_count=_LINKS.c.use_count + 1, completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
+    use_count=_LINKS.c.use_count + 1, completed_at=earliest(_LINKS.c.completed_at, "p_finished"))
 # a late response marks the link completed without using it: nothing else remembers that its contact answered
 _COMPLETE_DAY = update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
-    completed_at=store.earliest(_LINKS.c.completed_at, "p_finished"))
+    completed_at=earliest(_LINKS.c.completed_at, "p_finished"))
 _MODE = select(Survey.__table__.c.anonymous).where(Survey.__table__.c.id == bindparam("p_survey"))
 TALLIED = ("duplicates", "late", "rejected", "unmatched", "erased")
 # an early response (before the link's validFrom) is refused like a revoked link's: counted with the rejected
@@ -65,7 +65,7 @@ def tally(session: DbSession, survey_id: str, name: str, by: int = 1) -> None:
     column = _TALLIES.c[name]
     statement = update(_TALLIES).where(_TALLIES.c.survey_id == survey_id).values({name: column + by})
     if session.connection().execute(statement).rowcount == 0:
-        store.insert_once(session, AnonymousTally, {"survey_id": survey_id}, "survey_id")
+        insert_once(session, AnonymousTally, {"survey_id": survey_id}, "survey_id")
         session.connection().execute(statement)
 
 
@@ -90,7 +90,7 @@ def apply_anonymous(session: DbSession, response: ResponseRecord, value: str, li
         return "started"
     erasure = {"response_id": response.id, "survey_id": response.survey_id, "attempts": 0,
                "next_attempt_at": now + rules.erasure_delay}
-    if store.insert_once(session, HostErasure, erasure, "response_id") is None:
+    if insert_once(session, HostErasure, erasure, "response_id") is None:
         return "repeat"  # this finished response was applied before; its erasure is still pending
     outcome = "unmatched" if link_id is None else _finish(session, link_id, hashes, response, rules.late_counts)
     if outcome in _TALLY_OF:

@@ -4,7 +4,7 @@ Every step is set-once, so the final state is the same whatever the order and ho
 arrives: the attribution row is claimed by its unique response id, the finish by ``finished_at IS NULL``,
 the use by ``use_count < max_uses``; the row count of each statement decides, never a read before it.
 A response of an anonymous survey (a ticket in the hidden field, or a token of an anonymous survey's link)
-takes ``webhooks.anonymous`` instead; the host's own update that overwrote a ticket changes nothing.
+takes ``plugin.services.responses.anonymous`` instead; the host's own update that overwrote a ticket changes nothing.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from plugin.logs import current_request_id
 from plugin.models import AuditEvent, Link, ResponseAttribution, Survey
 from plugin.services.events import events
 from plugin.services.links.link_state import has_use_left_sql
+from plugin.services.responses.anonymous import Anonymous, apply_anonymous, is_anonymous
+from plugin.services.responses.link_rule import outcome_at
+from plugin.services.responses.records import Delivery, ResponseRecord, extract_token
+from plugin.services.set_once import at_param, earliest, insert_ignoring
 from plugin.tickets import PLACEHOLDER, Tickets, is_ticket
 from plugin.tokens import InvalidToken, LinkTokens
-from webhooks import store
-from webhooks.anonymous import Anonymous, apply_anonymous, is_anonymous
-from webhooks.link_rule import outcome_at
-from webhooks.payload import Delivery, ResponseRecord, extract_token
 
 ACTOR = "webhook"
 ERASURE_DELAY = timedelta(minutes=5)
@@ -64,7 +64,7 @@ class Applied:
     anonymous: bool = False
 
 
-# Built once and run on the driver's cursor (``plugin.prepared``): intake is a hot path, and SQLAlchemy's work
+# Built once and run on the driver's cursor (``plugin.db.prepared``): intake is a hot path, and SQLAlchemy's work
 # around a short statement costs more than the database's.
 _LINKS, _ATTRIBUTIONS = Link.__table__, ResponseAttribution.__table__
 _SURVEYS = Survey.__table__
@@ -73,28 +73,28 @@ _READ_LINK = Prepared(select(
     _LINKS.c.valid_from, _SURVEYS.c.anonymous).join(_SURVEYS, _SURVEYS.c.id == _LINKS.c.survey_id).where(
     _LINKS.c.id == bindparam("p_link")))
 _START = Prepared(update(_LINKS).where(_LINKS.c.id == bindparam("p_link")).values(
-    started_at=store.earliest(_LINKS.c.started_at, "p_started")))
+    started_at=earliest(_LINKS.c.started_at, "p_started")))
 # the first delivery of a finished response claims its finish with its row; a later finish claims it by the
 # ``finished_at IS NULL`` of _CLAIM_FINISH
-_ATTRIBUTE = Prepared(lambda dialect: store.insert_ignoring(dialect, _ATTRIBUTIONS, "response_id").values(
+_ATTRIBUTE = Prepared(lambda dialect: insert_ignoring(dialect, _ATTRIBUTIONS, "response_id").values(
     response_id=bindparam("p_response"), survey_id=bindparam("p_survey"), status=bindparam("p_status"),
-    link_id=bindparam("p_link"), contact_id=bindparam("p_contact"), started_at=store.at_param("p_started"),
-    finished_at=store.at_param("p_finished"), created_at=store.at_param("p_now"),
-    updated_at=store.at_param("p_now")))
+    link_id=bindparam("p_link"), contact_id=bindparam("p_contact"), started_at=at_param("p_started"),
+    finished_at=at_param("p_finished"), created_at=at_param("p_now"),
+    updated_at=at_param("p_now")))
 _CLAIM_FINISH = Prepared(update(_ATTRIBUTIONS).where(
     _ATTRIBUTIONS.c.response_id == bindparam("p_response"), _ATTRIBUTIONS.c.finished_at.is_(None)).values(
-    finished_at=store.at_param("p_finished"), updated_at=store.at_param("p_now")))
+    finished_at=at_param("p_finished"), updated_at=at_param("p_now")))
 _CURRENT = Prepared(select(_ATTRIBUTIONS.c.status, _ATTRIBUTIONS.c.link_id).where(
     _ATTRIBUTIONS.c.response_id == bindparam("p_response")))
 _SET_STATUS = Prepared(update(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.response_id == bindparam("p_response")).values(
-    status=bindparam("p_status"), updated_at=store.at_param("p_now")))
+    status=bindparam("p_status"), updated_at=at_param("p_now")))
 # a use counted marks the link started too (one statement); when no use is left, _START alone
 _START_AND_COUNT_USE = Prepared(update(_LINKS).where(
     _LINKS.c.id == bindparam("p_link"), has_use_left_sql()).values(
-    use_count=_LINKS.c.use_count + 1, started_at=store.earliest(_LINKS.c.started_at, "p_started"),
-    completed_at=store.earliest(_LINKS.c.completed_at, "p_finished")))
+    use_count=_LINKS.c.use_count + 1, started_at=earliest(_LINKS.c.started_at, "p_started"),
+    completed_at=earliest(_LINKS.c.completed_at, "p_finished")))
 _AUDIT = Prepared(insert(AuditEvent.__table__).values(
-    at=store.at_param("p_now"), action=bindparam("p_action"), actor=ACTOR, link_id=bindparam("p_link"),
+    at=at_param("p_now"), action=bindparam("p_action"), actor=ACTOR, link_id=bindparam("p_link"),
     survey_id=bindparam("p_survey"), contact_id=bindparam("p_contact"), detail=bindparam("p_detail", type_=JSON),
     request_id=bindparam("p_request")))
 
