@@ -78,8 +78,8 @@ def demo_survey(survey_id: str) -> Response | tuple[str, int]:
     token = source.get(plugin.hidden_field, "")[:512]
     outcome = None
     if request.method == "POST":
-        outcome = demo.answer(survey_id, token, plugin.clock.now(),
-                              Intake(plugin.tokens, plugin.hidden_field, current_app.config["LATE_RESPONSES_COUNT"]))
+        rules = Intake.from_settings(plugin.tokens, plugin.hidden_field, plugin.tickets, current_app.config)
+        outcome = demo.answer(survey_id, token, plugin.clock.now(), rules)
         db.session.commit()
     html = render_template("respondent/demo_survey.html", survey_id=survey_id, token=token,
                            field=plugin.hidden_field, lang="en", outcome=outcome)

@@ -23,11 +23,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from plugin.db import DbSession, db
-from plugin.logs import current_request_id
 from plugin.db.prepared import Driver
+from plugin.db.write_turn import sqlite_write_turn
+from plugin.logs import current_request_id
 from plugin.services.responses.attribution import Applied, Intake
 from plugin.services.responses.records import Delivery
-from plugin.db.write_turn import sqlite_write_turn
 from webhooks import connections, store
 from webhooks.batch import Batches, Job, apply_jobs
 from webhooks.inbox_apply import apply_stored, claim_and_apply

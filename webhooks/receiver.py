@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -191,8 +190,7 @@ def _answer_for(outcome: Outcome) -> tuple[Response, int]:
 
 def _rules() -> Intake:
     plugin, config = state(), current_app.config
-    return Intake(plugin.tokens, plugin.hidden_field, config["LATE_RESPONSES_COUNT"], plugin.tickets,
-                  timedelta(seconds=config["ERASURE_DELAY_SECONDS"]))
+    return Intake.from_settings(plugin.tokens, plugin.hidden_field, plugin.tickets, config)
 
 
 def _delete_later(app: Flask, response_id: str) -> None:

@@ -43,8 +43,7 @@ def purge_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> C
 
 def intake(config: Mapping[str, Any]) -> Intake:
     """What applying a response needs, as the webhook receiver builds it."""
-    return Intake(state().tokens, state().hidden_field, bool(config["LATE_RESPONSES_COUNT"]), state().tickets,
-                  timedelta(seconds=int(config["ERASURE_DELAY_SECONDS"])))
+    return Intake.from_settings(state().tokens, state().hidden_field, state().tickets, config)
 
 
 def retry_job(session: DbSession, now: datetime, config: Mapping[str, Any]) -> Counts:

@@ -4,7 +4,7 @@ clients, a readable 503 while the database is down, and HEAD changing nothing.""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -179,6 +179,22 @@ def test_the_demo_survey_form_applies_a_finished_response_like_the_host_webhook(
     assert "c1" not in [row["contactId"] for row in after["data"]]
     forged = client.post("/demo/s/survey-1", data={"plink": token[:-2] + "xx"})
     assert forged.status_code == 200 and "unattributed" in text(forged)
+
+
+def test_the_demo_survey_form_completes_an_anonymous_surveys_link_by_its_ticket(
+        app: Any, client: FlaskClient, seeded: Any, api_headers: dict[str, str]) -> None:
+    """The demo form applies a response with the webhook's own rules, tickets included: an anonymous survey's
+    link, opened, carries a ticket; answering through the form completes it (it was left unmatched before)."""
+    app.config["DEMO"] = True
+    data = client.get("/api/v2/management/surveys/survey-1/contact-links/contacts/c1", headers=api_headers).get_json()
+    path = urlsplit(data["data"]["surveyUrl"]).path
+    db.session.get(Survey, "survey-1").anonymous = True
+    db.session.commit()
+    ticket = parse_qs(urlsplit(client.get(path).headers["Location"]).query)["plink"][0]
+    response = client.post("/demo/s/survey-1", data={"plink": ticket})
+    assert response.status_code == 200 and "completed" in text(response)
+    db.session.expire_all()
+    assert db.session.get(Link, data["data"]["linkId"]).use_count == 1
 
 
 def test_the_demo_survey_form_is_not_there_outside_demo_mode(client: FlaskClient) -> None:

@@ -9,6 +9,7 @@ takes ``plugin.services.responses.anonymous`` instead; the host's own update tha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +48,15 @@ class Intake:
     def anonymous(self) -> Anonymous:
         """The rules of the anonymous path."""
         return Anonymous(self.tickets, self.late_counts, self.erasure_delay)
+
+    @classmethod
+    def from_settings(cls, tokens: LinkTokens, hidden_field: str, tickets: Tickets,
+                      config: Mapping[str, Any]) -> Intake:
+        """The one way the webhook receiver, the retry job and the demo form build the rules, so none of them
+        applies a response differently (the demo's own copy once lacked the tickets, so its anonymous answers
+        were left unmatched)."""
+        return cls(tokens, hidden_field, bool(config["LATE_RESPONSES_COUNT"]), tickets,
+                   timedelta(seconds=int(config["ERASURE_DELAY_SECONDS"])))
 
 
 @dataclass(frozen=True, slots=True)
