@@ -20,12 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, String
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.db import UTCDateTime, change_busy_timeout, db
+from plugin.db import UTCDateTime, change_busy_timeout, conflicts, db
 from plugin.db.write_turn import sqlite_write_turn
 
 log = logging.getLogger(__name__)
@@ -74,8 +73,7 @@ def _words(exc: SQLAlchemyError) -> str:
 
 
 def _upsert(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Heartbeat).values(id=1)
+    statement = conflicts.insert(dialect, Heartbeat).values(id=1)
     return statement.on_conflict_do_update(index_elements=["id"], set_={"at": statement.excluded.at,
                                                                        "writer": statement.excluded.writer})
 

@@ -82,3 +82,14 @@ def test_the_database_machinery_and_the_tables_import_nothing_above_them() -> No
             if names:
                 found[module] = names
     assert found == {}
+
+
+def test_the_on_conflict_dialect_switch_is_written_once() -> None:
+    """Every ``INSERT ... ON CONFLICT`` asks ``plugin.db.conflicts`` for its dialect's construct (it was written out
+    in seven modules); a module that uses a dialect's own ``insert`` fails here."""
+    found = {str(path.relative_to(ROOT)) for package in ("plugin", "webhooks", "adapters")
+             for path in (ROOT / package).rglob("*.py") if "migrations" not in path.parts
+             and any(name in path.read_text(encoding="utf-8")
+                     for name in ("postgresql.insert", "sqlite.insert", "postgresql import insert",
+                                  "sqlite import insert"))}
+    assert found == {"plugin/db/conflicts.py"}

@@ -14,9 +14,8 @@ import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from plugin.db import conflicts
 from plugin.jobs.models import JobLease, JobRun
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,9 +36,8 @@ def claim(connection: Connection, job: str, period: datetime, holder: str, now: 
     """True for exactly one caller per (job, period); commits its own statement through ``connection``."""
     table = JobLease.__table__
     dialect = connection.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     values = {"job": job, "period_start": EPOCH, "holder": "", "claimed_at": now}
-    connection.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["job"]))
+    connection.execute(conflicts.insert(dialect, table).values(**values).on_conflict_do_nothing(index_elements=["job"]))
     result = connection.execute(
         update(table).where(table.c.job == job, table.c.period_start < period)
         .values(period_start=period, holder=holder, claimed_at=now))

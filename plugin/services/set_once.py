@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, case, or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 
-from plugin.db import DbSession, UTCDateTime
+from plugin.db import DbSession, UTCDateTime, conflicts
 
 _INSERTS: dict[tuple[str, str, str], Insert] = {}
 
@@ -23,9 +22,9 @@ def at_param(name: str) -> Any:
 
 def insert_ignoring(dialect: str, table: Any, key: str) -> Insert:
     """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING`` the primary key, in the dialect's construct."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # RETURNING says whether this call made the row (PostgreSQL's rowcount is -1 under RETURNING)
-    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(*table.primary_key.columns)
+    return (conflicts.insert(dialect, table).on_conflict_do_nothing(index_elements=[key])
+            .returning(*table.primary_key.columns))
 
 
 def _insert_ignoring_conflicts(dialect: str, model: Any, key: str) -> Insert:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from plugin.db import DbSession
+from plugin.db import DbSession, conflicts
 from plugin.errors import Conflict, InvalidInput
 from plugin.models import IdempotencyKey
 
@@ -52,8 +51,7 @@ def claim(session: DbSession, key: str, digest: str, now: datetime) -> Replay | 
     InvalidInput when the key was used for another request; Conflict when its first request has no answer yet.
     """
     connection = session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    made = connection.execute(insert(IdempotencyKey.__table__).values(
+    made = connection.execute(conflicts.insert(connection.dialect.name, IdempotencyKey.__table__).values(
         key=key, request_hash=digest, created_at=now).on_conflict_do_nothing().returning(
         IdempotencyKey.__table__.c.key)).first()
     if made is not None:

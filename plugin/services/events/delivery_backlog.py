@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from plugin import metrics
-from plugin.db import DbSession
+from plugin.db import DbSession, conflicts
 from plugin.models import EventBacklog, EventDelivery, EventSubscription
 from plugin.services.events.delivery_claim import WAITING
 
@@ -63,8 +62,8 @@ def observe(session: DbSession, now: datetime, after: timedelta) -> Backlog:
 
 def _mark(session: DbSession, now: datetime) -> bool:
     """Set ``since`` if nobody has; True for the one process that did."""
-    insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(EventBacklog).values(id=ROW, since=None).on_conflict_do_nothing(index_elements=["id"]))
+    insert = conflicts.insert(session.connection().dialect.name, EventBacklog)
+    session.execute(insert.values(id=ROW, since=None).on_conflict_do_nothing(index_elements=["id"]))
     marked = session.connection().execute(update(EventBacklog).where(EventBacklog.id == ROW,
                                                                      EventBacklog.since.is_(None)).values(since=now))
     return marked.rowcount == 1

@@ -14,9 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from plugin.db import DbSession
+from plugin.db import DbSession, conflicts
 from plugin.models import EventDelivery, EventSubscription, OutboxEvent
 from plugin.services.events import anonymous_events
 from plugin.services.events.events import priority
@@ -47,7 +46,7 @@ class Claimed:
 
 
 def _inserting(dialect: str) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_D)
+    return conflicts.insert(dialect, _D)
 
 
 def fan_out(session: DbSession, now: datetime, window: timedelta, batch: int = FAN_OUT_BATCH) -> int:

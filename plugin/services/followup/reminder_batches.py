@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from plugin.clock import iso
-from plugin.db import DbSession, UTCDateTime
+from plugin.db import DbSession, UTCDateTime, conflicts
 from plugin.errors import Conflict, InvalidInput, NotFound
 from plugin.models import Contact, ContactMade, Link, ReminderBatch, Survey
 from plugin.services.events import events
@@ -77,10 +76,9 @@ def claim_statement(dialect: str, survey_id: str, cadence: Cadence, now: datetim
     rows = due(survey_id, now, cadence, segment_id, anonymous=anonymous).with_only_columns(
         Link.survey_id, Link.contact_id, Link.id, literal("reminder"), literal(channel), at, literal("pending"),
         literal(batch_id), literal("batch"), literal(actor), at).limit(limit)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = ["survey_id", "contact_id", "link_id", "kind", "channel", "sent_at", "status", "batch_id", "source",
                "actor", "recorded_at"]
-    return insert(ContactMade).from_select(columns, rows).on_conflict_do_nothing()
+    return conflicts.insert(dialect, ContactMade).from_select(columns, rows).on_conflict_do_nothing()
 
 
 def create_batch(session: DbSession, survey_id: str, cadence: Cadence, now: datetime, *, limit: int, channel: str,
