@@ -93,7 +93,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from plugin.api import events as event_api
     from plugin.api import reminder_batches as batches_api
     from plugin.api import suppressions as suppression_api
-    from plugin.jobs import models as job_models  # noqa: F401  (its tables belong to the metadata)
     from plugin.pages import auth, preview, share, surveys
     from plugin.pages import contacts as contact_pages
     from plugin.pages import events as event_pages

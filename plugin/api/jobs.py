@@ -10,9 +10,9 @@ from plugin.api.auth import require_api_key
 from plugin.clock import iso
 from plugin.db import db
 from plugin.errors import NotFound, error_body
-from plugin.jobs.models import JobRun
 from plugin.jobs.runner import recent_runs, run_job
 from plugin.jobs.tasks import JOBS
+from plugin.models import JobRun
 from plugin.openapi import error_responses, json_response, param
 from plugin.services.links.params import parse_choice, parse_int
 

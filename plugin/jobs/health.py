@@ -15,8 +15,8 @@ from sqlalchemy import select
 from plugin.clock import iso
 from plugin.db import DbSession
 from plugin.jobs.failures import Unrecorded
-from plugin.jobs.models import JobRun
 from plugin.jobs.tasks import JOBS
+from plugin.models import JobRun
 
 RECENT = 20
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, update
 
 from plugin.db import conflicts
-from plugin.jobs.models import JobLease, JobRun
+from plugin.models import JobLease, JobRun
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from plugin import error_text, logs, metrics
 from plugin.db import db
 from plugin.jobs import failures
 from plugin.jobs.lease import claim, close_abandoned, holder_name, period_start
-from plugin.jobs.models import JobRun
 from plugin.jobs.tasks import JOBS, Job
+from plugin.models import JobRun
 from plugin.state import state
 
 log = logging.getLogger(__name__)

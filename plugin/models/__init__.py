@@ -1,7 +1,7 @@
 """The sidecar's tables, one module per domain (as ``plugin/services/<domain>``); ``from plugin.models import Link``
 gives any of them, and importing this package puts every one of them in the app's metadata (Alembic sees them all).
 
-The inbox's tables are in ``webhooks/models.py`` and the jobs' in ``plugin/jobs/models.py``.
+The inbox's tables are in ``webhooks/models.py``.
 """
 
 from plugin.models.admin import ApiKey, AuditEvent, AuthFailure, IdempotencyKey
@@ -10,6 +10,7 @@ from plugin.models.contacts import Contact, Segment, SegmentMember
 from plugin.models.events import DELIVERY_STATUSES, EventBacklog, EventDelivery, EventSubscription, OutboxEvent
 from plugin.models.followup import ContactMade, ReminderBatch, Suppression
 from plugin.models.host import SyncRun
+from plugin.models.jobs import JobLease, JobRun, ReconcilePoint
 from plugin.models.links import Link, ResponseAttribution, Survey
 
 __all__ = [
@@ -26,8 +27,11 @@ __all__ = [
     "EventSubscription",
     "HostErasure",
     "IdempotencyKey",
+    "JobLease",
+    "JobRun",
     "Link",
     "OutboxEvent",
+    "ReconcilePoint",
     "ReminderBatch",
     "ResponseAttribution",
     "Segment",

@@ -13,8 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from plugin.db import db
-from plugin.jobs.models import JobRun
-from plugin.models import Link
+from plugin.models import JobRun, Link
 from tests.helpers import NOW, SURVEY_ID, SURVEY_URL
 from tests.pages.support import LiveServer
 

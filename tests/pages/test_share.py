@@ -128,7 +128,7 @@ def test_an_unknown_survey_is_a_404_page(admin: FlaskClient) -> None:
 
 
 def test_share_page_shows_the_last_runs_with_their_errors(admin: FlaskClient, seeded: None) -> None:
-    from plugin.jobs.models import JobRun
+    from plugin.models import JobRun
 
     db.session.add_all([
         JobRun(job="purge", trigger="schedule", holder="h", started_at=NOW, finished_at=NOW, status="succeeded",
@@ -146,8 +146,7 @@ def test_share_page_shows_the_last_runs_with_their_errors(admin: FlaskClient, se
 def test_idle_runs_are_one_row_per_job_and_leave_the_syncs_in_view(admin: FlaskClient, seeded: None) -> None:
     from datetime import timedelta
 
-    from plugin.jobs.models import JobRun
-    from plugin.models import SyncRun
+    from plugin.models import JobRun, SyncRun
 
     start = NOW - timedelta(hours=2)
     db.session.add(SyncRun(actor="scheduled", started_at=start, finished_at=start, status="succeeded", added=3,

@@ -93,7 +93,7 @@ def test_missing_secret_key_stops_with_a_message(monkeypatch) -> None:
 
 
 def test_jobs_from_the_cli_are_recorded(run) -> None:
-    from plugin.jobs.models import JobRun
+    from plugin.models import JobRun
 
     purged = run("purge")
     assert purged.exit_code == 0

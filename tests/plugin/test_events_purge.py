@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 
 from plugin.db import db
 from plugin.jobs import tasks
-from plugin.jobs.models import JobRun
 from plugin.jobs.runner import run_job
-from plugin.models import EventDelivery, OutboxEvent
+from plugin.models import EventDelivery, JobRun, OutboxEvent
 from plugin.services.events import events, subscriptions
 from plugin.services.events.delivery import fan_out
 from plugin.services.events.delivery_log import purge_events

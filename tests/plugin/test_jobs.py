@@ -16,11 +16,10 @@ from plugin.clock import FrozenClock
 from plugin.db import db
 from plugin.jobs.health import job_health
 from plugin.jobs.lease import period_start
-from plugin.jobs.models import JobRun
 from plugin.jobs.runner import run_job
 from plugin.jobs.scheduler import should_run_in_process, start_background
 from plugin.jobs.tasks import JOBS, Job
-from plugin.models import AuditEvent, Contact, Link, Survey
+from plugin.models import AuditEvent, Contact, JobRun, Link, Survey
 from plugin.services.admin.purge import purge
 from tests.helpers import NOW, base_config
 

@@ -20,11 +20,10 @@ from flask import Flask
 from plugin import create_app
 from plugin.clock import FrozenClock
 from plugin.db import db
-from plugin.jobs.models import JobRun
 from plugin.jobs.runner import run_job
 from plugin.jobs.scheduler import add_jobs
 from plugin.jobs.tasks import JOBS, Job
-from plugin.models import Contact
+from plugin.models import Contact, JobRun
 from tests.helpers import NOW, POSTGRES_URL, base_config
 from tests.servers import free_port
 

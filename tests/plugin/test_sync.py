@@ -121,8 +121,8 @@ def test_local_segments_are_evaluated_on_every_sync(app, fake_host: FakeHost) ->
 
 
 def test_the_scheduled_sync_job_runs_the_same_sync_and_records_both_runs(app, fake_host: FakeHost) -> None:
-    from plugin.jobs.models import JobRun
     from plugin.jobs.runner import run_job
+    from plugin.models import JobRun
     from plugin.services.host.adapters import OVERRIDE_KEY, Adapters
 
     adapter = fake_host.adapter()

@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 
 from adapters.formbricks import FormbricksAdapter
 from plugin.db import db
-from plugin.jobs.models import JobRun, ReconcilePoint
 from plugin.jobs.runner import run_job
-from plugin.models import Link, ResponseAttribution
+from plugin.models import JobRun, Link, ReconcilePoint, ResponseAttribution
 from plugin.services.host.reconcile import ReconcileFailed, reconcile
 from plugin.services.responses.attribution import Intake
 from plugin.state import state

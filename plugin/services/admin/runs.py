@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from plugin.db import DbSession
-from plugin.jobs.models import JobRun
-from plugin.models import SyncRun
+from plugin.models import JobRun, SyncRun
 
 _STATUS = {"succeeded": "ok", "failed": "failed", "running": "running"}
 WINDOW = 500  # job runs read to find the last real ones among once-a-minute idle retries

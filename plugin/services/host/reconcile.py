@@ -17,8 +17,7 @@ from adapters.base import AdapterError, HostResponse, SurveyHost
 from plugin import metrics
 from plugin.clock import day_of
 from plugin.db import DbSession
-from plugin.jobs.models import ReconcilePoint
-from plugin.models import Link, ResponseAttribution
+from plugin.models import Link, ReconcilePoint, ResponseAttribution
 from plugin.services.links.link_state import open_at_sql
 from plugin.services.responses.anonymous import is_anonymous
 from plugin.services.responses.attribution import Intake, apply_delivery
