@@ -8,6 +8,7 @@ SQLite only: the control socket has nothing to do with the database.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -23,9 +24,12 @@ CONF = ("-c", "python:plugin.gunicorn_conf")
 LISTENING = re.compile(r"Control socket listening at (\S+)")
 
 
-def control_socket(log: Path) -> Path:
-    """The control socket the server says it listens at."""
-    found = LISTENING.search(log.read_text())
+def control_socket(log: Path, wait: float = 10.0) -> Path:
+    """The control socket the server says it listens at (gunicorn's arbiter may say so after its first worker
+    already answers, so the log is read again for a while)."""
+    deadline = time.monotonic() + wait
+    while (found := LISTENING.search(log.read_text())) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert found, log.read_text()
     return Path(found.group(1))
 
