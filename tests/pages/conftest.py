@@ -6,7 +6,6 @@ ever downloaded. Without Chromium they are skipped, and the terminal summary say
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from flask.testing import FlaskClient
 
 from plugin.db import db
 from plugin.services.admin.api_keys import create_key
+from tests import needs
 from tests.helpers import NOW, seed
 from tests.pages.support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, LiveServer, csrf_of
 
@@ -59,25 +59,13 @@ def _browser_missing() -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip browser tests, with the reason, when there is no browser to drive."""
-    reason = _browser_missing()
-    browser_items = [item for item in items if item.get_closest_marker("browser")]
-    if reason is None or not browser_items:
-        return
-    if os.environ.get("PERSONAL_LINKS_TEST_REQUIRE_BROWSER") == "1":
-        raise pytest.UsageError(f"browser tests are required (PERSONAL_LINKS_TEST_REQUIRE_BROWSER=1): {reason}")
-    config.stash[_SKIPPED] = (reason, len(browser_items))
-    for item in browser_items:
-        item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
-
-
-_SKIPPED = pytest.StashKey[tuple[str, int]]()
+    needs.skip_or_require(config, [item for item in items if item.get_closest_marker("browser")], "browser tests",
+                          _browser_missing(), "PERSONAL_LINKS_TEST_REQUIRE_BROWSER")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """One clear line when the browser tests did not run."""
-    if _SKIPPED in config.stash:
-        reason, count = config.stash[_SKIPPED]
-        terminalreporter.write_line(f"browser tests skipped ({count}): {reason}", yellow=True, bold=True)
+    needs.summary(terminalreporter, config, "browser tests")
 
 
 @pytest.fixture(scope="session")
